@@ -1,0 +1,125 @@
+"""Composition root: settings -> store (engine, processor, services) -> Slack client -> Bolt app.
+
+Everything slow happens here once per process (auth.test, the HTTP session, the database pool),
+so no user's request pays for it. Built by factories, never at import time, so tests can run as
+many independent bots as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import handlers
+from bot.clock import Clock, utcnow
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.services.container import Services
+from bot.slack.directory import SlackDirectory
+from bot.store import Store, open_store
+from bot.workers.refunds import RefundJobs
+from bot.workers.runner import Worker
+
+log = logging.getLogger("paybot")
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    store: Store
+    bolt: AsyncApp
+    client: AsyncWebClient
+    http: aiohttp.ClientSession
+    worker: Worker
+
+    @property
+    def services(self) -> Services:
+        return self.store.services
+
+    async def close(self) -> None:
+        await self.worker.stop()
+        await self.http.close()
+        await self.store.close()
+
+
+def slack_client(settings: Settings, http: aiohttp.ClientSession) -> AsyncWebClient:
+    """One client for the process, on one shared HTTP session, retrying what Slack asks us to."""
+    return AsyncWebClient(
+        token=settings.secret("slack_bot_token"),
+        base_url=settings.slack_api_url,
+        session=http,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+async def create_bot(
+    settings: Settings, *, clock: Clock = utcnow, store: Store | None = None
+) -> Bot:
+    settings.require(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "paybot_approvals_channel",
+        "paybot_notify_channel",
+    )
+    store = store or await open_store(settings, clock=clock)
+    http = aiohttp.ClientSession()
+    try:
+        client = slack_client(settings, http)
+        try:
+            identity = await client.auth_test()
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise ConfigError(f"SLACK_API_URL could not be reached ({exc})") from None
+        authorized = AuthorizeResult.from_auth_test_response(
+            auth_test_response=identity,
+            bot_token=settings.secret("slack_bot_token"),
+            user_token=None,
+        )
+
+        async def authorize() -> AuthorizeResult:
+            return authorized
+
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=settings.secret("slack_signing_secret"),
+            authorize=authorize,
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+        )
+        handlers.register(bolt, store.services)
+        worker = create_worker(settings, store.services, client)
+        store.services.wake = worker.kick
+    except BaseException:
+        await http.close()
+        await store.close()
+        raise
+    return Bot(settings, store, bolt, client, http, worker)
+
+
+def create_worker(settings: Settings, services: Services, client: AsyncWebClient) -> Worker:
+    directory = SlackDirectory(client, services.sessions, services.clock)
+    refund_jobs = RefundJobs(services, client, directory, services.jobs)
+    return Worker(
+        services.jobs,
+        {**refund_jobs.handlers()},
+        periodic=[services.refunds.check_pending],
+        interval=settings.paybot_worker_interval,
+    )

@@ -1,0 +1,191 @@
+"""Refund modal, approval message (one renderer for every state), thread replies and DMs."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.text import escape, field, note, paragraph, when
+from bot.blocks.transactions import transaction_facts
+from bot.domain import Account, RefundRequestInfo, RefundState, Transaction
+from bot.ids import ActionId, BlockId, CallbackId
+
+RULES = (
+    "• Full refunds only: the whole amount goes back; partial refunds are not possible.\n"
+    "• Refunds always come out of the *operating* account.\n"
+    "• Refunds take 1-2 business days to reach the payer.\n"
+    "• Afterwards, reverse the matching invoice payment in the practice-management system."
+)
+
+TRUST_STEPS = (
+    "• The payment went to the *trust* account, but the refund comes out of operating: "
+    "transfer the amount from trust to operating first, with the client's authority.\n"
+    "• Record the trust disbursement against the matter's trust ledger.\n"
+    "• Keep the client's written instruction on the matter file."
+)
+
+STATE_LINE = {
+    RefundState.REQUESTED: "⏳ Waiting for a manager's approval",
+    RefundState.APPROVED: "✅ Approved: sending to the processor",
+    RefundState.REJECTED: "❌ Rejected",
+    RefundState.SUBMITTING: "📤 Sending to the processor",
+    RefundState.PENDING: "🕒 Pending at the processor (1-2 business days)",
+    RefundState.SUCCEEDED: "💸 Refunded",
+    RefundState.FAILED: "⚠️ Failed",
+}
+
+
+def refund_modal(txn: Transaction) -> View:
+    blocks: list[Block] = [transaction_facts(txn)]
+    if txn.items:
+        lines = "\n".join(f"• {escape(i.description)}: {i.amount}" for i in txn.items[:20])
+        blocks.append(paragraph(f"*Payment items*\n{lines}"))
+    blocks.append(DividerBlock())
+    blocks.append(paragraph(f"*Rules*\n{RULES}"))
+    if txn.account is Account.TRUST:
+        blocks.append(paragraph(f"*Trust payment: extra steps*\n{TRUST_STEPS}"))
+    blocks.append(
+        InputBlock(
+            block_id=BlockId.REASON,
+            label="Reason for the refund",
+            hint="Sent to the approving manager and everyone on the matter.",
+            element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
+        )
+    )
+    return View(
+        type="modal",
+        callback_id=CallbackId.REFUND_REQUEST,
+        private_metadata=txn.id,
+        title="Refund payment",
+        submit="Ask for approval",
+        close="Cancel",
+        blocks=blocks,
+    )
+
+
+def reject_modal(request: RefundRequestInfo) -> View:
+    return View(
+        type="modal",
+        callback_id=CallbackId.REFUND_REJECT,
+        private_metadata=request.id,
+        title="Reject refund",
+        submit="Reject",
+        close="Cancel",
+        blocks=[
+            paragraph(
+                f"Reject the refund of *{request.amount}* on `{escape(request.transaction_id)}`?"
+            ),
+            InputBlock(
+                block_id=BlockId.REASON,
+                label="Why?",
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
+            ),
+        ],
+    )
+
+
+def refund_request_message(request: RefundRequestInfo) -> list[Block]:
+    """The approval message in whatever state the request is: first post and every update."""
+    facts = [
+        field("Transaction", f"`{escape(request.transaction_id)}`"),
+        field("Amount", f"{request.amount} (full refund)"),
+        field("Matter", escape(request.matter_id) or "—"),
+        field("Paid into", request.account.value.title()),
+        field(
+            "Requested by",
+            f"<@{request.requester_slack_id}> ({escape(request.requester_username)})",
+        ),
+        field("Requested", when(request.created_at)),
+    ]
+    if request.decided_by_username:
+        facts.append(
+            field(
+                "Decided by",
+                f"<@{request.decided_by_slack_id}> ({escape(request.decided_by_username)})",
+            )
+        )
+    if request.processor_refund_id:
+        facts.append(field("Processor refund", f"`{escape(request.processor_refund_id)}`"))
+    blocks: list[Block] = [
+        HeaderBlock(text=f"Refund request: {request.amount}"),
+        SectionBlock(fields=facts[:10]),
+        paragraph(f"*Reason*\n>{escape(request.reason)}"),
+    ]
+    if request.account is Account.TRUST:
+        blocks.append(paragraph(f"*Trust payment: extra steps*\n{TRUST_STEPS}"))
+    status = STATE_LINE[request.state]
+    if request.rejection_reason:
+        status += f": {escape(request.rejection_reason)}"
+    if request.failure_reason:
+        status += f": {escape(request.failure_reason)}"
+    blocks.append(paragraph(f"*Status:* {status}"))
+    if request.state is RefundState.REQUESTED:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=ActionId.REFUND_APPROVE,
+                        value=request.id,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Approve refund?",
+                            text=f"Refund {request.amount} to the payer. This cannot be undone.",
+                            confirm="Approve",
+                            deny="Cancel",
+                        ),
+                    ),
+                    ButtonElement(
+                        text="Reject",
+                        action_id=ActionId.REFUND_REJECT,
+                        value=request.id,
+                        style="danger",
+                    ),
+                ]
+            )
+        )
+    blocks.append(note("Managers and admins decide; nobody decides their own request."))
+    return blocks
+
+
+def milestone_text(request: RefundRequestInfo, milestone: str) -> str:
+    """One sentence per milestone, used for the thread reply and the DMs alike."""
+    amount, txn = request.amount, f"`{escape(request.transaction_id)}`"
+    decider = f"<@{request.decided_by_slack_id}>" if request.decided_by_slack_id else "a manager"
+    reason = f"\n>{escape(request.reason)}"
+    return {
+        "approved": f"✅ Approved by {decider}. Sending the refund of {amount} to the processor.",
+        "rejected": f"❌ Rejected by {decider}: {escape(request.rejection_reason)}\nRefund of {amount} on {txn} will not be made.",
+        "submitted": f"🕒 Refund of {amount} on {txn} (matter {escape(request.matter_id) or '—'}) was submitted to the processor; it takes 1-2 business days.\nReason:{reason}",
+        "succeeded": f"💸 Refund of {amount} on {txn} (matter {escape(request.matter_id) or '—'}) has settled.\nReason:{reason}",
+        "failed": f"⚠️ Refund of {amount} on {txn} failed: {escape(request.failure_reason)}\nReason:{reason}",
+    }[milestone]
+
+
+def bookkeeping_checklist(request: RefundRequestInfo) -> str:
+    steps = [
+        f"☐ Reverse the invoice payment of {request.amount} on matter {escape(request.matter_id) or '—'} "
+        "in the practice-management system.",
+    ]
+    if request.account is Account.TRUST:
+        steps += [
+            "☐ Transfer the amount from trust to operating (the refund came out of operating).",
+            "☐ Record the trust disbursement on the matter's trust ledger.",
+            "☐ File the client's written instruction on the matter.",
+        ]
+    return "*Bookkeeping checklist*\n" + "\n".join(steps)
+
+
+def matter_members_missing(emails: list[str]) -> str:
+    listed = ", ".join(escape(e) for e in emails)
+    return f"⚠️ Not found in Slack, so not told by DM: {listed}. Tell them another way."

@@ -1,0 +1,79 @@
+"""The lookup card: one transaction with its refunds and disputes."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+
+from bot.blocks.text import day, escape, field, note, paragraph, when
+from bot.domain import Transaction
+from bot.ids import ActionId
+
+KIND_LABEL = {"sale": "Sale", "authorization": "Authorization", "refund": "Refund"}
+
+
+def transaction_facts(txn: Transaction) -> SectionBlock:
+    facts = [
+        field("Amount", str(txn.amount)),
+        field("Status", txn.status.value.title()),
+        field("Type", KIND_LABEL.get(txn.kind.value, txn.kind.value)),
+        field("Method", escape(str(txn.method))),
+        field("Date", when(txn.created_at)),
+        field("Matter", escape(txn.matter_id) or "—"),
+        field("Account", txn.account.value.title()),
+        field("Customer", escape(txn.customer_name) or "—"),
+    ]
+    if txn.original_id:
+        facts.append(field("Refund of", f"`{escape(txn.original_id)}`"))
+    if txn.return_code:
+        facts.append(field("Return code", escape(txn.return_code)))
+    return SectionBlock(fields=facts[:10])
+
+
+def transaction_card(txn: Transaction, *, can_refund: bool, refusal: str | None) -> list[Block]:
+    """Show the Refund button only when the rules allow a refund and the viewer may ask for one."""
+    blocks: list[Block] = [
+        HeaderBlock(text=f"Payment {txn.id}"[:150]),
+        transaction_facts(txn),
+    ]
+    if txn.description:
+        blocks.append(note(escape(txn.description)))
+    if txn.items:
+        lines = "\n".join(f"• {escape(i.description)}: {i.amount}" for i in txn.items[:20])
+        blocks.append(paragraph(f"*Payment items*\n{lines}"))
+    if txn.refunds:
+        lines = "\n".join(
+            f"• `{escape(r.id)}` {r.amount}: {r.status.value} (requested {day(r.created_at)})"
+            for r in txn.refunds
+        )
+        blocks.append(paragraph(f"*Refunds*\n{lines}"))
+    if txn.disputes:
+        lines = "\n".join(
+            f"• `{escape(d.id)}` {d.amount}: {d.status.value.replace('_', ' ')}, "
+            f"{escape(d.reason)} (respond by {day(d.respond_by)})"
+            for d in txn.disputes
+        )
+        blocks.append(paragraph(f"*Disputes*\n{lines}"))
+    if can_refund and refusal is None:
+        blocks.append(DividerBlock())
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Refund",
+                        action_id=ActionId.REFUND_OPEN,
+                        value=txn.id,
+                        style="danger",
+                    )
+                ]
+            )
+        )
+    elif refusal and txn.kind.value != "refund":
+        blocks.append(note(f"No refund possible: {escape(refusal)}"))
+    return blocks

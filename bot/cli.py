@@ -1,0 +1,262 @@
+"""The `paybot` command: serve the bot, manage portal users, drive the sandbox processor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, load_settings
+from bot.domain import Account, MethodType, Money, PaymentKind, Source
+from bot.errors import FormErrors, PaybotError
+from bot.roles import Role
+from bot.services.users import NewUser
+from bot.store import Store, open_store
+
+Runner = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def _fail(message: str) -> int:
+    print(f"paybot: {message}", file=sys.stderr)
+    return 2
+
+
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    store = await open_store(settings)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
+
+    await serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+async def cmd_socket(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve_socket_mode
+
+    await serve_socket_mode(settings)
+    return 0
+
+
+async def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        user = await store.services.users.add(
+            None,
+            NewUser(args.username, args.full_name, args.email, args.role, args.slack_user),
+            Source.CLI,
+        )
+        print(f"added {user.username} ({user.role})")
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        page = 0
+        while True:
+            result = await store.services.users.search(args.search, page=page, per_page=100)
+            for u in result.users:
+                status = "Active" if u.active else "Inactive"
+                print(
+                    f"{u.username}\t{u.full_name}\t{u.email}\t{u.role}\t{status}\t{u.slack_user_id or '-'}"
+                )
+            if not result.has_next:
+                return 0
+            page += 1
+
+    return await _with_store(settings, work)
+
+
+def _users_change(**change: Any) -> Runner:
+    async def run(args: argparse.Namespace, settings: Settings) -> int:
+        async def work(store: Store) -> int:
+            users = store.services.users
+            if "active" in change:
+                user = await users.set_active(None, args.username, change["active"], Source.CLI)
+            else:
+                user = await users.set_role(None, args.username, args.role, Source.CLI)
+            print(f"{user.username}: {user.role}, {'Active' if user.active else 'Inactive'}")
+            return 0
+
+        return await _with_store(settings, work)
+
+    return run
+
+
+def _simulator(store: Store) -> Any:
+    from bot.processors.sandbox import SandboxSimulator
+
+    if store.services.settings.payments_backend != "sandbox":
+        raise PaybotError("sandbox commands need PAYMENTS_BACKEND=sandbox")
+    return SandboxSimulator(store.sessions, store.services.clock)
+
+
+async def cmd_sandbox_charge(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        amount = Money.parse(args.amount, args.currency)
+    except ValueError as exc:
+        return _fail(f"--amount: {exc}")
+    if not (len(args.last4) == 4 and args.last4.isdigit()):
+        return _fail("--last4 must be exactly four digits")
+
+    async def work(store: Store) -> int:
+        txn = await _simulator(store).charge(
+            amount=amount,
+            method=MethodType(args.method),
+            kind=PaymentKind(args.kind),
+            matter_id=args.matter,
+            account=Account(args.account),
+            brand=args.brand if args.method == "card" else None,
+            last4=args.last4,
+            customer_name=args.customer,
+            captured=not args.uncaptured,
+        )
+        print(f"{txn.kind.value} {txn.amount} {txn.method} matter {txn.matter_id or '-'}")
+        print(txn.id)
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_sandbox_seed(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        count = await _simulator(store).seed(args.transactions, seed=args.seed)
+        print(f"seeded {count} transactions")
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_sandbox_show(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        record = await _simulator(store).show(args.id)
+        print(json.dumps(record, indent=2, default=str))
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_matters_add(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        matter = await store.services.matters.put(args.matter, args.name, args.member or [])
+        print(f"{matter.id} {matter.name}: {len(matter.members)} member(s)")
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_matters_import(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.file.is_file():
+        return _fail(f"{args.file} is not a file")
+
+    async def work(store: Store) -> int:
+        matters = await store.services.matters.import_csv(args.file)
+        for matter in matters:
+            print(f"{matter.id} {matter.name}: {len(matter.members)} member(s)")
+        return 0
+
+    return await _with_store(settings, work)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paybot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the bot over HTTP (/slack/events, /healthz)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a server listens on all interfaces)
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(run=cmd_serve)
+
+    socket = sub.add_parser("socket", help="run the bot over Socket Mode (needs SLACK_APP_TOKEN)")
+    socket.set_defaults(run=cmd_socket)
+
+    users = sub.add_parser("users", help="portal users").add_subparsers(dest="users", required=True)
+    add = users.add_parser("add", help="add a portal user linked to a Slack user")
+    add.add_argument(
+        "--username", required=True, help="letters and digits, 3 to 32; never an e-mail"
+    )
+    add.add_argument("--full-name", required=True)
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--slack-user", default=None, help="the Slack user id, e.g. U0123ABCD")
+    add.set_defaults(run=cmd_users_add)
+    listing = users.add_parser("list", help="list portal users")
+    listing.add_argument("search", nargs="?", default=None)
+    listing.set_defaults(run=cmd_users_list)
+    for name, active in (("deactivate", False), ("activate", True)):
+        p = users.add_parser(name, help=f"{name} a portal user")
+        p.add_argument("username")
+        p.set_defaults(run=_users_change(active=active))
+    role = users.add_parser("set-role", help="change a portal user's role")
+    role.add_argument("username")
+    role.add_argument("role", choices=[r.value for r in Role])
+    role.set_defaults(run=_users_change(role=True))
+
+    matters = sub.add_parser("matters", help="matters and the people told of their refunds")
+    matter_commands = matters.add_subparsers(dest="matters", required=True)
+    madd = matter_commands.add_parser("add", help="create or replace a matter and its members")
+    madd.add_argument("matter")
+    madd.add_argument("--name", required=True)
+    madd.add_argument("--member", action="append", help="a member's e-mail; repeat for more")
+    madd.set_defaults(run=cmd_matters_add)
+    mimport = matter_commands.add_parser("import", help="matters from a CSV: matter,name,member")
+    mimport.add_argument("file", type=Path)
+    mimport.set_defaults(run=cmd_matters_import)
+
+    sandbox = sub.add_parser(
+        "sandbox", help="act as the embedded sandbox processor"
+    ).add_subparsers(dest="sandbox", required=True)
+    charge = sandbox.add_parser("charge", help="a new payment; prints its id as the last line")
+    charge.add_argument("--amount", required=True, help="e.g. 125.50")
+    charge.add_argument("--currency", default="USD")
+    charge.add_argument("--method", choices=[m.value for m in MethodType], default="card")
+    charge.add_argument(
+        "--kind", choices=[PaymentKind.SALE.value, PaymentKind.AUTHORIZATION.value], default="sale"
+    )
+    charge.add_argument(
+        "--uncaptured", action="store_true", help="leave an authorization uncaptured"
+    )
+    charge.add_argument("--matter", default=None)
+    charge.add_argument("--account", choices=[a.value for a in Account], default="operating")
+    charge.add_argument("--brand", default="visa")
+    charge.add_argument("--last4", default="4242")
+    charge.add_argument("--customer", default=None, help="the payer's name")
+    charge.set_defaults(run=cmd_sandbox_charge)
+    seed = sandbox.add_parser("seed", help="deterministic data for demos and benchmarks")
+    seed.add_argument("--transactions", type=int, default=1000)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.set_defaults(run=cmd_sandbox_seed)
+    show = sandbox.add_parser("show", help="the processor's own record of a transaction, as JSON")
+    show.add_argument("id")
+    show.set_defaults(run=cmd_sandbox_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = load_settings()
+        code: int = asyncio.run(args.run(args, settings))
+        return code
+    except FormErrors as exc:
+        return _fail("; ".join(exc.errors.values()))
+    except PaybotError as exc:
+        return _fail(exc.message)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

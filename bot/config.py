@@ -1,0 +1,90 @@
+"""Settings from the environment and `.env`: the only place the environment is read."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+Backend = Literal["sandbox", "stripe", "payrix"]
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Secrets are SecretStr so a repr or a log never shows them."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite+aiosqlite:///./paybot.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    payments_backend: Backend = "sandbox"
+    paybot_notify_channel: str | None = None
+    paybot_approvals_channel: str | None = None
+    paybot_worker_interval: float = Field(default=1.0, gt=0, le=60)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("paybot_notify_channel", "paybot_approvals_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c.isspace() for c in value)):
+            raise ValueError("must be a channel id such as C0123456789")
+        return value
+
+    def require(self, *names: str) -> None:
+        """Stop start-up naming the first missing setting a command needs."""
+        for name in names:
+            if getattr(self, name) is None:
+                raise ConfigError(
+                    f"{name.upper()} is not set: it is required to start this command"
+                )
+
+    def secret(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            raise ConfigError(f"{name.upper()} is not set")
+        return str(value.get_secret_value())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings, with a malformed value turned into one line that names it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "SETTINGS"
+        raise ConfigError(f"{name} is malformed: {first['msg']}") from None

@@ -1,0 +1,1 @@
+"""Database: typed SQLAlchemy models, the async engine and Alembic migrations."""

@@ -1,0 +1,340 @@
+"""Domain types shared by processors, services and blocks: plain data, no I/O, money in minor units."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+CURRENCY_EXPONENT = {"JPY": 0, "KRW": 0}
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    """An amount in the currency's minor units (cents); never a float."""
+
+    minor: int
+    currency: str = "USD"
+
+    @property
+    def exponent(self) -> int:
+        return CURRENCY_EXPONENT.get(self.currency.upper(), 2)
+
+    @classmethod
+    def parse(cls, text: str, currency: str = "USD") -> Money:
+        """Read a positive decimal amount such as ``125.50``; reject what a person did not mean."""
+        cleaned = text.strip().replace(",", "").lstrip("$")
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            raise ValueError(f"{text!r} is not an amount (use a number such as 125.50)") from None
+        if not value.is_finite() or value <= 0:
+            raise ValueError(f"the amount must be more than zero, not {text}")
+        exponent = CURRENCY_EXPONENT.get(currency.upper(), 2)
+        scaled = value.scaleb(exponent)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{text} has more decimal places than {currency} allows")
+        return cls(int(scaled), currency.upper())
+
+    def __str__(self) -> str:
+        sign = "-" if self.minor < 0 else ""
+        whole = Decimal(abs(self.minor)).scaleb(-self.exponent)
+        return f"{sign}{whole:,.{self.exponent}f} {self.currency}"
+
+    def __add__(self, other: Money) -> Money:
+        if other.currency != self.currency:
+            raise ValueError("cannot add amounts in different currencies")
+        return Money(self.minor + other.minor, self.currency)
+
+
+class PaymentKind(StrEnum):
+    SALE = "sale"
+    AUTHORIZATION = "authorization"
+    REFUND = "refund"
+
+
+class MethodType(StrEnum):
+    CARD = "card"
+    ACH = "ach"
+
+
+class Account(StrEnum):
+    OPERATING = "operating"
+    TRUST = "trust"
+
+
+class TransactionStatus(StrEnum):
+    AUTHORIZED = "authorized"  # an authorization never captured
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETURNED = "returned"
+    VOIDED = "voided"
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class DisputeStatus(StrEnum):
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"
+    WON = "won"
+    LOST = "lost"
+    ACCEPTED = "accepted"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW)
+
+
+class WithdrawalStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class HistorySort(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    AMOUNT = "amount"
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    """Brand and last four only: a full card or account number never enters the bot."""
+
+    type: MethodType
+    last4: str
+    brand: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (len(self.last4) == 4 and self.last4.isdigit()):
+            raise ValueError("last4 must be exactly four digits")
+
+    def __str__(self) -> str:
+        label = (self.brand or "card").title() if self.type is MethodType.CARD else "ACH"
+        return f"{label} •••• {self.last4}"
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """A payment item: what the payment paid for, usually an invoice of the matter."""
+
+    description: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    transaction_id: str
+    amount: Money
+    status: RefundStatus
+    created_at: datetime
+    settled_at: datetime | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Dispute:
+    id: str
+    transaction_id: str
+    amount: Money
+    status: DisputeStatus
+    reason: str
+    network_reason_code: str
+    respond_by: datetime
+    created_at: datetime
+    matter_id: str | None = None
+    evidence_submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: str
+    kind: PaymentKind
+    status: TransactionStatus
+    amount: Money
+    method: PaymentMethod
+    created_at: datetime
+    matter_id: str | None = None
+    account: Account = Account.OPERATING
+    customer_name: str | None = None
+    description: str | None = None
+    items: tuple[LineItem, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    disputes: tuple[Dispute, ...] = ()
+    original_id: str | None = None  # for a refund: the payment it refunds
+    return_code: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentReturn:
+    id: str
+    transaction_id: str
+    code: str
+    amount: Money
+    created_at: datetime
+    matter_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    id: str
+    amount: Money
+    status: WithdrawalStatus
+    created_at: datetime
+    arrives_at: datetime | None = None
+    transaction_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: Money
+    pending: Money
+    next_withdrawal_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DisputeEvidence:
+    summary: str
+    product_description: str = ""
+    customer_communication: str = ""
+    service_date: str = ""
+    refund_policy: str = ""
+    other: str = ""
+
+
+class EventType(StrEnum):
+    PAYMENT_CREATED = "payment.created"
+    REFUND_UPDATED = "refund.updated"
+    DISPUTE_CREATED = "dispute.created"
+    DISPUTE_UPDATED = "dispute.updated"
+    RETURN_CREATED = "return.created"
+    WITHDRAWAL_PAID = "withdrawal.paid"
+
+
+@dataclass(frozen=True)
+class ProcessorEvent:
+    """One change at the processor; ``id`` is the processor's own, used to deduplicate."""
+
+    id: str
+    type: EventType
+    object_id: str
+    created_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    events: tuple[ProcessorEvent, ...]
+    cursor: str | None  # pass back to read on from here; None when the feed has nothing yet
+
+
+@dataclass(frozen=True)
+class TransactionQuery:
+    kind: PaymentKind | None = None
+    sort: HistorySort = HistorySort.NEWEST
+    search: str | None = None
+    limit: int = 10
+    cursor: str | None = None  # opaque keyset cursor from a previous Page
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class PortalAccount:
+    """A portal user: the portal's own list, separate from Slack membership."""
+
+    username: str
+    full_name: str
+    email: str
+    role: str
+    active: bool
+    slack_user_id: str | None
+
+
+class Source(StrEnum):
+    """Where an audited attempt came from."""
+
+    COMMAND = "slack_command"
+    BUTTON = "slack_button"
+    MODAL = "slack_modal"
+    EVENT = "slack_event"
+    CLI = "cli"
+    WEBHOOK = "webhook"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    id: int
+    at: datetime
+    actor_username: str | None
+    actor_slack_id: str | None
+    actor_role: str | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    outcome: str
+    reason: str | None
+    source: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    lines: tuple[AuditLine, ...]
+    next_before_id: int | None
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: tuple[PortalAccount, ...]
+    page: int
+    has_next: bool
+
+
+class RefundState(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUBMITTING = "submitting"
+    PENDING = "pending"  # accepted by the processor, settling in 1-2 business days
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RefundRequestInfo:
+    id: str
+    transaction_id: str
+    amount: Money
+    account: Account
+    matter_id: str | None
+    reason: str
+    state: RefundState
+    requester_username: str
+    requester_slack_id: str
+    created_at: datetime
+    decided_by_username: str | None = None
+    decided_by_slack_id: str | None = None
+    rejection_reason: str | None = None
+    processor_refund_id: str | None = None
+    failure_reason: str | None = None
+    approval_channel: str | None = None
+    approval_ts: str | None = None

@@ -1,0 +1,34 @@
+"""`/pay audit [transaction id | username]` (managers and admins)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.blocks.audit import audit_page
+from bot.handlers.commands import Command, Router
+from bot.ids import ActionId, Subcommand
+from bot.services.container import Services
+
+
+def register(app: AsyncApp, services: Services, router: Router) -> None:
+    async def audit(cmd: Command) -> None:
+        subject = cmd.args.strip() or None
+        page = await services.audit.entries(subject=subject)
+        await cmd.answer(audit_page(page, subject), "Audit log")
+
+    router.add(Subcommand.AUDIT, audit)
+
+    @app.action(ActionId.AUDIT_PAGE)
+    async def older(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        wanted = json.loads(action.get("value") or "{}")
+        subject = str(wanted.get("subject") or "") or None
+        page = await services.audit.entries(
+            subject=subject, before_id=int(wanted.get("before", 0)) or None
+        )
+        await respond(blocks=audit_page(page, subject), replace_original=True, text="Audit log")

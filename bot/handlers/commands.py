@@ -1,0 +1,71 @@
+"""`/pay`: one Bolt listener that dispatches subcommands to the feature that registered them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.help import help_blocks
+from bot.domain import PortalAccount
+from bot.handlers.routes import split_command
+from bot.ids import Subcommand
+from bot.services.container import Services
+
+COMMAND = "/pay"
+
+
+@dataclass
+class Command:
+    actor: PortalAccount
+    name: str
+    args: str
+    ack: AsyncAck
+    respond: AsyncRespond
+    client: AsyncWebClient
+    body: dict[str, Any]
+
+    async def answer(self, blocks: Sequence[Block], text: str) -> None:
+        """Answer in the acknowledgement itself: ephemeral, seen by the caller only."""
+        await self.ack(blocks=blocks, text=text, response_type="ephemeral")
+
+
+Handler = Callable[[Command], Awaitable[None]]
+
+
+class Router:
+    def __init__(self) -> None:
+        self.handlers: dict[Subcommand, Handler] = {}
+
+    def add(self, name: Subcommand, handler: Handler) -> None:
+        self.handlers[name] = handler
+
+
+def register(app: AsyncApp, services: Services) -> Router:
+    router = Router()
+
+    async def show_help(cmd: Command) -> None:
+        unknown = cmd.name if cmd.name not in router.handlers else None
+        await cmd.answer(help_blocks(cmd.actor, unknown=unknown), "Paybot help")
+
+    router.add(Subcommand.HELP, show_help)
+
+    @app.command(COMMAND)
+    async def pay(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        context: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        name, args = split_command(str(body.get("text") or ""))
+        handler = next((h for key, h in router.handlers.items() if key.value == name), show_help)
+        await handler(Command(context["actor"], name, args, ack, respond, client, body))
+
+    return router

@@ -1,0 +1,23 @@
+"""Reading a modal's submitted state: one place that knows Slack's `state.values` shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def value(view: dict[str, Any], block_id: str, action_id: str = "value") -> str | None:
+    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(action_id) or {}
+    kind = element.get("type")
+    if kind in ("static_select", "radio_buttons"):
+        option = element.get("selected_option") or {}
+        return option.get("value")
+    if kind == "users_select":
+        return element.get("selected_user")
+    if kind == "datepicker":
+        return element.get("selected_date")
+    text = element.get("value")
+    return text if isinstance(text, str) else None
+
+
+def text(view: dict[str, Any], block_id: str) -> str:
+    return value(view, block_id) or ""

@@ -1,0 +1,89 @@
+"""Refunds: the modal, the request, and the manager's decision in the approvals channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.common import message_modal
+from bot.blocks.refunds import refund_modal, reject_modal
+from bot.domain import Source
+from bot.handlers import forms
+from bot.handlers.commands import Command, Router
+from bot.ids import ActionId, BlockId, CallbackId, Subcommand
+from bot.services.container import Services
+
+
+def register(app: AsyncApp, services: Services, router: Router) -> None:
+    refunds = services.refunds
+
+    async def refund_command(cmd: Command) -> None:
+        txn = await refunds.refundable(cmd.actor, cmd.args, Source.COMMAND)
+        await cmd.ack()
+        await cmd.client.views_open(trigger_id=cmd.body["trigger_id"], view=refund_modal(txn))
+
+    router.add(Subcommand.REFUND, refund_command)
+
+    @app.action(ActionId.REFUND_OPEN)
+    async def open_modal(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: dict[str, Any],
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        txn = await refunds.refundable(
+            context["actor"], str(action.get("value") or ""), Source.BUTTON
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=refund_modal(txn))
+
+    @app.view(CallbackId.REFUND_REQUEST)
+    async def submit(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
+        request = await refunds.request(
+            context["actor"],
+            view.get("private_metadata") or "",
+            forms.text(view, BlockId.REASON),
+            Source.MODAL,
+        )
+        services.wake()
+        done = message_modal(
+            "Refund requested",
+            f"Your refund of *{request.amount}* is waiting for a manager's approval in "
+            f"<#{services.settings.paybot_approvals_channel}>. You will get a DM at each step.",
+        )
+        await ack(response_action="update", view=done)
+
+    @app.action(ActionId.REFUND_APPROVE)
+    async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
+        await refunds.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
+        await ack()
+        services.wake()
+
+    @app.action(ActionId.REFUND_REJECT)
+    async def open_reject(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: dict[str, Any],
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        request = await refunds.decidable(
+            context["actor"], str(action.get("value") or ""), Source.BUTTON
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request))
+
+    @app.view(CallbackId.REFUND_REJECT)
+    async def reject(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
+        await refunds.reject(
+            context["actor"],
+            view.get("private_metadata") or "",
+            forms.text(view, BlockId.REASON),
+            Source.MODAL,
+        )
+        await ack()
+        services.wake()

@@ -1,0 +1,69 @@
+"""How a sentence reaches the person who caused it, whatever kind of request they sent.
+
+Used for refusals (authorization middleware) and errors (the error handler) alike, so both look the
+same to the user and neither can forget a kind of request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.common import message_home, message_modal
+from bot.blocks.text import escape
+
+
+def json_response(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200, body=json.dumps(payload), headers={"content-type": "application/json"}
+    )
+
+
+def first_input_block(view: dict[str, Any]) -> str | None:
+    for block in view.get("blocks") or []:
+        if block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    return None
+
+
+def immediate(body: dict[str, Any], text: str) -> BoltResponse | None:
+    """The answer carried by the HTTP response itself, where the request kind allows one.
+
+    A modal keeps its inputs: the message is shown as a field error on its first input.
+    """
+    safe = escape(text)
+    if "command" in body:
+        return json_response({"response_type": "ephemeral", "text": safe})
+    if body.get("type") == "view_submission":
+        view = body.get("view") or {}
+        block_id = first_input_block(view)
+        if block_id:
+            return json_response({"response_action": "errors", "errors": {block_id: text[:1900]}})
+        return json_response(
+            {"response_action": "update", "view": message_modal("Paybot", safe).to_dict()}
+        )
+    return None
+
+
+async def later(body: dict[str, Any], text: str, client: AsyncWebClient) -> None:
+    """Tell the person after the ack: ephemeral via response_url, App Home, or a DM."""
+    safe = escape(text)
+    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
+    response_url = body.get("response_url") or next(
+        (u.get("response_url") for u in body.get("response_urls") or []), None
+    )
+    if response_url:
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        webhook = AsyncWebhookClient(response_url, session=client.session)
+        await webhook.send(text=safe, response_type="ephemeral", replace_original=False)
+        return
+    event = body.get("event") or {}
+    if event.get("type") == "app_home_opened" and event.get("user"):
+        await client.views_publish(user_id=event["user"], view=message_home(safe))
+        return
+    if user_id:
+        await client.chat_postMessage(channel=user_id, text=safe)

@@ -1,0 +1,108 @@
+"""Which roles-table action every Slack entry point is: the map the authorization middleware uses.
+
+A subcommand, button, modal or event missing here is refused (deny by default), and a test walks
+this map against every role, so a new entry point without a rule fails the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from bot.domain import Source
+from bot.ids import ActionId, CallbackId, EventName, Subcommand
+from bot.roles import Action
+
+COMMANDS: dict[Subcommand, Action] = {
+    Subcommand.HELP: Action.HELP,
+    Subcommand.ME: Action.PROFILE,
+    Subcommand.LOOKUP: Action.LOOKUP,
+    Subcommand.REFUND: Action.REQUEST_REFUND,
+    Subcommand.HISTORY: Action.HISTORY,
+    Subcommand.DISPUTES: Action.DISPUTES,
+    Subcommand.RETURNS: Action.RETURNS,
+    Subcommand.WITHDRAWALS: Action.WITHDRAWALS,
+    Subcommand.REPORT: Action.REPORT,
+    Subcommand.AUDIT: Action.AUDIT,
+    Subcommand.USERS: Action.MANAGE_USERS,
+}
+
+BUTTONS: dict[ActionId, Action] = {
+    ActionId.REFUND_OPEN: Action.REQUEST_REFUND,
+    ActionId.REFUND_APPROVE: Action.DECIDE_REFUND,
+    ActionId.REFUND_REJECT: Action.DECIDE_REFUND,
+    ActionId.USERS_ADD: Action.MANAGE_USERS,
+    ActionId.USERS_EDIT: Action.MANAGE_USERS,
+    ActionId.USERS_TOGGLE: Action.MANAGE_USERS,
+    ActionId.USERS_PAGE: Action.MANAGE_USERS,
+    ActionId.AUDIT_PAGE: Action.AUDIT,
+}
+
+MODALS: dict[CallbackId, Action] = {
+    CallbackId.REFUND_REQUEST: Action.REQUEST_REFUND,
+    CallbackId.REFUND_REJECT: Action.DECIDE_REFUND,
+    CallbackId.USER_ADD: Action.MANAGE_USERS,
+    CallbackId.USER_EDIT: Action.MANAGE_USERS,
+}
+
+EVENTS: dict[EventName, Action] = {EventName.APP_HOME_OPENED: Action.DASHBOARD}
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def member(enum: type[E], value: str) -> E | None:
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Route:
+    source: Source
+    key: str
+    action: Action | None  # None: no rule, so refused
+    user_id: str | None
+    target: str | None = None
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """`lookup  txn_1` -> ("lookup", "txn_1"); an empty text is help."""
+    parts = text.strip().split(maxsplit=1)
+    if not parts:
+        return Subcommand.HELP.value, ""
+    return parts[0].lower(), parts[1] if len(parts) > 1 else ""
+
+
+def resolve(body: dict[str, Any]) -> Route | None:
+    """The route of a request body, or None for bodies no person sent (nothing to authorize)."""
+    if "command" in body:
+        name, args = split_command(str(body.get("text") or ""))
+        sub = member(Subcommand, name) or Subcommand.HELP
+        return Route(
+            Source.COMMAND, name, COMMANDS.get(sub), body.get("user_id"), args[:80] or None
+        )
+    kind = body.get("type")
+    user_id = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+    if kind == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        action_id = str(action.get("action_id", ""))
+        button = member(ActionId, action_id)
+        rule = BUTTONS.get(button) if button else None
+        return Route(
+            Source.BUTTON, action_id, rule, user_id, str(action.get("value") or "")[:80] or None
+        )
+    if kind in ("view_submission", "view_closed"):
+        callback_id = str((body.get("view") or {}).get("callback_id", ""))
+        modal = member(CallbackId, callback_id)
+        return Route(Source.MODAL, callback_id, MODALS.get(modal) if modal else None, user_id)
+    if kind == "event_callback":
+        event = body.get("event") or {}
+        name = str(event.get("type", ""))
+        known = member(EventName, name)
+        return Route(Source.EVENT, name, EVENTS.get(known) if known else None, event.get("user"))
+    if kind in ("url_verification", "ssl_check"):
+        return None
+    return Route(Source.EVENT, str(kind), None, user_id)

@@ -1,0 +1,1 @@
+"""Processor adapters behind one gateway interface."""

@@ -1,0 +1,72 @@
+"""The one async interface every processor adapter implements.
+
+Refunds take no amount: the portal allows full refunds only, so a partial refund cannot be asked
+for at all. Mutating calls take the caller's idempotency key, derived from our persisted request,
+so a retry after a timeout or a crash is recognised by the processor (or, where the processor does
+not honour keys, by the adapter itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+from bot.domain import (
+    Balance,
+    Dispute,
+    DisputeEvidence,
+    EventBatch,
+    Page,
+    PaymentReturn,
+    Refund,
+    Transaction,
+    TransactionQuery,
+    Withdrawal,
+)
+
+
+@runtime_checkable
+class Gateway(Protocol):
+    name: str
+
+    async def get_transaction(self, transaction_id: str) -> Transaction | None:
+        """The transaction with exactly this id, with its refunds and disputes; never a near match."""
+        ...
+
+    async def list_transactions(self, query: TransactionQuery) -> Page[Transaction]: ...
+
+    async def refund(
+        self, transaction_id: str, *, idempotency_key: str, metadata: Mapping[str, str]
+    ) -> Refund:
+        """Refund the whole amount. The same key returns the same refund, never a second one."""
+        ...
+
+    async def get_refund(self, refund_id: str) -> Refund | None: ...
+
+    async def get_dispute(self, dispute_id: str) -> Dispute | None: ...
+
+    async def list_disputes(
+        self, *, open_only: bool = False, limit: int = 10, cursor: str | None = None
+    ) -> Page[Dispute]: ...
+
+    async def submit_dispute_evidence(
+        self, dispute_id: str, evidence: DisputeEvidence, *, idempotency_key: str
+    ) -> Dispute: ...
+
+    async def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> Dispute: ...
+
+    async def list_returns(
+        self, *, limit: int = 10, cursor: str | None = None
+    ) -> Page[PaymentReturn]: ...
+
+    async def list_withdrawals(
+        self, *, limit: int = 10, cursor: str | None = None
+    ) -> Page[Withdrawal]: ...
+
+    async def balance(self) -> Balance: ...
+
+    async def events(self, cursor: str | None, limit: int = 100) -> EventBatch:
+        """Events after ``cursor`` (oldest first); an unchanged cursor means nothing new."""
+        ...
+
+    async def close(self) -> None: ...

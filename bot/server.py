@@ -1,0 +1,56 @@
+"""Running the bot: HTTP (`paybot serve`) or Socket Mode (`paybot socket`), until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import Bot, create_bot
+from bot.config import Settings
+from bot.web import create_web_app
+
+log = logging.getLogger("paybot.server")
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def start_http(bot: Bot, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(create_web_app(bot), access_log=None, shutdown_timeout=10)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def serve(settings: Settings, *, host: str, port: int) -> None:
+    bot = await create_bot(settings)
+    runner = await start_http(bot, host, port)
+    log.info("paybot listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
+    try:
+        await _until_stopped()
+    finally:
+        log.info("stopping: no new requests, finishing in-flight work")
+        await runner.cleanup()
+
+
+async def serve_socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    settings.require("slack_app_token")
+    bot = await create_bot(settings)
+    handler = AsyncSocketModeHandler(bot.bolt, settings.secret("slack_app_token"))
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("paybot connected over Socket Mode")
+    try:
+        await _until_stopped()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await bot.close()

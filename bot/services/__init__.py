@@ -1,0 +1,1 @@
+"""Domain logic: plain data in, plain data out, no Slack types."""

@@ -1,0 +1,104 @@
+"""The audit log: who did what to which target, when, from where, with what outcome.
+
+Fields follow PCI DSS 10.2.2 (user, event type, date and time, success or failure, origination,
+affected resource) plus the role and the state before and after. Append-only: this module offers
+``record`` and ``entries`` and nothing that updates or deletes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, utcnow
+from bot.db.engine import SessionFactory
+from bot.db.models import AuditEntry
+from bot.domain import AuditLine, AuditPage, PortalAccount, Source
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    DENIED = "denied"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    action: str
+    outcome: Outcome
+    source: Source
+    actor: PortalAccount | None = None
+    slack_user_id: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    reason: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class AuditLog:
+    def __init__(self, session_factory: SessionFactory, clock: Clock = utcnow) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+
+    def add(self, session: AsyncSession, record: AuditRecord) -> None:
+        """Stage a row in the caller's transaction, so it commits (or not) with the change."""
+        actor = record.actor
+        session.add(
+            AuditEntry(
+                at=self._clock(),
+                actor_username=actor.username if actor else None,
+                actor_slack_id=(actor.slack_user_id if actor else None) or record.slack_user_id,
+                actor_role=actor.role if actor else None,
+                action=record.action,
+                target_type=record.target_type,
+                target_id=record.target_id,
+                outcome=record.outcome.value,
+                reason=record.reason,
+                source=record.source.value,
+                before=record.before,
+                after=record.after,
+            )
+        )
+
+    async def record(self, record: AuditRecord) -> None:
+        async with self._sessions.begin() as session:
+            self.add(session, record)
+
+    async def entries(
+        self, *, subject: str | None = None, limit: int = 10, before_id: int | None = None
+    ) -> AuditPage:
+        """Newest first; ``subject`` is a transaction id, another target id or a username."""
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+        if subject:
+            query = query.where(
+                or_(AuditEntry.target_id == subject, AuditEntry.actor_username == subject)
+            )
+        if before_id is not None:
+            query = query.where(AuditEntry.id < before_id)
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        lines = tuple(_line(row) for row in rows[:limit])
+        return AuditPage(lines, lines[-1].id if len(rows) > limit else None)
+
+
+def _line(row: AuditEntry) -> AuditLine:
+    return AuditLine(
+        id=row.id,
+        at=row.at,
+        actor_username=row.actor_username,
+        actor_slack_id=row.actor_slack_id,
+        actor_role=row.actor_role,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        outcome=row.outcome,
+        reason=row.reason,
+        source=row.source,
+        before=row.before,
+        after=row.after,
+    )

@@ -1,0 +1,151 @@
+"""A persisted job queue: work is recorded in the database before Slack is acknowledged.
+
+Exactly-once effects come from three things together: a unique ``key`` per job (a second enqueue
+of the same work is a no-op), a claim that is a compare-and-set with a lease (only one worker runs
+a job; a worker that died loses its lease and another takes over), and handlers that are
+idempotent in themselves (a refund carries its idempotency key to the processor).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, utcnow
+from bot.db.engine import SessionFactory
+from bot.db.models import Job
+
+QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    *,
+    now: Any,
+    delay: timedelta = timedelta(0),
+) -> None:
+    """Add a job in the caller's transaction; the same key twice is one job."""
+    values = {
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "state": QUEUED,
+        "attempts": 0,
+        "run_after": now + delay,
+        "created_at": now,
+    }
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Job).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+class JobQueue:
+    def __init__(
+        self, sessions: SessionFactory, clock: Clock = utcnow, lease: timedelta = LEASE
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._lease = lease
+
+    async def add(
+        self, kind: str, key: str, payload: dict[str, Any], delay: timedelta = timedelta(0)
+    ) -> None:
+        async with self._sessions.begin() as session:
+            await enqueue(session, kind, key, payload, now=self._clock(), delay=delay)
+
+    async def claim(self, owner: str) -> ClaimedJob | None:
+        """Take the oldest ready job, or a running one whose lease ran out; None when idle."""
+        now = self._clock()
+        ready = or_(
+            and_(Job.state == QUEUED, Job.run_after <= now),
+            and_(Job.state == RUNNING, Job.lease_until < now),
+        )
+        async with self._sessions.begin() as session:
+            pick = select(Job.id).where(ready).order_by(Job.run_after, Job.id).limit(1)
+            if session.bind and session.bind.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            job_id = await session.scalar(pick)
+            if job_id is None:
+                return None
+            claimed = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, ready)
+                .values(
+                    state=RUNNING,
+                    lease_owner=owner,
+                    lease_until=now + self._lease,
+                    attempts=Job.attempts + 1,
+                )
+                .returning(Job.id, Job.kind, Job.key, Job.payload, Job.attempts)
+            )
+            row = claimed.first()
+        if row is None:
+            return None  # another worker took it between the select and the update
+        return ClaimedJob(row.id, row.kind, row.key, dict(row.payload), row.attempts)
+
+    async def done(self, job: ClaimedJob, owner: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.lease_owner == owner)
+                .values(state=DONE, finished_at=self._clock(), lease_until=None)
+            )
+
+    async def retry(
+        self, job: ClaimedJob, owner: str, error: str, delay: timedelta | None = None
+    ) -> None:
+        """Back off exponentially (capped at five minutes); give up after MAX_ATTEMPTS."""
+        wait = (
+            delay if delay is not None else timedelta(seconds=min(300, 2 ** min(job.attempts, 8)))
+        )
+        state = DEAD if job.attempts >= MAX_ATTEMPTS else QUEUED
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.lease_owner == owner)
+                .values(
+                    state=state,
+                    run_after=self._clock() + wait,
+                    last_error=error[:2000],
+                    lease_until=None,
+                    finished_at=self._clock() if state == DEAD else None,
+                )
+            )
+
+    async def pending(self) -> int:
+        from sqlalchemy import func
+
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(Job).where(Job.state.in_((QUEUED, RUNNING)))
+            )
+        return int(count or 0)

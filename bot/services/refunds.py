@@ -1,0 +1,496 @@
+"""Refund requests: a persisted state machine that moves money exactly once.
+
+    requested -> approved | rejected
+    approved  -> submitting -> pending -> succeeded | failed
+                 submitting -> failed (the processor refused)
+
+Every transition is a compare-and-set on ``state``, so of twenty concurrent approvals (double
+clicks, Slack retries, two processes) exactly one moves the request on. The processor call carries
+an idempotency key derived from the request, so a crash between "submitting" and the processor's
+answer, followed by a retry, finds the same refund instead of making a second one. Side effects
+on Slack are jobs enqueued in the same transaction as the transition they announce.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, utcnow
+from bot.db.engine import SessionFactory
+from bot.db.models import RefundRequest
+from bot.domain import (
+    Account,
+    Money,
+    PortalAccount,
+    RefundRequestInfo,
+    RefundState,
+    RefundStatus,
+    Source,
+    Transaction,
+)
+from bot.errors import Denied, FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.ids import BlockId
+from bot.processors.gateway import Gateway
+from bot.roles import Action
+from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.services.jobs import enqueue
+from bot.services.refund_rules import refund_refusal
+from bot.services.transactions import clean_id
+
+REASON_MAX = 500
+LIVE = (
+    RefundState.REQUESTED,
+    RefundState.APPROVED,
+    RefundState.SUBMITTING,
+    RefundState.PENDING,
+    RefundState.SUCCEEDED,
+)
+
+# Job kinds this service enqueues; bot/workers/refunds.py runs them.
+POST_APPROVAL = "refund.post_approval"
+EXECUTE = "refund.execute"
+ANNOUNCE = "refund.announce"
+
+
+def check_reason(text: str, block_id: str = BlockId.REASON) -> str:
+    reason = text.strip()
+    if not reason:
+        raise FormErrors({block_id: "Give a reason: it is sent to everyone on the matter."})
+    if len(reason) > REASON_MAX:
+        raise FormErrors(
+            {block_id: f"Keep the reason to {REASON_MAX} characters (it has {len(reason)})."}
+        )
+    return reason
+
+
+def info(row: RefundRequest) -> RefundRequestInfo:
+    return RefundRequestInfo(
+        id=row.id,
+        transaction_id=row.transaction_id,
+        amount=Money(row.amount_minor, row.currency),
+        account=Account(row.account),
+        matter_id=row.matter_id,
+        reason=row.reason,
+        state=RefundState(row.state),
+        requester_username=row.requester_username,
+        requester_slack_id=row.requester_slack_id,
+        created_at=row.created_at,
+        decided_by_username=row.decided_by_username,
+        decided_by_slack_id=row.decided_by_slack_id,
+        rejection_reason=row.rejection_reason,
+        processor_refund_id=row.processor_refund_id,
+        failure_reason=row.failure_reason,
+        approval_channel=row.approval_channel,
+        approval_ts=row.approval_ts,
+    )
+
+
+def _snapshot(state: RefundState | str, **extra: Any) -> dict[str, Any]:
+    return {"state": str(state), **{k: v for k, v in extra.items() if v is not None}}
+
+
+class Refunds:
+    def __init__(
+        self, sessions: SessionFactory, gateway: Gateway, audit: AuditLog, clock: Clock = utcnow
+    ) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+        self._audit = audit
+        self._clock = clock
+
+    async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:
+        """The transaction to show in the refund modal, or the reason it cannot be refunded."""
+        transaction_id = clean_id(text)
+        txn = await self._gateway.get_transaction(transaction_id)
+        if txn is None:
+            raise NotFound(
+                f"No transaction has exactly the id `{transaction_id}`: refunds need the full id."
+            )
+        refusal = refund_refusal(txn)
+        if refusal is None:
+            refusal = await self._live_request_refusal(txn.id)
+        if refusal:
+            await self._audit.record(
+                AuditRecord(
+                    Action.REQUEST_REFUND.value,
+                    Outcome.FAILED,
+                    source,
+                    actor,
+                    target_type="transaction",
+                    target_id=txn.id,
+                    reason=refusal,
+                )
+            )
+            raise RefundRefused(refusal)
+        return txn
+
+    async def _live_request_refusal(self, transaction_id: str) -> str | None:
+        async with self._sessions() as session:
+            live = await session.scalar(
+                select(RefundRequest).where(
+                    RefundRequest.transaction_id == transaction_id,
+                    RefundRequest.state.in_([s.value for s in LIVE]),
+                )
+            )
+        if live is None:
+            return None
+        return f"A refund of this payment was already requested by {live.requester_username} ({live.state})."
+
+    async def request(
+        self, actor: PortalAccount, transaction_id: str, reason_text: str, source: Source
+    ) -> RefundRequestInfo:
+        reason = check_reason(reason_text)
+        txn = await self.refundable(actor, transaction_id, source)
+        now = self._clock()
+        request_id = uuid.uuid4().hex
+        row = RefundRequest(
+            id=request_id,
+            transaction_id=txn.id,
+            amount_minor=txn.amount.minor,
+            currency=txn.amount.currency,
+            account=txn.account.value,
+            matter_id=txn.matter_id,
+            reason=reason,
+            state=RefundState.REQUESTED.value,
+            requester_username=actor.username,
+            requester_slack_id=actor.slack_user_id or "",
+            idempotency_key=f"paybot-refund-{request_id}",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+                await session.flush()
+                self._audit.add(
+                    session,
+                    AuditRecord(
+                        Action.REQUEST_REFUND.value,
+                        Outcome.DONE,
+                        source,
+                        actor,
+                        target_type="transaction",
+                        target_id=txn.id,
+                        reason=reason,
+                        after=_snapshot(
+                            RefundState.REQUESTED, request=request_id, amount=txn.amount.minor
+                        ),
+                    ),
+                )
+                await enqueue(
+                    session,
+                    POST_APPROVAL,
+                    f"{POST_APPROVAL}:{request_id}",
+                    {"request_id": request_id},
+                    now=now,
+                )
+        except IntegrityError:
+            raise RefundRefused("A refund of this payment was requested a moment ago.") from None
+        return info(row)
+
+    async def get(self, request_id: str) -> RefundRequestInfo:
+        async with self._sessions() as session:
+            row = await session.get(RefundRequest, request_id)
+        if row is None:
+            raise NotFound("That refund request does not exist.")
+        return info(row)
+
+    async def approve(
+        self, actor: PortalAccount, request_id: str, source: Source
+    ) -> RefundRequestInfo:
+        request = await self._decidable(actor, request_id, source, Action.DECIDE_REFUND)
+        txn = await self._gateway.get_transaction(request.transaction_id)
+        refusal = "The payment can no longer be found." if txn is None else refund_refusal(txn)
+        if refusal:
+            await self._audit.record(
+                AuditRecord(
+                    Action.DECIDE_REFUND.value,
+                    Outcome.FAILED,
+                    source,
+                    actor,
+                    target_type="refund",
+                    target_id=request_id,
+                    reason=refusal,
+                )
+            )
+            raise RefundRefused(f"Cannot approve: {refusal}")
+        return await self._move(
+            actor,
+            request_id,
+            source,
+            RefundState.REQUESTED,
+            RefundState.APPROVED,
+            changes={
+                "decided_by_username": actor.username,
+                "decided_by_slack_id": actor.slack_user_id,
+                "decided_at": self._clock(),
+            },
+            jobs=[(EXECUTE, {}), (ANNOUNCE, {"milestone": "approved"})],
+        )
+
+    async def reject(
+        self, actor: PortalAccount, request_id: str, reason_text: str, source: Source
+    ) -> RefundRequestInfo:
+        reason = check_reason(reason_text)
+        await self._decidable(actor, request_id, source, Action.DECIDE_REFUND)
+        return await self._move(
+            actor,
+            request_id,
+            source,
+            RefundState.REQUESTED,
+            RefundState.REJECTED,
+            changes={
+                "decided_by_username": actor.username,
+                "decided_by_slack_id": actor.slack_user_id,
+                "decided_at": self._clock(),
+                "rejection_reason": reason,
+            },
+            jobs=[(ANNOUNCE, {"milestone": "rejected"})],
+            reason=reason,
+        )
+
+    async def decidable(
+        self, actor: PortalAccount, request_id: str, source: Source
+    ) -> RefundRequestInfo:
+        """The request if this actor may decide it now (checked again when the decision comes)."""
+        return await self._decidable(actor, request_id, source, Action.DECIDE_REFUND)
+
+    async def _decidable(
+        self, actor: PortalAccount, request_id: str, source: Source, action: Action
+    ) -> RefundRequestInfo:
+        """Four eyes: nobody decides their own request."""
+        request = await self.get(request_id)
+        if request.requester_username == actor.username:
+            message = (
+                "You asked for this refund: another manager or admin must decide it (four eyes)."
+            )
+            await self._audit.record(
+                AuditRecord(
+                    action.value,
+                    Outcome.DENIED,
+                    source,
+                    actor,
+                    target_type="refund",
+                    target_id=request_id,
+                    reason=message,
+                )
+            )
+            raise Denied(message)
+        if request.state is not RefundState.REQUESTED:
+            who = f" by {request.decided_by_username}" if request.decided_by_username else ""
+            raise RefundRefused(f"This refund request was already {request.state.value}{who}.")
+        return request
+
+    async def _move(
+        self,
+        actor: PortalAccount | None,
+        request_id: str,
+        source: Source,
+        from_state: RefundState,
+        to_state: RefundState,
+        *,
+        changes: Mapping[str, Any] | None = None,
+        jobs: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+        reason: str | None = None,
+    ) -> RefundRequestInfo:
+        """Compare-and-set one transition, with its audit row and its jobs in one transaction."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            moved = await session.execute(
+                update(RefundRequest)
+                .where(RefundRequest.id == request_id, RefundRequest.state == from_state.value)
+                .values(state=to_state.value, updated_at=now, **dict(changes or {}))
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                current = await session.get(RefundRequest, request_id)
+                state = current.state if current else "gone"
+                who = (
+                    f" by {current.decided_by_username}"
+                    if current and current.decided_by_username
+                    else ""
+                )
+                raise RefundRefused(f"This refund request was already {state}{who}.")
+            self._audit.add(
+                session,
+                AuditRecord(
+                    _action_for(to_state),
+                    Outcome.FAILED if to_state is RefundState.FAILED else Outcome.DONE,
+                    source,
+                    actor,
+                    target_type="refund",
+                    target_id=request_id,
+                    reason=reason,
+                    before=_snapshot(from_state),
+                    after=_snapshot(
+                        to_state,
+                        **{
+                            k: str(v)
+                            for k, v in (changes or {}).items()
+                            if k.endswith("_id") or k.endswith("reason")
+                        },
+                    ),
+                ),
+            )
+            for kind, payload in jobs:
+                milestone = payload.get("milestone", "")
+                await enqueue(
+                    session,
+                    kind,
+                    f"{kind}:{request_id}:{milestone}",
+                    {"request_id": request_id, **payload},
+                    now=now,
+                )
+            row = await session.get(RefundRequest, request_id, populate_existing=True)
+            assert row is not None
+            return info(row)
+
+    async def execute(self, request_id: str) -> RefundRequestInfo:
+        """Send an approved refund to the processor; safe to run again after a crash at any point."""
+        request = await self.get(request_id)
+        if request.state is RefundState.APPROVED:
+            try:
+                request = await self._move(
+                    None, request_id, Source.SYSTEM, RefundState.APPROVED, RefundState.SUBMITTING
+                )
+            except RefundRefused:
+                request = await self.get(request_id)
+        if request.state is not RefundState.SUBMITTING:
+            return request  # done already, by this worker before a crash or by another
+        txn = await self._gateway.get_transaction(request.transaction_id)
+        refusal = "The payment can no longer be found." if txn is None else refund_refusal(txn)
+        if refusal and not (txn and _our_refund_exists(txn, request)):
+            return await self._fail(request_id, f"Refused at the processor check: {refusal}")
+        key = await self._idempotency_key(request_id)
+        try:
+            refund = await self._gateway.refund(
+                request.transaction_id,
+                idempotency_key=key,
+                metadata={
+                    "paybot_request": request_id,
+                    "reason": request.reason[:450],
+                    "approver": request.decided_by_username or "",
+                },
+            )
+        except ProcessorError as exc:
+            if exc.retryable:
+                raise  # the job is retried later with the same idempotency key
+            return await self._fail(request_id, exc.message)
+        target = (
+            RefundState.SUCCEEDED
+            if refund.status is RefundStatus.SUCCEEDED
+            else RefundState.PENDING
+        )
+        milestone = "succeeded" if target is RefundState.SUCCEEDED else "submitted"
+        if refund.status is RefundStatus.FAILED:
+            return await self._fail(
+                request_id, refund.failure_reason or "The processor failed the refund.", refund.id
+            )
+        return await self._move(
+            None,
+            request_id,
+            Source.SYSTEM,
+            RefundState.SUBMITTING,
+            target,
+            changes={"processor_refund_id": refund.id},
+            jobs=[(ANNOUNCE, {"milestone": milestone})],
+        )
+
+    async def _fail(
+        self, request_id: str, reason: str, refund_id: str | None = None
+    ) -> RefundRequestInfo:
+        request = await self.get(request_id)
+        return await self._move(
+            None,
+            request_id,
+            Source.SYSTEM,
+            request.state,
+            RefundState.FAILED,
+            changes={"failure_reason": reason, "processor_refund_id": refund_id},
+            jobs=[(ANNOUNCE, {"milestone": "failed"})],
+            reason=reason,
+        )
+
+    async def _idempotency_key(self, request_id: str) -> str:
+        async with self._sessions() as session:
+            key = await session.scalar(
+                select(RefundRequest.idempotency_key).where(RefundRequest.id == request_id)
+            )
+        assert key is not None
+        return key
+
+    async def check_pending(self) -> int:
+        """Ask the processor about refunds still settling; announce those that settled or failed."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(RefundRequest).where(RefundRequest.state == RefundState.PENDING.value)
+                )
+            ).all()
+        changed = 0
+        for row in rows:
+            if not row.processor_refund_id:
+                continue
+            refund = await self._gateway.get_refund(row.processor_refund_id)
+            if refund is None or refund.status is RefundStatus.PENDING:
+                continue
+            try:
+                if refund.status is RefundStatus.SUCCEEDED:
+                    await self._move(
+                        None,
+                        row.id,
+                        Source.SYSTEM,
+                        RefundState.PENDING,
+                        RefundState.SUCCEEDED,
+                        jobs=[(ANNOUNCE, {"milestone": "succeeded"})],
+                    )
+                else:
+                    await self._move(
+                        None,
+                        row.id,
+                        Source.SYSTEM,
+                        RefundState.PENDING,
+                        RefundState.FAILED,
+                        changes={
+                            "failure_reason": refund.failure_reason or "failed at the processor"
+                        },
+                        jobs=[(ANNOUNCE, {"milestone": "failed"})],
+                    )
+                changed += 1
+            except RefundRefused:
+                continue  # another process got there first
+        return changed
+
+    async def set_approval_message(self, request_id: str, channel: str, ts: str) -> bool:
+        """Record where the approval message is; False if it was recorded already (a repeat post)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(RefundRequest)
+                .where(RefundRequest.id == request_id, RefundRequest.approval_ts.is_(None))
+                .values(approval_channel=channel, approval_ts=ts)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _our_refund_exists(txn: Transaction, request: RefundRequestInfo) -> bool:
+    """After a crash the processor may already hold our refund: then go on and fetch it by key."""
+    return any(r.status is not RefundStatus.FAILED for r in txn.refunds)
+
+
+def _action_for(state: RefundState) -> str:
+    return {
+        RefundState.APPROVED: "approve_refund",
+        RefundState.REJECTED: "reject_refund",
+        RefundState.SUBMITTING: "submit_refund",
+        RefundState.PENDING: "refund_pending",
+        RefundState.SUCCEEDED: "refund_succeeded",
+        RefundState.FAILED: "refund_failed",
+    }.get(state, state.value)
+
+
+__all__ = ["AsyncSession", "Refunds", "check_reason", "info"]

@@ -1,0 +1,1 @@
+"""Background work: jobs recorded in the database, run after Slack has been answered."""

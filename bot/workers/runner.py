@@ -1,0 +1,98 @@
+"""Runs queued jobs and periodic checks in the bot process, until stopped.
+
+Woken at once when a handler records work (``kick``), and otherwise every ``interval`` seconds, so
+a job left by a crashed process, or one whose retry time came, is picked up without a wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.services.jobs import JobQueue, worker_name
+
+log = logging.getLogger("paybot.worker")
+
+JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
+Periodic = Callable[[], Awaitable[Any]]
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: dict[str, JobHandler],
+        *,
+        periodic: list[Periodic] | None = None,
+        interval: float = 1.0,
+    ) -> None:
+        self._queue = queue
+        self._handlers = handlers
+        self._periodic = periodic or []
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.name = worker_name()
+        self.failures = 0
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run_ready(self) -> int:
+        """Run every job that is ready now; the count run. Tests call this to drain the queue."""
+        count = 0
+        while not self._stopping:
+            job = await self._queue.claim(self.name)
+            if job is None:
+                return count
+            handler = self._handlers.get(job.kind)
+            try:
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind}")
+                await handler(job.payload)
+            except Exception as exc:  # a job's failure must not stop the worker
+                self.failures += 1
+                log.warning(
+                    "job %s (%s) failed on attempt %d: %r", job.key, job.kind, job.attempts, exc
+                )
+                await self._queue.retry(job, self.name, repr(exc))
+            else:
+                await self._queue.done(job, self.name)
+            count += 1
+        return count
+
+    async def run_periodic(self) -> None:
+        for check in self._periodic:
+            try:
+                await check()
+            except Exception as exc:
+                self.failures += 1
+                log.warning("periodic check %s failed: %r", getattr(check, "__name__", check), exc)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            await self.run_ready()
+            await self.run_periodic()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="paybot-worker")
+
+    async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Finish the job in hand, take no more; a job cut short is taken over after its lease."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=timeout)
+            except TimeoutError:
+                log.warning("worker did not finish in %.0fs; its job will be taken over", timeout)
+            self._task = None

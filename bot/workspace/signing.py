@@ -1,0 +1,464 @@
+"""Talking to the bot the way Slack does: signed slash commands, clicks, modal submissions and
+events posted to /slack/events, with payloads shaped like Slack's."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+from bot.workspace.slack_api import JSON, FakeSlack, Message
+
+_VERIFICATION_TOKEN = "verification-token"  # noqa: S105 - Slack's deprecated, unchecked token
+_FORM = "application/x-www-form-urlencoded"
+
+
+def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """The two headers Slack adds to every request; pass an old `timestamp` to forge a stale
+    (replayed) request."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    if signature is None:
+        raise ValueError("cannot sign without a body and a timestamp")
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answered: Slack only reads the status and, for views, the JSON body."""
+
+    status: int
+    text: str
+    json: Any
+    headers: Mapping[str, str]
+
+
+def state_values(
+    view: Mapping[str, Any], values: Mapping[str, Any] | None = None, /, **by_block_id: Any
+) -> dict[str, dict[str, JSON]]:
+    """`view.state.values` for a submission, from plain values keyed by input block_id.
+
+    Every input block appears, as in Slack, with an empty state when not given. What the Slack
+    client itself would stop (a required input left empty, an option the select does not offer,
+    text outside min/max length) raises ValueError, so a test cannot submit the impossible; to
+    send a forged payload, build the dict by hand.
+    """
+    given = {**(values or {}), **by_block_id}
+    out: dict[str, dict[str, JSON]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        block_id, element = block.get("block_id"), block.get("element", {})
+        action_id = element.get("action_id")
+        if not block_id or not action_id:
+            raise ValueError(
+                f"input block {block_id!r} needs a block_id and action_id: without them Slack "
+                "makes up random ones and the bot could not read the value"
+            )
+        value = given.pop(block_id, None)
+        if value in (None, "", []) and not block.get("optional", False):
+            raise ValueError(f"required input {block_id!r} is empty: Slack would not submit")
+        out[block_id] = {action_id: element_state(element, value)}
+    if given:
+        raise ValueError(f"view {view.get('callback_id')!r} has no input blocks {sorted(given)}")
+    return out
+
+
+def element_state(element: Mapping[str, Any], value: Any) -> JSON:
+    """One input element's state as Slack reports it; `value` None means left empty."""
+    kind = element["type"]
+    if kind in ("plain_text_input", "email_text_input", "url_text_input", "number_input"):
+        if value is not None:
+            value = str(value)
+            low, high = element.get("min_length", 0), element.get("max_length", 3000)
+            if kind == "plain_text_input" and not low <= len(value) <= high:
+                raise ValueError(f"{value!r} is outside {low}..{high} characters")
+            if kind == "number_input":
+                _check_number(element, value)
+        return {"type": kind, "value": value}
+    if kind in ("static_select", "radio_buttons", "external_select"):
+        option = None if value is None else _option(element, str(value))
+        return {"type": kind, "selected_option": option}
+    if kind in ("multi_static_select", "checkboxes", "multi_external_select"):
+        chosen = [] if value is None else [value] if isinstance(value, str) else list(value)
+        return {"type": kind, "selected_options": [_option(element, str(v)) for v in chosen]}
+    single = {
+        "users_select": "selected_user",
+        "conversations_select": "selected_conversation",
+        "channels_select": "selected_channel",
+        "datepicker": "selected_date",
+        "timepicker": "selected_time",
+        "datetimepicker": "selected_date_time",
+        "multi_users_select": "selected_users",
+        "multi_conversations_select": "selected_conversations",
+        "multi_channels_select": "selected_channels",
+    }
+    if kind in single:
+        if kind.startswith("multi_") and isinstance(value, str):
+            value = [value]
+        if kind.startswith("multi_") and value is None:
+            value = []
+        return {"type": kind, single[kind]: value}
+    raise ValueError(f"element type {kind!r} is not supported by state_values")
+
+
+def _check_number(element: Mapping[str, Any], value: str) -> None:
+    try:
+        number = float(value) if element.get("is_decimal_allowed") else int(value)
+    except ValueError as e:
+        raise ValueError(f"{value!r} is not a number this input accepts") from e
+    low, high = element.get("min_value"), element.get("max_value")
+    if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        raise ValueError(f"{value} is outside {low}..{high}")
+
+
+def _option(element: Mapping[str, Any], value: str) -> JSON:
+    if element["type"].endswith("external_select"):
+        return {"text": {"type": "plain_text", "text": value, "emoji": True}, "value": value}
+    options = list(element.get("options", []))
+    for group in element.get("option_groups", []):
+        options += group.get("options", [])
+    for option in options:
+        if option.get("value") == value:
+            return dict(option)
+    offered = [o.get("value") for o in options]
+    raise ValueError(f"{value!r} is not among the options {offered}")
+
+
+def find_element(blocks: list[JSON], action_id: str) -> tuple[str | None, JSON] | None:
+    """The interactive element with this action_id and the block_id of its block."""
+    for block in blocks:
+        candidates = list(block.get("elements", [])) if block.get("type") == "actions" else []
+        for key in ("accessory", "element"):
+            if isinstance(block.get(key), dict):
+                candidates.append(block[key])
+        for element in candidates:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return block.get("block_id"), element
+    return None
+
+
+class SlackSender:
+    """Posts signed requests to the bot's /slack/events like Slack. With a FakeSlack, the
+    response_urls and trigger_ids it sends belong to that fake, clicks are checked against
+    buttons that really exist, and modal submissions close, update or push views there."""
+
+    def __init__(
+        self,
+        bot_url: str,
+        signing_secret: str,
+        fake: FakeSlack | None,
+        session: aiohttp.ClientSession | None = None,
+        team_id: str = "T0PAYBOT",
+    ) -> None:
+        self.url = bot_url.rstrip("/") + "/slack/events"
+        self.signing_secret = signing_secret
+        self.fake = fake
+        self.team_id = team_id
+        self.team_domain = fake.team_domain if fake else "paybot-test"
+        self.app_id = fake.app_id if fake else "A0PAYBOT"
+        self._session = session
+        self._own_session = session is None
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> SlackSender:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- what users do ----------------------------------------------------------------------
+
+    async def command(
+        self,
+        user_id: str,
+        text: str = "",
+        command: str = "/pay",
+        channel_id: str = "C0GENERAL",
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """A slash command, form-encoded as Slack sends it."""
+        form = {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": self._channel_name(channel_id),
+            "user_id": user_id,
+            "user_name": self._user_name(user_id),
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self._response_url(channel_id, user_id, None),
+            "trigger_id": self._trigger(user_id),
+        }
+        return await self._send(urlencode(form), _FORM, headers)
+
+    async def block_action(
+        self,
+        user_id: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        block_id: str | None = None,
+        container: JSON | None = None,
+        message: Message | JSON | None = None,
+        view: JSON | str | None = None,
+        channel_id: str | None = None,
+        selected_option: str | JSON | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """A click on an element of a message or a view. Given the message or view, the
+        element is looked up there (its block_id, value, type and options come from it) and
+        a missing action_id raises LookupError: Slack cannot send a click on nothing."""
+        message_json: JSON | None = None
+        message_ts: str | None = None
+        ephemeral = False
+        if isinstance(message, Message):
+            channel_id = channel_id or message.channel
+            message_ts, ephemeral = message.ts, message.ephemeral_to is not None
+            message_json = self.fake.message_json(message) if self.fake else None
+        elif message is not None:
+            message_json, message_ts = dict(message), message.get("ts")
+        view_json = self._current_view(view) if view is not None else None
+        blocks = (view_json or message_json or {}).get("blocks")
+        element: JSON = {"type": "static_select" if selected_option else "button"}
+        if view_json is not None or message_json is not None:
+            found = find_element(blocks or [], action_id)
+            if found is None:
+                where = f"view {view_json['id']}" if view_json else f"message {message_ts}"
+                raise LookupError(f"no element with action_id {action_id!r} in {where}")
+            block_id, element = block_id or found[0], found[1]
+        action: JSON = {
+            "action_id": action_id,
+            "block_id": block_id or "b",
+            "type": element["type"],
+            "action_ts": f"{time.time():.6f}",
+        }
+        if element["type"] == "button":
+            action["text"] = element.get("text", {"type": "plain_text", "text": action_id})
+            chosen = value if value is not None else element.get("value")
+            if chosen is not None:
+                action["value"] = chosen
+        elif isinstance(selected_option, dict):
+            action["selected_option"] = selected_option
+        elif selected_option is not None or value is not None:
+            option_value = str(selected_option if selected_option is not None else value)
+            action["selected_option"] = (
+                _option(element, option_value)
+                if "options" in element or "option_groups" in element
+                else {"text": {"type": "plain_text", "text": option_value}, "value": option_value}
+            )
+        payload: JSON = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": self.app_id,
+            "token": _VERIFICATION_TOKEN,
+            "trigger_id": self._trigger(user_id),
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "actions": [action],
+        }
+        if view_json is not None:
+            payload["container"] = container or {"type": "view", "view_id": view_json["id"]}
+            payload["view"] = view_json
+        else:
+            payload["container"] = container or {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": ephemeral,
+            }
+            if channel_id is not None:
+                payload["channel"] = {"id": channel_id, "name": self._channel_name(channel_id)}
+            if message_json is not None and not ephemeral:
+                payload["message"] = message_json
+            payload["state"] = {"values": {}}
+            payload["response_url"] = self._response_url(channel_id, user_id, message_ts)
+        return await self._send_payload(payload, headers)
+
+    async def view_submission(
+        self,
+        user_id: str,
+        view: JSON | str,
+        values: Mapping[str, Mapping[str, JSON]],
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """A modal submitted with these state values. With a fake, the view sent is the one
+        it currently holds, and the bot's answer is applied to the user's modal stack."""
+        current = self._current_view(view)
+        payload: JSON = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "user": self._user(user_id),
+            "api_app_id": self.app_id,
+            "token": _VERIFICATION_TOKEN,
+            "trigger_id": self._trigger(user_id),
+            "view": {**current, "state": {"values": {k: dict(v) for k, v in values.items()}}},
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        reply = await self._send_payload(payload, headers)
+        view_id = current.get("id")
+        if self.fake is not None and reply.status == 200 and view_id in self.fake.views:
+            answer = reply.json if isinstance(reply.json, dict) else None
+            self.fake.after_submission(user_id, str(view_id), answer)
+        return reply
+
+    async def submit(
+        self,
+        user_id: str,
+        view: JSON | str,
+        values: Mapping[str, Any] | None = None,
+        /,
+        **by_block_id: Any,
+    ) -> Reply:
+        """view_submission with state built by `state_values`: `submit(u, view, amount="12")`."""
+        current = self._current_view(view)
+        return await self.view_submission(
+            user_id, current, state_values(current, values, **by_block_id)
+        )
+
+    async def view_closed(
+        self, user_id: str, view: JSON | str, headers: Mapping[str, str] | None = None
+    ) -> Reply:
+        """The user dismissed a modal; Slack only tells the bot if notify_on_close is set."""
+        current = self._current_view(view)
+        payload: JSON = {
+            "type": "view_closed",
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "user": self._user(user_id),
+            "api_app_id": self.app_id,
+            "token": _VERIFICATION_TOKEN,
+            "view": current,
+            "is_cleared": False,
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if self.fake is not None and current.get("id"):
+            self.fake.close_view(user_id, str(current["id"]))
+        return await self._send_payload(payload, headers)
+
+    async def event(self, event: JSON, headers: Mapping[str, str] | None = None) -> Reply:
+        """An Events API delivery wrapping `event`."""
+        bot_user_id = self.fake.bot_user_id if self.fake else "U0PAYBOT"
+        body = {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "api_app_id": self.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": "4-" + secrets.token_hex(12),
+        }
+        return await self._send(json.dumps(body), "application/json", headers)
+
+    async def app_home_opened(self, user_id: str, tab: str = "home") -> Reply:
+        """The user opened the app's Home (or Messages) tab; the published view rides along."""
+        event: JSON = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": self.fake.dm(user_id) if self.fake else f"D{user_id[1:]}",
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        home = self.fake.home_view(user_id) if self.fake else None
+        if home is not None:
+            event["view"] = home
+        return await self.event(event)
+
+    async def url_verification(self, challenge: str = "challenge-token") -> Reply:
+        """The handshake Slack sends when the Request URL is saved in the app config."""
+        body = {"token": _VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
+        return await self._send(json.dumps(body), "application/json", None)
+
+    async def raw(
+        self, body: str, content_type: str = _FORM, headers: Mapping[str, str] | None = None
+    ) -> Reply:
+        """An unsigned request, for tests of what the bot refuses."""
+        return await self._post(body, content_type, dict(headers or {}))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _send_payload(self, payload: JSON, headers: Mapping[str, str] | None) -> Reply:
+        return await self._send(urlencode({"payload": json.dumps(payload)}), _FORM, headers)
+
+    async def _send(self, body: str, content_type: str, headers: Mapping[str, str] | None) -> Reply:
+        return await self._post(
+            body, content_type, {**sign(body, self.signing_secret), **(headers or {})}
+        )
+
+    async def _post(self, body: str, content_type: str, headers: dict[str, str]) -> Reply:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        headers = {"Content-Type": content_type, **headers}
+        async with self._session.post(self.url, data=body.encode(), headers=headers) as res:
+            text = await res.text()
+            try:
+                parsed = json.loads(text) if text else None
+            except ValueError:
+                parsed = None
+            return Reply(res.status, text, parsed, dict(res.headers))
+
+    def _current_view(self, view: JSON | str) -> JSON:
+        view_id = view if isinstance(view, str) else view.get("id")
+        if self.fake is not None and view_id in self.fake.views:
+            return self.fake.views[str(view_id)]
+        if isinstance(view, str):
+            raise LookupError(f"no view {view} in the fake workspace")
+        return dict(view)
+
+    def _trigger(self, user_id: str) -> str:
+        if self.fake is not None:
+            return self.fake.new_trigger_id(user_id)
+        return f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
+
+    def _response_url(self, channel_id: str | None, user_id: str, message_ts: str | None) -> str:
+        if self.fake is not None:
+            return self.fake.response_url(channel=channel_id, user=user_id, message_ts=message_ts)
+        return f"https://hooks.slack.com/actions/{self.team_id}/1/{secrets.token_hex(12)}"
+
+    def _user(self, user_id: str) -> JSON:
+        name = self._user_name(user_id)
+        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+
+    def _user_name(self, user_id: str) -> str:
+        user = self.fake.users.get(user_id) if self.fake else None
+        return user.name if user else user_id.lower()
+
+    def _channel_name(self, channel_id: str) -> str:
+        channel = self.fake.channels.get(channel_id) if self.fake else None
+        if channel is None:
+            return "unknown"
+        return "directmessage" if channel.is_im else channel.name

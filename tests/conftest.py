@@ -1,0 +1,137 @@
+"""Shared fixtures: a migrated database per test, and a whole running bot behind a fake Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import Bot, create_bot
+from bot.clock import ManualClock
+from bot.config import Settings, load_settings
+from bot.db.engine import SessionFactory
+from bot.domain import Account, MethodType, Money, PaymentKind, Source, Transaction
+from bot.processors.sandbox import SandboxSimulator
+from bot.server import start_http
+from bot.services.users import NewUser
+from bot.store import Store, open_store
+from bot.workspace.signing import SlackSender
+from bot.workspace.slack_api import FakeSlack
+
+BOT_TOKEN = "xoxb-test-0000000000-token"
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+APPROVALS = "C0APPROVALS"
+NOTIFY = "C0NOTIFY"
+START = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # a Monday afternoon
+
+
+async def eventually(
+    check: Callable[[], Awaitable[object]], *, timeout: float = 10.0, what: str = "condition"
+) -> object:
+    """Poll an async check until it is truthy: the bot answers Slack first and works after."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'paybot.db'}"
+
+
+@pytest.fixture
+async def store(database_url: str, clock: ManualClock) -> AsyncIterator[Store]:
+    opened = await open_store(load_settings(database_url=database_url), clock=clock)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def session_factory(store: Store) -> SessionFactory:
+    return store.sessions
+
+
+@dataclass
+class Harness:
+    """A running bot as Slack sees it: signed requests in, Web API calls recorded by the fake."""
+
+    bot: Bot
+    fake: FakeSlack
+    slack: SlackSender
+    store: Store
+    sandbox: SandboxSimulator
+    clock: ManualClock
+    url: str
+
+    async def user(self, username: str, role: str, slack_id: str | None = None) -> str:
+        slack_id = slack_id or f"U{username.upper()}"
+        self.fake.add_user(
+            slack_id, name=username, real_name=username.title(), email=f"{username}@firm.com"
+        )
+        await self.store.services.users.add(
+            None,
+            NewUser(username, username.title(), f"{username}@firm.com", role, slack_id),
+            Source.CLI,
+        )
+        return slack_id
+
+    async def charge(self, amount: str = "125.50", **kwargs: object) -> Transaction:
+        options: dict[str, object] = {
+            "method": MethodType.CARD,
+            "kind": PaymentKind.SALE,
+            "matter_id": "MAT-1001",
+            "account": Account.OPERATING,
+            "brand": "visa",
+            "last4": "4242",
+            "customer_name": "Dana Client",
+        }
+        options.update(kwargs)
+        return await self.sandbox.charge(amount=Money.parse(amount), **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def harness(database_url: str, clock: ManualClock) -> AsyncIterator[Harness]:
+    fake = FakeSlack(bot_token=BOT_TOKEN)
+    api_url = await fake.start()
+    fake.add_channel(APPROVALS, "payments-approvals")
+    fake.add_channel(NOTIFY, "payments")
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
+        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
+        slack_api_url=api_url,
+        database_url=database_url,
+        paybot_approvals_channel=APPROVALS,
+        paybot_notify_channel=NOTIFY,
+        paybot_worker_interval=0.05,
+    )
+    store = await open_store(settings, clock=clock)
+    bot = await create_bot(settings, clock=clock, store=store)
+    port = free_port()
+    runner = await start_http(bot, "127.0.0.1", port)
+    url = f"http://127.0.0.1:{port}"
+    sender = SlackSender(url, SIGNING_SECRET, fake)
+    yield Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
+    await sender.close()
+    await runner.cleanup()
+    await fake.stop()
