@@ -28,6 +28,8 @@ from bot.errors import ConfigError
 from bot.services.container import Services
 from bot.slack.directory import SlackDirectory
 from bot.store import Store, open_store
+from bot.workers.disputes import DisputeJobs
+from bot.workers.notifications import Delivery
 from bot.workers.refunds import RefundJobs
 from bot.workers.runner import Worker
 
@@ -117,9 +119,18 @@ async def create_bot(
 def create_worker(settings: Settings, services: Services, client: AsyncWebClient) -> Worker:
     directory = SlackDirectory(client, services.sessions, services.clock)
     refund_jobs = RefundJobs(services, client, directory, services.jobs)
+    dispute_jobs = DisputeJobs(services, client)
+    delivery = Delivery(
+        services, client, directory, services.clock, pace=settings.paybot_notify_pace
+    )
     return Worker(
         services.jobs,
-        {**refund_jobs.handlers()},
-        periodic=[services.refunds.check_pending],
+        {**refund_jobs.handlers(), **dispute_jobs.handlers()},
+        periodic=[
+            services.events.poll,
+            services.disputes.remind,
+            delivery.deliver,
+            services.refunds.check_pending,
+        ],
         interval=settings.paybot_worker_interval,
     )

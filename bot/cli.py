@@ -169,6 +169,55 @@ async def cmd_matters_import(args: argparse.Namespace, settings: Settings) -> in
     return await _with_store(settings, work)
 
 
+async def cmd_sandbox_dispute(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        dispute = await _simulator(store).dispute(
+            args.id, reason=args.reason, network_code=args.code
+        )
+        print(
+            f"dispute {dispute.amount} on {dispute.transaction_id}, respond by {dispute.respond_by:%Y-%m-%d}"
+        )
+        print(dispute.id)
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_sandbox_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        dispute = await _simulator(store).resolve_dispute(args.id, won=args.outcome == "won")
+        print(f"{dispute.id} {dispute.status.value}")
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_sandbox_return(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        payment_return = await _simulator(store).return_payment(args.id, code=args.code)
+        print(
+            f"return {payment_return.code} {payment_return.amount} on {payment_return.transaction_id}"
+        )
+        print(payment_return.id)
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_sandbox_settle(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        result = await _simulator(store).settle()
+        for refund in result.refunds:
+            print(f"refund {refund.id} of {refund.amount} on {refund.transaction_id} settled")
+        if result.withdrawal:
+            print(f"withdrawal {result.withdrawal.id} of {result.withdrawal.amount} paid")
+        else:
+            print("no withdrawal: nothing to pay out")
+        return 0
+
+    return await _with_store(settings, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paybot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -237,6 +286,21 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--transactions", type=int, default=1000)
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(run=cmd_sandbox_seed)
+    dispute = sandbox.add_parser("dispute", help="the cardholder's bank opens a chargeback")
+    dispute.add_argument("id", help="the transaction id")
+    dispute.add_argument("--reason", default=None)
+    dispute.add_argument("--code", default=None, help="network reason code, e.g. 13.1")
+    dispute.set_defaults(run=cmd_sandbox_dispute)
+    resolve = sandbox.add_parser("resolve", help="the bank decides a dispute")
+    resolve.add_argument("id", help="the dispute id")
+    resolve.add_argument("outcome", choices=["won", "lost"])
+    resolve.set_defaults(run=cmd_sandbox_resolve)
+    returned = sandbox.add_parser("return", help="the bank returns an ACH payment")
+    returned.add_argument("id", help="the transaction id")
+    returned.add_argument("--code", default="R01", help="NACHA return code, e.g. R01")
+    returned.set_defaults(run=cmd_sandbox_return)
+    settle = sandbox.add_parser("settle", help="pending refunds settle; a withdrawal is made")
+    settle.set_defaults(run=cmd_sandbox_settle)
     show = sandbox.add_parser("show", help="the processor's own record of a transaction, as JSON")
     show.add_argument("id")
     show.set_defaults(run=cmd_sandbox_show)

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     paybot_notify_channel: str | None = None
     paybot_approvals_channel: str | None = None
     paybot_worker_interval: float = Field(default=1.0, gt=0, le=60)
+    paybot_notify_pace: float = Field(default=1.0, ge=0, le=10)
+    paybot_webhook_secret: SecretStr | None = None
 
     @field_validator("slack_bot_token")
     @classmethod

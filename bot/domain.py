@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -256,6 +256,30 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
+class DailyTotals:
+    """One UTC day at the processor, counts and minor units: what reports and the dashboard add.
+
+    ``payments``: sales and captured authorizations made that day (succeeded, pending, or since
+    returned), ``pending_minor`` the part not settled yet; ``refunds``: refunds made that day,
+    failed ones left out; ``disputes``: opened that day, ``disputes_lost_minor`` the part since
+    lost or accepted; ``returns``: ACH payments sent back that day.
+    """
+
+    day: date
+    currency: str = "USD"
+    payments: int = 0
+    payments_minor: int = 0
+    pending_minor: int = 0
+    refunds: int = 0
+    refunds_minor: int = 0
+    disputes: int = 0
+    disputes_minor: int = 0
+    disputes_lost_minor: int = 0
+    returns: int = 0
+    returns_minor: int = 0
+
+
+@dataclass(frozen=True)
 class PortalAccount:
     """A portal user: the portal's own list, separate from Slack membership."""
 
@@ -338,3 +362,41 @@ class RefundRequestInfo:
     failure_reason: str | None = None
     approval_channel: str | None = None
     approval_ts: str | None = None
+
+
+class ResponseState(StrEnum):
+    DRAFTED = "drafted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DisputeResponseInfo:
+    id: str
+    dispute_id: str
+    evidence: DisputeEvidence
+    state: ResponseState
+    requester_username: str
+    requester_slack_id: str
+    created_at: datetime
+    decided_by_username: str | None = None
+    decided_by_slack_id: str | None = None
+    rejection_reason: str | None = None
+    failure_reason: str | None = None
+    draft_channel: str | None = None
+    draft_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class DisputeThreadInfo:
+    dispute_id: str
+    transaction_id: str
+    matter_id: str | None
+    status: DisputeStatus
+    respond_by: datetime
+    channel: str | None
+    message_ts: str | None
+    thread_ts: str | None

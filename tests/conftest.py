@@ -25,6 +25,7 @@ from bot.workspace.slack_api import FakeSlack
 
 BOT_TOKEN = "xoxb-test-0000000000-token"
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+WEBHOOK_SECRET = "sandbox-webhook-test-secret"
 APPROVALS = "C0APPROVALS"
 NOTIFY = "C0NOTIFY"
 START = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # a Monday afternoon
@@ -96,6 +97,12 @@ class Harness:
         )
         return slack_id
 
+    async def cycle(self) -> None:
+        """One full round of background work, as the worker does it on its own every interval."""
+        await self.bot.worker.run_periodic()
+        await self.bot.worker.run_ready()
+        await self.bot.worker.run_periodic()
+
     async def charge(self, amount: str = "125.50", **kwargs: object) -> Transaction:
         options: dict[str, object] = {
             "method": MethodType.CARD,
@@ -124,6 +131,8 @@ async def harness(database_url: str, clock: ManualClock) -> AsyncIterator[Harnes
         paybot_approvals_channel=APPROVALS,
         paybot_notify_channel=NOTIFY,
         paybot_worker_interval=0.05,
+        paybot_notify_pace=0,
+        paybot_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
     )
     store = await open_store(settings, clock=clock)
     bot = await create_bot(settings, clock=clock, store=store)

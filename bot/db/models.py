@@ -132,3 +132,114 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class ProcessorEventRow(Base):
+    """Every processor event seen, by push or pull: the primary key is what deduplicates them."""
+
+    __tablename__ = "processor_events"
+
+    backend: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EventCursor(Base):
+    """Where the poller stopped reading the processor's event feed."""
+
+    __tablename__ = "event_cursors"
+
+    backend: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A Slack message owed: stored with the event that causes it, delivered by the worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_ready", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class DisputeThread(Base):
+    """The bot's view of a dispute: where it was announced, and which reminders went out."""
+
+    __tablename__ = "dispute_threads"
+
+    dispute_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(100))
+    matter_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    respond_by: Mapped[datetime] = mapped_column(index=True)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    reminded_72h_at: Mapped[datetime | None]
+    reminded_24h_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DisputeResponse(Base):
+    """A drafted dispute response: drafted -> approved | rejected -> submitting -> submitted | failed."""
+
+    __tablename__ = "dispute_responses"
+    __table_args__ = (
+        Index(
+            "uq_dispute_responses_live",
+            "dispute_id",
+            unique=True,
+            sqlite_where=text("state NOT IN ('rejected', 'failed')"),
+            postgresql_where=text("state NOT IN ('rejected', 'failed')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(String(100), index=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    requester_username: Mapped[str] = mapped_column(String(32))
+    requester_slack_id: Mapped[str] = mapped_column(String(32))
+    decided_by_username: Mapped[str | None] = mapped_column(String(32))
+    decided_by_slack_id: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    draft_channel: Mapped[str | None] = mapped_column(String(32))
+    draft_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class HistoryColumns(Base):
+    """The history columns a portal user chose to see; a user with no row sees the defaults."""
+
+    __tablename__ = "history_columns"
+
+    username: Mapped[str] = mapped_column(String(32), primary_key=True)
+    columns: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]

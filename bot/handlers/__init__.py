@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import audit, authorization, commands, errors, lookup, profile, refunds, users
+from bot.handlers import (
+    audit,
+    authorization,
+    commands,
+    disputes,
+    errors,
+    lookup,
+    profile,
+    refunds,
+    users,
+)
 from bot.services.container import Services
 
 
@@ -12,5 +22,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.middleware(authorization.middleware(services))
     app.error(errors.handle)
     router = commands.register(app, services)
-    for feature in (lookup, profile, refunds, users, audit):
+    for feature in (lookup, profile, refunds, disputes, users, audit):
         feature.register(app, services, router)

@@ -37,6 +37,28 @@ BUTTONS: dict[ActionId, Action] = {
     ActionId.USERS_TOGGLE: Action.MANAGE_USERS,
     ActionId.USERS_PAGE: Action.MANAGE_USERS,
     ActionId.AUDIT_PAGE: Action.AUDIT,
+    ActionId.TRANSACTION_VIEW: Action.LOOKUP,
+    ActionId.HISTORY_NEXT: Action.HISTORY,
+    ActionId.HISTORY_PREVIOUS: Action.HISTORY,
+    ActionId.HISTORY_COLUMNS: Action.HISTORY,
+    ActionId.DISPUTE_LIST_NEXT: Action.DISPUTES,
+    ActionId.DISPUTE_LIST_PREVIOUS: Action.DISPUTES,
+    ActionId.RETURNS_NEXT: Action.RETURNS,
+    ActionId.RETURNS_PREVIOUS: Action.RETURNS,
+    ActionId.WITHDRAWALS_NEXT: Action.WITHDRAWALS,
+    ActionId.WITHDRAWALS_PREVIOUS: Action.WITHDRAWALS,
+    ActionId.WITHDRAWAL_PAYMENTS: Action.WITHDRAWALS,
+    ActionId.HOME_REFRESH: Action.DASHBOARD,
+    ActionId.HOME_HISTORY: Action.HISTORY,
+    # The refunds panel is shown to those who may ask for refunds (see services/home.py).
+    ActionId.HOME_REFUNDS: Action.REQUEST_REFUND,
+    ActionId.HOME_DISPUTES: Action.DISPUTES,
+    ActionId.HOME_RETURNS: Action.RETURNS,
+    ActionId.HOME_WITHDRAWALS: Action.WITHDRAWALS,
+    ActionId.DISPUTE_RESPOND: Action.DRAFT_DISPUTE_RESPONSE,
+    ActionId.DISPUTE_ACCEPT: Action.ACCEPT_DISPUTE,
+    ActionId.DISPUTE_RESPONSE_APPROVE: Action.DECIDE_DISPUTE_RESPONSE,
+    ActionId.DISPUTE_RESPONSE_REJECT: Action.DECIDE_DISPUTE_RESPONSE,
 }
 
 MODALS: dict[CallbackId, Action] = {
@@ -44,6 +66,9 @@ MODALS: dict[CallbackId, Action] = {
     CallbackId.REFUND_REJECT: Action.DECIDE_REFUND,
     CallbackId.USER_ADD: Action.MANAGE_USERS,
     CallbackId.USER_EDIT: Action.MANAGE_USERS,
+    CallbackId.HISTORY_COLUMNS: Action.HISTORY,
+    CallbackId.DISPUTE_RESPONSE: Action.DRAFT_DISPUTE_RESPONSE,
+    CallbackId.DISPUTE_RESPONSE_REJECT: Action.DECIDE_DISPUTE_RESPONSE,
 }
 
 EVENTS: dict[EventName, Action] = {EventName.APP_HOME_OPENED: Action.DASHBOARD}

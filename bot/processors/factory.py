@@ -13,7 +13,10 @@ def create_gateway(settings: Settings, sessions: SessionFactory, clock: Clock) -
     if settings.payments_backend == "sandbox":
         from bot.processors.sandbox import SandboxGateway
 
-        return SandboxGateway(sessions, clock)
+        gateway = SandboxGateway(sessions, clock)
+        if settings.paybot_webhook_secret is not None:
+            gateway.webhook_secret = settings.paybot_webhook_secret.get_secret_value()
+        return gateway
     raise ConfigError(
         f"PAYMENTS_BACKEND={settings.payments_backend} is not available in this build yet: "
         "use sandbox"

@@ -9,15 +9,18 @@ not honour keys, by the adapter itself).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from bot.domain import (
     Balance,
+    DailyTotals,
     Dispute,
     DisputeEvidence,
     EventBatch,
     Page,
     PaymentReturn,
+    ProcessorEvent,
     Refund,
     Transaction,
     TransactionQuery,
@@ -65,8 +68,20 @@ class Gateway(Protocol):
 
     async def balance(self) -> Balance: ...
 
+    async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
+        """Activity per UTC day in [start, end), oldest first, summed at the processor (reports
+        and the dashboard must not page through every payment); days with none are left out."""
+        ...
+
     async def events(self, cursor: str | None, limit: int = 100) -> EventBatch:
         """Events after ``cursor`` (oldest first); an unchanged cursor means nothing new."""
+        ...
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
+        """Verify a webhook's signature on the raw body and read its events.
+
+        Raises an error carrying the reason when the signature is forged, stale or missing.
+        """
         ...
 
     async def close(self) -> None: ...

@@ -11,9 +11,16 @@ from bot.db.engine import SessionFactory
 from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
+from bot.services.disputes import Disputes
+from bot.services.events import Events
+from bot.services.history import History
+from bot.services.home import Home
 from bot.services.jobs import JobQueue
+from bot.services.listings import Listings
 from bot.services.matters import Matters
+from bot.services.outbox import Outbox
 from bot.services.refunds import Refunds
+from bot.services.reports import Reports
 from bot.services.transactions import Transactions
 from bot.services.users import Users
 
@@ -35,6 +42,13 @@ class Services:
     refunds: Refunds
     matters: Matters
     jobs: JobQueue
+    history: History
+    listings: Listings
+    home: Home
+    reports: Reports
+    outbox: Outbox
+    events: Events
+    disputes: Disputes
     # Called after work is recorded, so a running worker starts on it at once (see workers/runner).
     wake: Callable[[], None] = field(default=_nothing)
 
@@ -43,6 +57,7 @@ def build_services(
     settings: Settings, sessions: SessionFactory, gateway: Gateway, clock: Clock
 ) -> Services:
     audit = AuditLog(sessions, clock)
+    listings = Listings(gateway, clock)
     return Services(
         settings=settings,
         sessions=sessions,
@@ -55,4 +70,11 @@ def build_services(
         refunds=Refunds(sessions, gateway, audit, clock),
         matters=Matters(sessions),
         jobs=JobQueue(sessions, clock),
+        history=History(sessions, gateway, clock),
+        listings=listings,
+        home=Home(sessions, gateway, listings, clock),
+        reports=Reports(gateway, audit, clock),
+        outbox=Outbox(sessions, clock),
+        events=Events(sessions, gateway, settings.paybot_notify_channel, clock),
+        disputes=Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock),
     )

@@ -16,11 +16,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
+from bot.db.dml import dialect, insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import Job
 
@@ -61,11 +60,7 @@ async def enqueue(
         "run_after": now + delay,
         "created_at": now,
     }
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(Job).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    )
+    await insert_or_ignore(session, Job, values, ["key"])
 
 
 class JobQueue:
@@ -91,7 +86,7 @@ class JobQueue:
         )
         async with self._sessions.begin() as session:
             pick = select(Job.id).where(ready).order_by(Job.run_after, Job.id).limit(1)
-            if session.bind and session.bind.dialect.name == "postgresql":
+            if dialect(session) == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             job_id = await session.scalar(pick)
             if job_id is None:

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
@@ -41,6 +40,7 @@ from bot.roles import Action
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.services.refund_rules import refund_refusal
+from bot.services.state import compare_and_set
 from bot.services.transactions import clean_id
 
 REASON_MAX = 500
@@ -302,12 +302,10 @@ class Refunds:
         """Compare-and-set one transition, with its audit row and its jobs in one transaction."""
         now = self._clock()
         async with self._sessions.begin() as session:
-            moved = await session.execute(
-                update(RefundRequest)
-                .where(RefundRequest.id == request_id, RefundRequest.state == from_state.value)
-                .values(state=to_state.value, updated_at=now, **dict(changes or {}))
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+            values = {"updated_at": now, **dict(changes or {})}
+            if not await compare_and_set(
+                session, RefundRequest, request_id, from_state.value, to_state.value, values
+            ):
                 current = await session.get(RefundRequest, request_id)
                 state = current.state if current else "gone"
                 who = (
@@ -491,6 +489,3 @@ def _action_for(state: RefundState) -> str:
         RefundState.SUCCEEDED: "refund_succeeded",
         RefundState.FAILED: "refund_failed",
     }.get(state, state.value)
-
-
-__all__ = ["AsyncSession", "Refunds", "check_reason", "info"]

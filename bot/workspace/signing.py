@@ -19,6 +19,17 @@ from bot.workspace.slack_api import JSON, FakeSlack, Message
 
 _VERIFICATION_TOKEN = "verification-token"  # noqa: S105 - Slack's deprecated, unchecked token
 _FORM = "application/x-www-form-urlencoded"
+# Elements whose pick travels in a block_actions payload the way it sits in view state.
+_PICKED_ELSEWISE = (
+    "checkboxes",
+    "multi_static_select",
+    "users_select",
+    "multi_users_select",
+    "conversations_select",
+    "channels_select",
+    "datepicker",
+    "timepicker",
+)
 
 
 def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
@@ -133,8 +144,16 @@ def _option(element: Mapping[str, Any], value: str) -> JSON:
     raise ValueError(f"{value!r} is not among the options {offered}")
 
 
-def find_element(blocks: list[JSON], action_id: str) -> tuple[str | None, JSON] | None:
-    """The interactive element with this action_id and the block_id of its block."""
+def find_element(
+    blocks: list[JSON],
+    action_id: str,
+    block_id: str | None = None,
+    value: str | None = None,
+) -> tuple[str | None, JSON] | None:
+    """The interactive element with this action_id and the block_id of its block. Where
+    several share the action_id (a row of "Edit" buttons), the one in `block_id` or carrying
+    `value` is preferred, as a click names both."""
+    found: list[tuple[str | None, JSON]] = []
     for block in blocks:
         candidates = list(block.get("elements", [])) if block.get("type") == "actions" else []
         for key in ("accessory", "element"):
@@ -142,8 +161,12 @@ def find_element(blocks: list[JSON], action_id: str) -> tuple[str | None, JSON] 
                 candidates.append(block[key])
         for element in candidates:
             if isinstance(element, dict) and element.get("action_id") == action_id:
-                return block.get("block_id"), element
-    return None
+                found.append((block.get("block_id"), element))
+    if block_id is not None:
+        found = [f for f in found if f[0] == block_id] or found
+    if value is not None:
+        found = [f for f in found if f[1].get("value") == value] or found
+    return found[0] if found else None
 
 
 class SlackSender:
@@ -223,18 +246,25 @@ class SlackSender:
         message: Message | JSON | None = None,
         view: JSON | str | None = None,
         channel_id: str | None = None,
-        selected_option: str | JSON | None = None,
+        selected_option: str | list[str] | JSON | None = None,
+        state: Mapping[str, Mapping[str, JSON]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """A click on an element of a message or a view. Given the message or view, the
         element is looked up there (its block_id, value, type and options come from it) and
-        a missing action_id raises LookupError: Slack cannot send a click on nothing."""
+        a missing action_id raises LookupError: Slack cannot send a click on nothing.
+
+        `selected_option` is what was picked: an option value (select, overflow, radio), a
+        list of them (checkboxes), a user id (users_select) or a date (datepicker). `state`
+        is the view's input values at the moment of the click, as Slack sends them."""
         message_json: JSON | None = None
         message_ts: str | None = None
+        thread_ts: str | None = None
         ephemeral = False
         if isinstance(message, Message):
             channel_id = channel_id or message.channel
             message_ts, ephemeral = message.ts, message.ephemeral_to is not None
+            thread_ts = message.thread_ts
             message_json = self.fake.message_json(message) if self.fake else None
         elif message is not None:
             message_json, message_ts = dict(message), message.get("ts")
@@ -242,7 +272,7 @@ class SlackSender:
         blocks = (view_json or message_json or {}).get("blocks")
         element: JSON = {"type": "static_select" if selected_option else "button"}
         if view_json is not None or message_json is not None:
-            found = find_element(blocks or [], action_id)
+            found = find_element(blocks or [], action_id, block_id, value)
             if found is None:
                 where = f"view {view_json['id']}" if view_json else f"message {message_ts}"
                 raise LookupError(f"no element with action_id {action_id!r} in {where}")
@@ -260,6 +290,11 @@ class SlackSender:
                 action["value"] = chosen
         elif isinstance(selected_option, dict):
             action["selected_option"] = selected_option
+        elif element["type"] == "overflow":
+            picked = selected_option if selected_option is not None else value
+            action["selected_option"] = _option(element, str(picked))
+        elif element["type"] in _PICKED_ELSEWISE:
+            action.update(element_state(element, selected_option))
         elif selected_option is not None or value is not None:
             option_value = str(selected_option if selected_option is not None else value)
             action["selected_option"] = (
@@ -278,9 +313,10 @@ class SlackSender:
             "is_enterprise_install": False,
             "actions": [action],
         }
+        values = {k: dict(v) for k, v in (state or {}).items()}
         if view_json is not None:
             payload["container"] = container or {"type": "view", "view_id": view_json["id"]}
-            payload["view"] = view_json
+            payload["view"] = {**view_json, "state": {"values": values}}
         else:
             payload["container"] = container or {
                 "type": "message",
@@ -288,11 +324,13 @@ class SlackSender:
                 "channel_id": channel_id,
                 "is_ephemeral": ephemeral,
             }
+            if container is None and thread_ts is not None:
+                payload["container"]["thread_ts"] = thread_ts
             if channel_id is not None:
                 payload["channel"] = {"id": channel_id, "name": self._channel_name(channel_id)}
             if message_json is not None and not ephemeral:
                 payload["message"] = message_json
-            payload["state"] = {"values": {}}
+            payload["state"] = {"values": values}
             payload["response_url"] = self._response_url(channel_id, user_id, message_ts)
         return await self._send_payload(payload, headers)
 

@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 # slack_sdk sends these form-encoded as JSON strings for some methods.
 _JSON_FIELDS = ("blocks", "view", "attachments", "files", "metadata")
+SLACKBOT = "USLACKBOT"  # who the Slack client's own notices come from
 _UPLOAD_LIMIT = 64 * 1024 * 1024
 
 
@@ -189,6 +190,7 @@ class FakeSlack:
         self.responses: list[tuple[str, JSON]] = []
         self.expired_triggers: set[str] = set()
         self.rate_limited = 0
+        self.revision = 0  # goes up on every change a screen could show (see `changed`)
         self._host = host
         self._port = port
         self._monotonic = monotonic
@@ -228,12 +230,19 @@ class FakeSlack:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    def routes(self) -> list[web.RouteDef]:
+        """The Web API, upload and response_url routes, for embedding in another aiohttp app
+        (the demo server); set `root_url` to that server's root then."""
+        return [
+            web.route("*", "/api/{method}", self._serve_api),
+            web.post("/upload/{file_id}", self._serve_upload),
+            web.post("/response/{key}", self._serve_response),
+        ]
+
     def make_app(self) -> web.Application:
-        """The aiohttp application, for embedding in the demo server; set `root_url` then."""
+        """The aiohttp application serving `routes()` alone."""
         app = web.Application(client_max_size=_UPLOAD_LIMIT)
-        app.router.add_route("*", "/api/{method}", self._serve_api)
-        app.router.add_post("/upload/{file_id}", self._serve_upload)
-        app.router.add_post("/response/{key}", self._serve_response)
+        app.add_routes(self.routes())
         return app
 
     async def start(self) -> str:
@@ -287,6 +296,7 @@ class FakeSlack:
     ) -> FakeUser:
         user = FakeUser(id, name, real_name or name, email, is_bot=is_bot, deleted=deleted)
         self.users[id] = user
+        self.changed()
         return user
 
     def add_channel(
@@ -294,6 +304,7 @@ class FakeSlack:
     ) -> FakeChannel:
         channel = FakeChannel(id, name, is_private=is_private, is_member=is_member)
         self.channels[id] = channel
+        self.changed()
         return channel
 
     def dm(self, user_id: str) -> str:
@@ -305,6 +316,7 @@ class FakeSlack:
             name = self.users[user_id].name
             self.channels[channel_id] = FakeChannel(channel_id, name, user=user_id)
             self._dms[user_id] = channel_id
+            self.changed()
         return self._dms[user_id]
 
     def messages(
@@ -326,6 +338,72 @@ class FakeSlack:
 
     def all_messages(self) -> list[Message]:
         return list(self._messages)
+
+    def changed(self) -> None:
+        """Note a change, so a screen polling `revision` knows to read the workspace again."""
+        self.revision += 1
+
+    def post_as_user(
+        self, user_id: str, channel: str, text: str, thread_ts: str | None = None
+    ) -> Message:
+        """A person's own message, typed in the Slack client (the bot subscribes to no message
+        events, so nothing is sent to it)."""
+        if user_id not in self.users:
+            raise SlackError("user_not_found")
+        if not text.strip():
+            raise SlackError("no_text")
+        channel_id = self._resolve(channel).id
+        message = Message(
+            channel=channel_id,
+            ts=self._next_ts(),
+            text=text,
+            blocks=None,
+            thread_ts=self._thread_root(channel_id, thread_ts),
+            user=user_id,
+        )
+        self._messages.append(message)
+        self.changed()
+        return message
+
+    def show_command_answer(
+        self, command: str, channel: str, user_id: str, status: int, body: str
+    ) -> Message | None:
+        """Show the app's HTTP answer to a slash command as the Slack client does: a JSON body
+        as a message (ephemeral unless response_type is in_channel), plain text as ephemeral
+        text, an empty 200 as nothing, and any other status as Slack's own complaint."""
+        channel_id = self._resolve(channel).id
+        user, text, blocks, attachments = self.bot_user_id, body, None, None
+        ephemeral_to: str | None = user_id
+        if status != 200:
+            user, text = SLACKBOT, f'{command} failed with the error "http_service_error"'
+        elif not body.strip():
+            return None
+        else:
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                try:
+                    text, blocks, attachments = _content(parsed)
+                except SlackError as e:
+                    user, blocks, attachments = SLACKBOT, None, None
+                    text = f'{command} failed with the error "{e.error}"'
+                if parsed.get("response_type") == "in_channel" and user != SLACKBOT:
+                    ephemeral_to = None
+        message = Message(
+            channel=channel_id,
+            ts=self._next_ts(),
+            text=text,
+            blocks=blocks,
+            thread_ts=None,
+            user=user,
+            ephemeral_to=ephemeral_to,
+            attachments=attachments,
+        )
+        self._messages.append(message)
+        self.changed()
+        return message
 
     def ephemerals(self, user_id: str) -> list[Message]:
         """Ephemeral messages shown to a user, in any channel."""
@@ -488,6 +566,7 @@ class FakeSlack:
             call.error = f"fake_slack_crashed: {e!r}"  # a bug here, not a Slack answer
             raise
         call.error = body.get("error")
+        self.changed()
         return web.json_response(body, status=status, headers=headers)
 
     def _authenticate(self, request: web.Request, token: str | None) -> None:
@@ -521,6 +600,7 @@ class FakeSlack:
         else:
             content = await request.read()
         file.content = content
+        self.changed()
         return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
 
     async def _serve_response(self, request: web.Request) -> web.Response:
@@ -541,6 +621,8 @@ class FakeSlack:
             self._respond(target, body)
         except SlackError as e:
             return web.json_response(e.body(), status=400)
+        finally:
+            self.changed()
         return web.json_response({"ok": True})
 
     def _respond(self, target: _ResponseTarget, body: JSON) -> None:
@@ -965,11 +1047,13 @@ class FakeSlack:
         stack = self._stacks.get(user_id, [])
         if view_id in stack:
             self._stacks[user_id] = stack[: stack.index(view_id)]
+        self.changed()
 
     def after_submission(self, user_id: str, view_id: str, response: JSON | None) -> None:
         """Apply the bot's answer to a view_submission as Slack would: close, keep open with
         errors, update, push, or clear. Raises SlackError where Slack would show the user an
         error instead (an invalid view, errors keyed by something other than an input block)."""
+        self.changed()
         action = (response or {}).get("response_action")
         if action is None:
             self.close_view(user_id, view_id)

@@ -319,7 +319,7 @@ async def test_a_dispute_from_creation_to_review_and_decision(
     dispute = await simulator.dispute(payment.id, network_code="10.4")
     assert dispute.id.startswith("dp_") and ID.fullmatch(dispute.id)
     assert dispute.status is DisputeStatus.NEEDS_RESPONSE
-    assert dispute.reason == "Other Fraud – Card-Absent Environment"
+    assert dispute.reason == "Other Fraud \N{EN DASH} Card-Absent Environment"
     assert dispute.network_reason_code == "10.4"
     assert dispute.respond_by == START + timedelta(days=10)
     assert dispute.amount == payment.amount and dispute.matter_id == "MAT-1007"
@@ -490,6 +490,7 @@ async def test_settlement_pays_out_payments_less_refunds(
 
     nothing = await simulator.settle()
     assert nothing.refunds == () and nothing.withdrawal is None
+    clock.advance(days=1)
     late = await charge(simulator, "20.00")
     again = await simulator.settle()
     assert again.withdrawal is not None and again.withdrawal.transaction_ids == (late.id,)

@@ -15,7 +15,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -40,6 +40,7 @@ from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
     Balance,
+    DailyTotals,
     Dispute,
     DisputeEvidence,
     DisputeStatus,
@@ -65,18 +66,22 @@ from bot.domain import (
 from bot.errors import ProcessorError
 from bot.processors.sandbox.models import (
     SandboxCounter,
+    SandboxCustomer,
     SandboxDispute,
     SandboxEvent,
     SandboxReturn,
     SandboxTransaction,
     SandboxWithdrawal,
 )
+from bot.processors.sandbox.totals import daily_totals
 
 CURRENCY = "USD"  # the sandbox merchant account settles in dollars only
 MAX_PAGE = 100
 MAX_EVENTS = 1000
+MAX_NAME_MATCHES = 50
 ATTEMPTS = 5  # compare-and-set retries before a write gives up as busy
 EVENT_COUNTER = "events"
+UNSETTLED_STATUSES = (TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDING.value)
 ID_ALPHABET = string.digits + string.ascii_lowercase
 PAYMENT_KINDS = (PaymentKind.SALE.value, PaymentKind.AUTHORIZATION.value)
 OPEN_DISPUTES = (DisputeStatus.NEEDS_RESPONSE.value, DisputeStatus.UNDER_REVIEW.value)
@@ -316,10 +321,8 @@ async def load_transactions(
     if not ids:
         return []
     refunds: dict[str, list[Refund]] = {}
-    refund_rows = await session.scalars(
-        select(T)
-        .where(T.original_id.in_(ids), T.kind == PaymentKind.REFUND.value)
-        .order_by(T.created_at, T.id)
+    refund_rows = await session.scalars(  # only refunds have an original
+        select(T).where(T.original_id.in_(ids)).order_by(T.created_at, T.id)
     )
     for refund in refund_rows:
         refunds.setdefault(refund.original_id or "", []).append(to_refund(refund))
@@ -395,12 +398,20 @@ def _beyond(keyset: Keyset, key: Any, id_: str, descending: bool) -> ColumnEleme
 
 
 async def fetch_page(
-    session: AsyncSession, stmt: Select[M], keyset: Keyset, cursor: str | None, limit: int
+    session: AsyncSession,
+    stmt: Select[M],
+    keyset: Keyset,
+    cursor: str | None,
+    limit: int,
+    *,
+    any_of: Sequence[ColumnElement[bool]] | None = None,
 ) -> tuple[list[M], str | None, str | None]:
     """A page after (next) or before (prev) the row a cursor names.
 
     Pages are anchored on a row, not an offset: rows arriving meanwhile never shift a page, and
-    going back from page 2 gives exactly the rows page 1 showed.
+    going back from page 2 gives exactly the rows page 1 showed. ``any_of`` runs one query per
+    condition, each a seek on its own index, and merges them: an OR would make the database
+    gather and sort every match.
     """
     limit = max(1, min(limit, MAX_PAGE))
     backward = False
@@ -411,7 +422,19 @@ async def fetch_page(
     order = (
         (keyset.key.desc(), keyset.id.desc()) if descending else (keyset.key.asc(), keyset.id.asc())
     )
-    rows = list((await session.scalars(stmt.order_by(*order).limit(limit + 1))).all())
+    stmt = stmt.order_by(*order).limit(limit + 1)
+    if any_of is None:
+        rows = list((await session.scalars(stmt)).all())
+    else:
+        found: dict[str, M] = {}
+        for condition in any_of:
+            for row in await session.scalars(stmt.where(condition)):
+                found[getattr(row, keyset.id.key)] = row
+        rows = sorted(
+            found.values(),
+            key=lambda row: (keyset.key_of(row), getattr(row, keyset.id.key)),
+            reverse=descending,
+        )[: limit + 1]
     more = len(rows) > limit
     rows = rows[:limit]
     if backward:
@@ -446,33 +469,62 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_condition(text: str) -> ColumnElement[bool] | None:
-    """What a person typed in the history search box, as one indexed condition where possible.
+async def search_conditions(session: AsyncSession, text: str) -> list[ColumnElement[bool]] | None:
+    """What a person typed in the history search box, as alternatives an index each answers.
 
     ``txn_4f`` is the start of an id; ``125.50`` an exact amount; four digits a card's or
     account's last four (or an amount); anything else a matter id (whole, any case) or part of
-    a customer's name.
+    a customer's name. None means no search; an empty list, a search nothing can match.
     """
     typed = text.strip()
     if not typed:
         return None
     folded = typed.casefold()
     if _ID_START.fullmatch(folded):
+        if folded == "txn_":
+            return [T.kind != PaymentKind.REFUND.value]
+        if folded == "re_":
+            return [T.kind == PaymentKind.REFUND.value]
         # Ids are [0-9a-z_], all below "~": every id with this start lies in [start, start~).
-        return and_(T.id >= folded, T.id < folded + "~")
+        return [and_(T.id >= folded, T.id < folded + "~")]
+    conditions: list[ColumnElement[bool]] = [T.matter_key == folded]
     if _AMOUNT.fullmatch(typed):
-        conditions: list[ColumnElement[bool]] = [T.matter_key == folded]
         try:
             conditions.append(T.amount_minor == Money.parse(typed, CURRENCY).minor)
         except ValueError:
             pass
         if len(typed) == 4 and typed.isdigit():
             conditions.append(T.last4 == typed)
-        return or_(*conditions)
-    return or_(
-        T.matter_key == folded,
-        T.customer_key.like(f"%{_like_escape(folded)}%", escape="\\"),
+        return conditions
+    # Part of a name: find the customers first (a small table), then seek each one's payments.
+    pattern = f"%{_like_escape(folded)}%"
+    keys = list(
+        await session.scalars(
+            select(SandboxCustomer.key)
+            .where(SandboxCustomer.key.like(pattern, escape="\\"))
+            .order_by(SandboxCustomer.key)
+            .limit(MAX_NAME_MATCHES + 1)
+        )
     )
+    if len(keys) > MAX_NAME_MATCHES:  # so many customers match that a scan finds a page at once
+        conditions.append(T.customer_key.like(pattern, escape="\\"))
+    else:
+        conditions.extend(T.customer_key == key for key in keys)
+    return conditions
+
+
+async def remember_customer(session: AsyncSession, name: str | None) -> None:
+    """Keep the customer in the name index; call it after the unit of work's first write."""
+    if not name:
+        return
+    key = name.casefold()
+    if await session.get(SandboxCustomer, key) is not None:
+        return
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(SandboxCustomer).values(key=key, name=name))
+    except IntegrityError:
+        pass  # a concurrent payment by the same customer added it
 
 
 # ---------------------------------------------------------------------------------------------
@@ -580,16 +632,15 @@ class SandboxGateway:
         stmt = select(T)
         if query.kind is not None:
             stmt = stmt.where(T.kind == PaymentKind(query.kind).value)
-        condition = search_condition(query.search or "")
-        if condition is not None:
-            stmt = stmt.where(condition)
         async with self._sessions() as session:
+            any_of = await search_conditions(session, query.search or "")
             rows, next_cursor, prev_cursor = await fetch_page(
                 session,
                 stmt,
                 TRANSACTION_ORDERS[HistorySort(query.sort)],
                 query.cursor,
                 query.limit,
+                any_of=any_of,
             )
             items = await load_transactions(session, rows)
         return Page(tuple(items), next_cursor, prev_cursor)
@@ -790,6 +841,10 @@ class SandboxGateway:
             prev_cursor,
         )
 
+    async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
+        async with self._sessions() as session:
+            return await daily_totals(session, start, end, CURRENCY)
+
     async def balance(self) -> Balance:
         """``available``: what has settled and not been withdrawn, net of settled refunds.
         ``pending``: what has moved but not settled, signed (a pending refund is negative).
@@ -797,7 +852,7 @@ class SandboxGateway:
         async with self._sessions() as session:
             sums = await session.execute(
                 select(T.kind, T.status, func.sum(T.amount_minor))
-                .where(T.withdrawal_id.is_(None))
+                .where(T.withdrawal_id.is_(None), T.status.in_(UNSETTLED_STATUSES))
                 .group_by(T.kind, T.status)
             )
             totals = {(kind, status): int(total or 0) for kind, status, total in sums}
@@ -838,6 +893,13 @@ class SandboxGateway:
             for row in rows
         )
         return EventBatch(events, str(rows[-1].seq))
+
+    webhook_secret: str | None = None  # set from PAYBOT_WEBHOOK_SECRET by the factory
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
+        from bot.processors.sandbox.webhooks import decode
+
+        return decode(body, headers, self.webhook_secret, self._clock())
 
     async def close(self) -> None:
         """Nothing to release: the engine belongs to whoever made the session factory."""

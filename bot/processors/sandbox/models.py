@@ -23,14 +23,23 @@ class SandboxTransaction(Base):
 
     __tablename__ = "sandbox_transactions"
     __table_args__ = (
+        # Every listing order, with and without a kind filter, and for each search field: a
+        # seek to the cursor and a walk in order, never a sort of all matches.
         Index("ix_sandbox_transactions_created", "created_at", "id"),
-        Index("ix_sandbox_transactions_kind_created", "kind", "created_at", "id"),
         Index("ix_sandbox_transactions_amount", "amount_minor", "id"),
+        Index("ix_sandbox_transactions_kind_created", "kind", "created_at", "id"),
         Index("ix_sandbox_transactions_kind_amount", "kind", "amount_minor", "id"),
-        Index("ix_sandbox_transactions_matter", "matter_key", "created_at", "id"),
-        Index("ix_sandbox_transactions_last4", "last4", "created_at", "id"),
-        # Settlement and balance read only what has not been withdrawn yet: a small slice.
-        Index("ix_sandbox_transactions_unwithdrawn", "withdrawal_id", "status"),
+        Index("ix_sandbox_transactions_matter_created", "matter_key", "created_at", "id"),
+        Index("ix_sandbox_transactions_matter_amount", "matter_key", "amount_minor", "id"),
+        Index("ix_sandbox_transactions_customer_created", "customer_key", "created_at", "id"),
+        Index("ix_sandbox_transactions_customer_amount", "customer_key", "amount_minor", "id"),
+        Index("ix_sandbox_transactions_last4_created", "last4", "created_at", "id"),
+        Index("ix_sandbox_transactions_last4_amount", "last4", "amount_minor", "id"),
+        Index("ix_sandbox_transactions_amount_created", "amount_minor", "created_at", "id"),
+        # Settlement and balance read only what has not been withdrawn yet, from the index alone.
+        Index(
+            "ix_sandbox_transactions_unwithdrawn", "withdrawal_id", "status", "kind", "amount_minor"
+        ),
     )
 
     id: Mapped[str] = mapped_column(ObjectId, primary_key=True)
@@ -57,6 +66,15 @@ class SandboxTransaction(Base):
     settled_at: Mapped[datetime | None]
     withdrawal_id: Mapped[str | None] = mapped_column(ObjectId)
     created_at: Mapped[datetime]
+
+
+class SandboxCustomer(Base):
+    """Each customer name once, so a search for part of a name scans this, not every payment."""
+
+    __tablename__ = "sandbox_customers"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # casefolded name
+    name: Mapped[str] = mapped_column(String(200))
 
 
 class SandboxDispute(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:19:17.090037
+Create Date: 2026-11-23
 """
 
 from collections.abc import Sequence
@@ -49,6 +49,68 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_target_id"), ["target_id"], unique=False)
 
+    op.create_table(
+        "dispute_responses",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("dispute_id", sa.String(length=100), nullable=False),
+        sa.Column("evidence", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("requester_username", sa.String(length=32), nullable=False),
+        sa.Column("requester_slack_id", sa.String(length=32), nullable=False),
+        sa.Column("decided_by_username", sa.String(length=32), nullable=True),
+        sa.Column("decided_by_slack_id", sa.String(length=32), nullable=True),
+        sa.Column("decided_at", bot.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("rejection_reason", sa.Text(), nullable=True),
+        sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=False),
+        sa.Column("draft_channel", sa.String(length=32), nullable=True),
+        sa.Column("draft_ts", sa.String(length=32), nullable=True),
+        sa.Column("created_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dispute_responses")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_dispute_responses_idempotency_key")),
+    )
+    with op.batch_alter_table("dispute_responses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dispute_responses_dispute_id"), ["dispute_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_dispute_responses_live",
+            ["dispute_id"],
+            unique=True,
+            sqlite_where=sa.text("state NOT IN ('rejected', 'failed')"),
+            postgresql_where=sa.text("state NOT IN ('rejected', 'failed')"),
+        )
+
+    op.create_table(
+        "dispute_threads",
+        sa.Column("dispute_id", sa.String(length=100), nullable=False),
+        sa.Column("transaction_id", sa.String(length=100), nullable=False),
+        sa.Column("matter_id", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("respond_by", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=True),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("thread_ts", sa.String(length=32), nullable=True),
+        sa.Column("reminded_72h_at", bot.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_24h_at", bot.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("overdue_at", bot.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("dispute_id", name=op.f("pk_dispute_threads")),
+    )
+    with op.batch_alter_table("dispute_threads", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dispute_threads_respond_by"), ["respond_by"], unique=False
+        )
+
+    op.create_table(
+        "event_cursors",
+        sa.Column("backend", sa.String(length=16), nullable=False),
+        sa.Column("cursor", sa.String(length=200), nullable=True),
+        sa.Column("updated_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("backend", name=op.f("pk_event_cursors")),
+    )
     op.create_table(
         "jobs",
         sa.Column(
@@ -99,6 +161,35 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_matters")),
     )
     op.create_table(
+        "outbox",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("object_id", sa.String(length=100), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_owner", sa.String(length=64), nullable=True),
+        sa.Column("lease_until", bot.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("slack_ts", sa.String(length=32), nullable=True),
+        sa.Column("thread_ts", sa.String(length=32), nullable=True),
+        sa.Column("created_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", bot.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sa.UniqueConstraint("key", name=op.f("uq_outbox_key")),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_ready", ["state", "next_attempt_at"], unique=False)
+
+    op.create_table(
         "portal_users",
         sa.Column(
             "id",
@@ -118,6 +209,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("slack_user_id", name=op.f("uq_portal_users_slack_user_id")),
         sa.UniqueConstraint("username", name=op.f("uq_portal_users_username")),
     )
+    op.create_table(
+        "processor_events",
+        sa.Column("backend", sa.String(length=16), nullable=False),
+        sa.Column("event_id", sa.String(length=100), nullable=False),
+        sa.Column("type", sa.String(length=40), nullable=False),
+        sa.Column("object_id", sa.String(length=100), nullable=False),
+        sa.Column("source", sa.String(length=10), nullable=False),
+        sa.Column("occurred_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("backend", "event_id", name=op.f("pk_processor_events")),
+    )
+    with op.batch_alter_table("processor_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_processor_events_object_id"), ["object_id"], unique=False
+        )
+
     op.create_table(
         "refund_requests",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -164,6 +272,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_sandbox_counters")),
+    )
+    op.create_table(
+        "sandbox_customers",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_sandbox_customers")),
     )
     op.create_table(
         "sandbox_disputes",
@@ -297,7 +411,22 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_sandbox_transactions_amount", ["amount_minor", "id"], unique=False
         )
+        batch_op.create_index(
+            "ix_sandbox_transactions_amount_created",
+            ["amount_minor", "created_at", "id"],
+            unique=False,
+        )
         batch_op.create_index("ix_sandbox_transactions_created", ["created_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_sandbox_transactions_customer_amount",
+            ["customer_key", "amount_minor", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_sandbox_transactions_customer_created",
+            ["customer_key", "created_at", "id"],
+            unique=False,
+        )
         batch_op.create_index(
             "ix_sandbox_transactions_kind_amount", ["kind", "amount_minor", "id"], unique=False
         )
@@ -305,16 +434,28 @@ def upgrade() -> None:
             "ix_sandbox_transactions_kind_created", ["kind", "created_at", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_sandbox_transactions_last4", ["last4", "created_at", "id"], unique=False
+            "ix_sandbox_transactions_last4_amount", ["last4", "amount_minor", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_sandbox_transactions_matter", ["matter_key", "created_at", "id"], unique=False
+            "ix_sandbox_transactions_last4_created", ["last4", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_sandbox_transactions_matter_amount",
+            ["matter_key", "amount_minor", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_sandbox_transactions_matter_created",
+            ["matter_key", "created_at", "id"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_sandbox_transactions_original_id"), ["original_id"], unique=False
         )
         batch_op.create_index(
-            "ix_sandbox_transactions_unwithdrawn", ["withdrawal_id", "status"], unique=False
+            "ix_sandbox_transactions_unwithdrawn",
+            ["withdrawal_id", "status", "kind", "amount_minor"],
+            unique=False,
         )
 
     op.create_table(
@@ -354,11 +495,16 @@ def downgrade() -> None:
     with op.batch_alter_table("sandbox_transactions", schema=None) as batch_op:
         batch_op.drop_index("ix_sandbox_transactions_unwithdrawn")
         batch_op.drop_index(batch_op.f("ix_sandbox_transactions_original_id"))
-        batch_op.drop_index("ix_sandbox_transactions_matter")
-        batch_op.drop_index("ix_sandbox_transactions_last4")
+        batch_op.drop_index("ix_sandbox_transactions_matter_created")
+        batch_op.drop_index("ix_sandbox_transactions_matter_amount")
+        batch_op.drop_index("ix_sandbox_transactions_last4_created")
+        batch_op.drop_index("ix_sandbox_transactions_last4_amount")
         batch_op.drop_index("ix_sandbox_transactions_kind_created")
         batch_op.drop_index("ix_sandbox_transactions_kind_amount")
+        batch_op.drop_index("ix_sandbox_transactions_customer_created")
+        batch_op.drop_index("ix_sandbox_transactions_customer_amount")
         batch_op.drop_index("ix_sandbox_transactions_created")
+        batch_op.drop_index("ix_sandbox_transactions_amount_created")
         batch_op.drop_index("ix_sandbox_transactions_amount")
 
     op.drop_table("sandbox_transactions")
@@ -375,6 +521,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sandbox_disputes_respond_by")
 
     op.drop_table("sandbox_disputes")
+    op.drop_table("sandbox_customers")
     op.drop_table("sandbox_counters")
     with op.batch_alter_table("refund_requests", schema=None) as batch_op:
         batch_op.drop_index(
@@ -386,7 +533,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_refund_requests_state"))
 
     op.drop_table("refund_requests")
+    with op.batch_alter_table("processor_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_processor_events_object_id"))
+
+    op.drop_table("processor_events")
     op.drop_table("portal_users")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_ready")
+
+    op.drop_table("outbox")
     op.drop_table("matters")
     with op.batch_alter_table("matter_members", schema=None) as batch_op:
         batch_op.drop_index("uq_matter_members_matter_email")
@@ -397,6 +552,20 @@ def downgrade() -> None:
         batch_op.drop_index("ix_jobs_ready")
 
     op.drop_table("jobs")
+    op.drop_table("event_cursors")
+    with op.batch_alter_table("dispute_threads", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dispute_threads_respond_by"))
+
+    op.drop_table("dispute_threads")
+    with op.batch_alter_table("dispute_responses", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_dispute_responses_live",
+            sqlite_where=sa.text("state NOT IN ('rejected', 'failed')"),
+            postgresql_where=sa.text("state NOT IN ('rejected', 'failed')"),
+        )
+        batch_op.drop_index(batch_op.f("ix_dispute_responses_dispute_id"))
+
+    op.drop_table("dispute_responses")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_target_id"))
         batch_op.drop_index(batch_op.f("ix_audit_log_at"))

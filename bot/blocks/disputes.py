@@ -1,0 +1,272 @@
+"""Chargebacks and returns in the notify channel, the response modal and the draft for approval."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DatePickerElement,
+    HeaderBlock,
+    InputBlock,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.text import day, escape, field, note, paragraph
+from bot.domain import Dispute, DisputeResponseInfo, DisputeStatus, PaymentReturn, ResponseState
+from bot.ids import ActionId, CallbackId
+
+STATUS_LABEL = {
+    DisputeStatus.NEEDS_RESPONSE: "🔴 Needs a response",
+    DisputeStatus.UNDER_REVIEW: "🟡 Under review by the bank",
+    DisputeStatus.WON: "🟢 Won",
+    DisputeStatus.LOST: "⚫ Lost",
+    DisputeStatus.ACCEPTED: "⚫ Accepted (liability accepted)",
+}
+
+EVIDENCE_FIELDS = (
+    ("summary", "Summary for the bank", True, True),
+    ("product_description", "Product or service provided", True, True),
+    ("customer_communication", "Customer communication", False, True),
+    ("refund_policy", "Refund policy", False, True),
+    ("other", "Other information", False, True),
+)
+
+
+def days_left(respond_by: datetime, now: datetime) -> int:
+    return (respond_by.date() - now.date()).days
+
+
+def deadline_text(dispute: Dispute, now: datetime) -> str:
+    left = days_left(dispute.respond_by, now)
+    if left < 0:
+        return f"{day(dispute.respond_by)} (*{-left} days overdue*)"
+    if left == 0:
+        return f"{day(dispute.respond_by)} (*today*)"
+    return f"{day(dispute.respond_by)} ({left} day{'s' if left != 1 else ''} left)"
+
+
+def dispute_blocks(dispute: Dispute, matter_id: str | None, now: datetime) -> list[Block]:
+    """One dispute: the facts and, while it needs a response, Respond and Accept."""
+    blocks: list[Block] = [
+        SectionBlock(
+            text=f"*Chargeback {escape(dispute.id)}*: {STATUS_LABEL[dispute.status]}",
+            fields=[
+                field("Amount", str(dispute.amount)),
+                field("Transaction", f"`{escape(dispute.transaction_id)}`"),
+                field("Matter", escape(matter_id) or "—"),
+                field("Reason", escape(dispute.reason)),
+                field("Network reason code", escape(dispute.network_reason_code)),
+                field("Respond by", deadline_text(dispute, now)),
+            ],
+        )
+    ]
+    if dispute.status is DisputeStatus.NEEDS_RESPONSE:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"dispute:{dispute.id}"[:255],
+                elements=[
+                    ButtonElement(
+                        text="Respond",
+                        action_id=ActionId.DISPUTE_RESPOND,
+                        value=dispute.id,
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Accept",
+                        action_id=ActionId.DISPUTE_ACCEPT,
+                        value=dispute.id,
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Accept this chargeback?",
+                            text=f"The {dispute.amount} stays with the cardholder. Accepting cannot be undone.",
+                            confirm="Accept",
+                            deny="Cancel",
+                        ),
+                    ),
+                ],
+            )
+        )
+    return blocks
+
+
+def dispute_message(dispute: Dispute, matter_id: str | None, now: datetime) -> list[Block]:
+    return [
+        HeaderBlock(text=f"New chargeback: {dispute.amount}"),
+        *dispute_blocks(dispute, matter_id, now),
+    ]
+
+
+def return_blocks(payment_return: PaymentReturn, meaning: str) -> list[Block]:
+    return [
+        SectionBlock(
+            text=f"*Payment returned: {escape(payment_return.code)}*, {escape(meaning)}",
+            fields=[
+                field("Amount", str(payment_return.amount)),
+                field("Transaction", f"`{escape(payment_return.transaction_id)}`"),
+                field("Matter", escape(payment_return.matter_id) or "—"),
+                field("Return code", f"{escape(payment_return.code)}: {escape(meaning)}"),
+            ],
+        )
+    ]
+
+
+def return_message(payment_return: PaymentReturn, meaning: str) -> list[Block]:
+    return [
+        HeaderBlock(text=f"ACH return: {payment_return.amount}"),
+        *return_blocks(payment_return, meaning),
+    ]
+
+
+def digest_parent(disputes: int, returns: int, updates: int) -> str:
+    parts = []
+    if disputes:
+        parts.append(f"{disputes} new chargeback{'s' if disputes != 1 else ''}")
+    if returns:
+        parts.append(f"{returns} returned payment{'s' if returns != 1 else ''}")
+    if updates:
+        parts.append(f"{updates} dispute update{'s' if updates != 1 else ''}")
+    return "📥 " + ", ".join(parts) + ": the items are in this thread."
+
+
+def status_reply(dispute: Dispute) -> str:
+    return f"Chargeback {escape(dispute.id)} on `{escape(dispute.transaction_id)}` is now: {STATUS_LABEL[dispute.status]}"
+
+
+def reminder_text(dispute: Dispute, stage: str, now: datetime) -> str:
+    if stage == "overdue":
+        return (
+            f"<!channel> ⛔ Chargeback {escape(dispute.id)} ({dispute.amount}) is past its respond-by date "
+            f"{day(dispute.respond_by)} with no response submitted."
+        )
+    hours = "72 hours" if stage == "72h" else "24 hours"
+    return (
+        f"<!channel> ⏰ Chargeback {escape(dispute.id)} ({dispute.amount}) must be answered within {hours}: "
+        f"respond by {deadline_text(dispute, now)}."
+    )
+
+
+def matter_dispute_dm(dispute: Dispute, matter_id: str | None, now: datetime) -> str:
+    return (
+        f"A chargeback was opened on a payment of matter {escape(matter_id) or '—'}: {dispute.amount} on "
+        f"`{escape(dispute.transaction_id)}`, reason: {escape(dispute.reason)} "
+        f"({escape(dispute.network_reason_code)}). Respond by {deadline_text(dispute, now)}."
+    )
+
+
+def response_modal(dispute: Dispute) -> View:
+    blocks: list[Block] = [
+        paragraph(
+            f"*Chargeback {escape(dispute.id)}*: {dispute.amount}, {escape(dispute.reason)} "
+            f"({escape(dispute.network_reason_code)}), respond by {day(dispute.respond_by)}."
+        ),
+    ]
+    for block_id, label, required, multiline in EVIDENCE_FIELDS:
+        blocks.append(
+            InputBlock(
+                block_id=block_id,
+                label=label,
+                optional=not required,
+                element=PlainTextInputElement(
+                    action_id="value", multiline=multiline, max_length=3000
+                ),
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id="service_date",
+            label="Service date",
+            optional=True,
+            element=DatePickerElement(action_id="value"),
+        )
+    )
+    blocks.append(note("A manager approves the response before it is sent to the processor."))
+    return View(
+        type="modal",
+        callback_id=CallbackId.DISPUTE_RESPONSE,
+        private_metadata=dispute.id,
+        title="Respond to dispute",
+        submit="Send for approval",
+        close="Cancel",
+        blocks=blocks,
+    )
+
+
+RESPONSE_STATE = {
+    ResponseState.DRAFTED: "⏳ Waiting for a manager's approval",
+    ResponseState.APPROVED: "✅ Approved: sending to the processor",
+    ResponseState.REJECTED: "❌ Rejected",
+    ResponseState.SUBMITTING: "📤 Sending to the processor",
+    ResponseState.SUBMITTED: "📨 Submitted to the processor",
+    ResponseState.FAILED: "⚠️ Failed",
+}
+
+
+def response_draft(response: DisputeResponseInfo) -> list[Block]:
+    """The draft in the dispute's thread, in whatever state it is (first post and every update)."""
+    evidence = response.evidence
+    lines = [
+        f"*Summary*\n>{escape(evidence.summary)}",
+        f"*Product or service*\n>{escape(evidence.product_description)}",
+    ]
+    for label, value in (
+        ("Customer communication", evidence.customer_communication),
+        ("Service date", evidence.service_date),
+        ("Refund policy", evidence.refund_policy),
+        ("Other", evidence.other),
+    ):
+        if value:
+            lines.append(f"*{label}*\n>{escape(value)}")
+    status = RESPONSE_STATE[response.state]
+    if response.rejection_reason:
+        status += f": {escape(response.rejection_reason)}"
+    if response.failure_reason:
+        status += f": {escape(response.failure_reason)}"
+    blocks: list[Block] = [
+        paragraph(f"*Dispute response drafted by <@{response.requester_slack_id}>*"),
+        *[paragraph(text[:2900]) for text in lines],
+        paragraph(f"*Status:* {status}"),
+    ]
+    if response.state is ResponseState.DRAFTED:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Approve and submit",
+                        action_id=ActionId.DISPUTE_RESPONSE_APPROVE,
+                        value=response.id,
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Reject",
+                        action_id=ActionId.DISPUTE_RESPONSE_REJECT,
+                        value=response.id,
+                        style="danger",
+                    ),
+                ]
+            )
+        )
+    return blocks
+
+
+def reject_response_modal(response: DisputeResponseInfo) -> View:
+    return View(
+        type="modal",
+        callback_id=CallbackId.DISPUTE_RESPONSE_REJECT,
+        private_metadata=response.id,
+        title="Reject response",
+        submit="Reject",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id="reason",
+                label="Why?",
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
+            )
+        ],
+    )

@@ -1,0 +1,92 @@
+"""Answering chargebacks: Respond (a drafted response for approval) and Accept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.common import message_modal
+from bot.blocks.disputes import reject_response_modal, response_modal
+from bot.domain import Source
+from bot.handlers import forms
+from bot.handlers.commands import Router
+from bot.ids import ActionId, CallbackId
+from bot.services.container import Services
+
+EVIDENCE = (
+    "summary",
+    "product_description",
+    "customer_communication",
+    "service_date",
+    "refund_policy",
+    "other",
+)
+
+
+def register(app: AsyncApp, services: Services, router: Router) -> None:
+    disputes = services.disputes
+
+    @app.action(ActionId.DISPUTE_RESPOND)
+    async def open_response(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        dispute = await disputes.open_dispute(str(action.get("value") or ""))
+        await client.views_open(trigger_id=body["trigger_id"], view=response_modal(dispute))
+
+    @app.view(CallbackId.DISPUTE_RESPONSE)
+    async def draft(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
+        fields = {name: forms.text(view, name) for name in EVIDENCE}
+        await disputes.draft(
+            context["actor"], view.get("private_metadata") or "", fields, Source.MODAL
+        )
+        services.wake()
+        await ack(
+            response_action="update",
+            view=message_modal(
+                "Response drafted",
+                "Your response is in the dispute's thread, waiting for a manager's approval.",
+            ),
+        )
+
+    @app.action(ActionId.DISPUTE_ACCEPT)
+    async def accept(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
+        await disputes.request_accept(
+            context["actor"], str(action.get("value") or ""), Source.BUTTON
+        )
+        await ack()
+        services.wake()
+
+    @app.action(ActionId.DISPUTE_RESPONSE_APPROVE)
+    async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
+        await disputes.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
+        await ack()
+        services.wake()
+
+    @app.action(ActionId.DISPUTE_RESPONSE_REJECT)
+    async def open_reject(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: dict[str, Any],
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        response = await disputes.decidable(
+            context["actor"], str(action.get("value") or ""), Source.BUTTON
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=reject_response_modal(response))
+
+    @app.view(CallbackId.DISPUTE_RESPONSE_REJECT)
+    async def reject(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
+        await disputes.reject(
+            context["actor"],
+            view.get("private_metadata") or "",
+            forms.text(view, "reason"),
+            Source.MODAL,
+        )
+        await ack()
+        services.wake()

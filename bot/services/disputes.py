@@ -1,0 +1,505 @@
+"""Disputes (chargebacks): where each was announced, the response a staff member drafts and a
+manager approves (four eyes, submitted exactly once), accepting liability, and deadline reminders.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.clock import Clock, utcnow
+from bot.db.dml import insert_or_ignore
+from bot.db.engine import SessionFactory
+from bot.db.models import DisputeResponse, DisputeThread
+from bot.domain import (
+    Dispute,
+    DisputeEvidence,
+    DisputeResponseInfo,
+    DisputeStatus,
+    DisputeThreadInfo,
+    PortalAccount,
+    ResponseState,
+    Source,
+)
+from bot.errors import Denied, FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.processors.gateway import Gateway
+from bot.roles import Action
+from bot.services import outbox
+from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.services.jobs import enqueue
+from bot.services.state import compare_and_set
+
+POST_DRAFT = "dispute.post_draft"
+SUBMIT = "dispute.submit"
+ACCEPT = "dispute.accept"
+ANNOUNCE = "dispute.announce"
+REMINDER = "dispute.reminder"
+
+REQUIRED = {"summary": "a summary for the bank", "product_description": "the product or service"}
+LIMITS = {
+    "summary": 3000,
+    "product_description": 3000,
+    "customer_communication": 3000,
+    "service_date": 20,
+    "refund_policy": 3000,
+    "other": 3000,
+}
+
+
+class DisputeRefused(RefundRefused):
+    """A dispute action that cannot happen now, with the reason."""
+
+
+def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
+    errors: dict[str, str] = {}
+    cleaned = {name: (fields.get(name) or "").strip() for name in LIMITS}
+    for name, what in REQUIRED.items():
+        if not cleaned[name]:
+            errors[name] = f"Describe {what}: the bank decides on it."
+    for name, limit in LIMITS.items():
+        if len(cleaned[name]) > limit:
+            errors[name] = f"Keep this to {limit} characters (it has {len(cleaned[name])})."
+    if errors:
+        raise FormErrors(errors)
+    return DisputeEvidence(**cleaned)
+
+
+def thread_info(row: DisputeThread) -> DisputeThreadInfo:
+    return DisputeThreadInfo(
+        row.dispute_id,
+        row.transaction_id,
+        row.matter_id,
+        DisputeStatus(row.status),
+        row.respond_by,
+        row.channel,
+        row.message_ts,
+        row.thread_ts,
+    )
+
+
+def response_info(row: DisputeResponse) -> DisputeResponseInfo:
+    return DisputeResponseInfo(
+        id=row.id,
+        dispute_id=row.dispute_id,
+        evidence=DisputeEvidence(**row.evidence),
+        state=ResponseState(row.state),
+        requester_username=row.requester_username,
+        requester_slack_id=row.requester_slack_id,
+        created_at=row.created_at,
+        decided_by_username=row.decided_by_username,
+        decided_by_slack_id=row.decided_by_slack_id,
+        rejection_reason=row.rejection_reason,
+        failure_reason=row.failure_reason,
+        draft_channel=row.draft_channel,
+        draft_ts=row.draft_ts,
+    )
+
+
+class Disputes:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        gateway: Gateway,
+        audit: AuditLog,
+        notify_channel: str | None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+        self._audit = audit
+        self._channel = notify_channel
+        self._clock = clock
+
+    # -- where each dispute lives in Slack ------------------------------------------------
+    async def track(
+        self, dispute: Dispute, matter_id: str | None, channel: str, message_ts: str, thread_ts: str
+    ) -> None:
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            fresh = await insert_or_ignore(
+                session,
+                DisputeThread,
+                {
+                    "dispute_id": dispute.id,
+                    "transaction_id": dispute.transaction_id,
+                    "matter_id": matter_id,
+                    "status": dispute.status.value,
+                    "respond_by": dispute.respond_by,
+                    "channel": channel,
+                    "message_ts": message_ts,
+                    "thread_ts": thread_ts,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                ["dispute_id"],
+            )
+            if not fresh:
+                await session.execute(
+                    update(DisputeThread)
+                    .where(DisputeThread.dispute_id == dispute.id)
+                    .values(
+                        channel=channel, message_ts=message_ts, thread_ts=thread_ts, updated_at=now
+                    )
+                )
+
+    async def thread(self, dispute_id: str) -> DisputeThreadInfo | None:
+        async with self._sessions() as session:
+            row = await session.get(DisputeThread, dispute_id)
+        return thread_info(row) if row else None
+
+    async def record_status(self, dispute: Dispute) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(DisputeThread)
+                .where(DisputeThread.dispute_id == dispute.id)
+                .values(status=dispute.status.value, updated_at=self._clock())
+            )
+
+    async def open_dispute(self, dispute_id: str) -> Dispute:
+        dispute = await self._gateway.get_dispute(dispute_id)
+        if dispute is None:
+            raise NotFound("That dispute no longer exists at the processor.")
+        if dispute.status is not DisputeStatus.NEEDS_RESPONSE:
+            raise DisputeRefused(
+                f"This dispute is {dispute.status.value.replace('_', ' ')}: it takes no response now."
+            )
+        return dispute
+
+    # -- responses: drafted by staff, decided by a manager, submitted once -------------------
+    async def draft(
+        self, actor: PortalAccount, dispute_id: str, fields: dict[str, str], source: Source
+    ) -> DisputeResponseInfo:
+        evidence = check_evidence(fields)
+        await self.open_dispute(dispute_id)
+        now, response_id = self._clock(), uuid.uuid4().hex
+        row = DisputeResponse(
+            id=response_id,
+            dispute_id=dispute_id,
+            evidence=asdict(evidence),
+            state=ResponseState.DRAFTED.value,
+            requester_username=actor.username,
+            requester_slack_id=actor.slack_user_id or "",
+            idempotency_key=f"paybot-dispute-{response_id}",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+                await session.flush()
+                self._audit.add(
+                    session,
+                    AuditRecord(
+                        Action.DRAFT_DISPUTE_RESPONSE.value,
+                        Outcome.DONE,
+                        source,
+                        actor,
+                        target_type="dispute",
+                        target_id=dispute_id,
+                        after={"state": "drafted", "response": response_id},
+                    ),
+                )
+                await enqueue(
+                    session,
+                    POST_DRAFT,
+                    f"{POST_DRAFT}:{response_id}",
+                    {"response_id": response_id},
+                    now=now,
+                )
+        except IntegrityError:
+            raise FormErrors(
+                {"summary": "A response to this dispute is already waiting for a decision."}
+            ) from None
+        return response_info(row)
+
+    async def response(self, response_id: str) -> DisputeResponseInfo:
+        async with self._sessions() as session:
+            row = await session.get(DisputeResponse, response_id)
+        if row is None:
+            raise NotFound("That dispute response does not exist.")
+        return response_info(row)
+
+    async def set_draft_message(self, response_id: str, channel: str, ts: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(DisputeResponse)
+                .where(DisputeResponse.id == response_id, DisputeResponse.draft_ts.is_(None))
+                .values(draft_channel=channel, draft_ts=ts)
+            )
+
+    async def decidable(
+        self, actor: PortalAccount, response_id: str, source: Source
+    ) -> DisputeResponseInfo:
+        response = await self.response(response_id)
+        if response.requester_username == actor.username:
+            message = (
+                "You drafted this response: another manager or admin must decide it (four eyes)."
+            )
+            await self._audit.record(
+                AuditRecord(
+                    Action.DECIDE_DISPUTE_RESPONSE.value,
+                    Outcome.DENIED,
+                    source,
+                    actor,
+                    target_type="dispute",
+                    target_id=response.dispute_id,
+                    reason=message,
+                )
+            )
+            raise Denied(message)
+        if response.state is not ResponseState.DRAFTED:
+            who = f" by {response.decided_by_username}" if response.decided_by_username else ""
+            raise DisputeRefused(f"This response was already {response.state.value}{who}.")
+        return response
+
+    async def approve(
+        self, actor: PortalAccount, response_id: str, source: Source
+    ) -> DisputeResponseInfo:
+        response = await self.decidable(actor, response_id, source)
+        await self.open_dispute(response.dispute_id)
+        return await self._move(
+            actor,
+            response_id,
+            source,
+            ResponseState.DRAFTED,
+            ResponseState.APPROVED,
+            self._decision(actor),
+            [(SUBMIT, "approved"), (ANNOUNCE, "approved")],
+        )
+
+    async def reject(
+        self, actor: PortalAccount, response_id: str, reason: str, source: Source
+    ) -> DisputeResponseInfo:
+        text = reason.strip()
+        if not text or len(text) > 500:
+            raise FormErrors({"reason": "Give a reason of 1 to 500 characters."})
+        await self.decidable(actor, response_id, source)
+        return await self._move(
+            actor,
+            response_id,
+            source,
+            ResponseState.DRAFTED,
+            ResponseState.REJECTED,
+            {**self._decision(actor), "rejection_reason": text},
+            [(ANNOUNCE, "rejected")],
+        )
+
+    def _decision(self, actor: PortalAccount) -> dict[str, Any]:
+        return {
+            "decided_by_username": actor.username,
+            "decided_by_slack_id": actor.slack_user_id,
+            "decided_at": self._clock(),
+        }
+
+    async def _move(
+        self,
+        actor: PortalAccount | None,
+        response_id: str,
+        source: Source,
+        from_state: ResponseState,
+        to_state: ResponseState,
+        values: dict[str, Any],
+        jobs: list[tuple[str, str]],
+    ) -> DisputeResponseInfo:
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            if not await compare_and_set(
+                session,
+                DisputeResponse,
+                response_id,
+                from_state.value,
+                to_state.value,
+                {**values, "updated_at": now},
+            ):
+                current = await session.get(DisputeResponse, response_id)
+                raise DisputeRefused(
+                    f"This response was already {current.state if current else 'removed'}."
+                )
+            row = await session.get(DisputeResponse, response_id, populate_existing=True)
+            assert row is not None
+            self._audit.add(
+                session,
+                AuditRecord(
+                    Action.DECIDE_DISPUTE_RESPONSE.value
+                    if actor
+                    else f"dispute_response_{to_state.value}",
+                    Outcome.FAILED if to_state is ResponseState.FAILED else Outcome.DONE,
+                    source,
+                    actor,
+                    target_type="dispute",
+                    target_id=row.dispute_id,
+                    reason=values.get("failure_reason") or values.get("rejection_reason"),
+                    before={"state": from_state.value},
+                    after={"state": to_state.value, "response": response_id},
+                ),
+            )
+            for kind, milestone in jobs:
+                await enqueue(
+                    session,
+                    kind,
+                    f"{kind}:{response_id}:{milestone}",
+                    {"response_id": response_id, "milestone": milestone},
+                    now=now,
+                )
+            return response_info(row)
+
+    async def submit(self, response_id: str) -> DisputeResponseInfo:
+        """Send approved evidence to the processor; safe to run again after a crash."""
+        response = await self.response(response_id)
+        if response.state is ResponseState.APPROVED:
+            try:
+                response = await self._move(
+                    None,
+                    response_id,
+                    Source.SYSTEM,
+                    ResponseState.APPROVED,
+                    ResponseState.SUBMITTING,
+                    {},
+                    [],
+                )
+            except DisputeRefused:
+                response = await self.response(response_id)
+        if response.state is not ResponseState.SUBMITTING:
+            return response
+        async with self._sessions() as session:
+            key = await session.scalar(
+                select(DisputeResponse.idempotency_key).where(DisputeResponse.id == response_id)
+            )
+        try:
+            await self._gateway.submit_dispute_evidence(
+                response.dispute_id, response.evidence, idempotency_key=str(key)
+            )
+        except ProcessorError as exc:
+            if exc.retryable:
+                raise
+            return await self._move(
+                None,
+                response_id,
+                Source.SYSTEM,
+                ResponseState.SUBMITTING,
+                ResponseState.FAILED,
+                {"failure_reason": exc.message},
+                [(ANNOUNCE, "failed")],
+            )
+        return await self._move(
+            None,
+            response_id,
+            Source.SYSTEM,
+            ResponseState.SUBMITTING,
+            ResponseState.SUBMITTED,
+            {},
+            [(ANNOUNCE, "submitted")],
+        )
+
+    # -- accepting liability --------------------------------------------------------------
+    async def request_accept(
+        self, actor: PortalAccount, dispute_id: str, source: Source
+    ) -> Dispute:
+        """Record the decision (audited) and the job that tells the processor, before Slack is answered."""
+        dispute = await self.open_dispute(dispute_id)
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            self._audit.add(
+                session,
+                AuditRecord(
+                    Action.ACCEPT_DISPUTE.value,
+                    Outcome.DONE,
+                    source,
+                    actor,
+                    target_type="dispute",
+                    target_id=dispute_id,
+                    before={"status": dispute.status.value},
+                    after={"status": "accepting"},
+                ),
+            )
+            await enqueue(
+                session,
+                ACCEPT,
+                f"{ACCEPT}:{dispute_id}",
+                {"dispute_id": dispute_id, "by": actor.slack_user_id or actor.username},
+                now=now,
+            )
+        return dispute
+
+    async def accept(self, dispute_id: str) -> Dispute:
+        return await self._gateway.accept_dispute(
+            dispute_id, idempotency_key=f"paybot-accept-{dispute_id}"
+        )
+
+    # -- deadlines ----------------------------------------------------------------------
+    async def remind(self) -> int:
+        """72 h and 24 h before the respond-by date, and once past it: each once, across restarts."""
+        now, count = self._clock(), 0
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(DisputeThread).where(
+                        DisputeThread.status == DisputeStatus.NEEDS_RESPONSE.value,
+                        DisputeThread.respond_by <= now + timedelta(hours=72),
+                        DisputeThread.overdue_at.is_(None),
+                    )
+                )
+            ).all()
+        for row in rows:
+            if await self._submitted(row.dispute_id):
+                continue
+            left = row.respond_by - now
+            stage = (
+                "overdue"
+                if left <= timedelta(0)
+                else "24h"
+                if left <= timedelta(hours=24)
+                else "72h"
+            )
+            column = {
+                "72h": DisputeThread.reminded_72h_at,
+                "24h": DisputeThread.reminded_24h_at,
+                "overdue": DisputeThread.overdue_at,
+            }[stage]
+            async with self._sessions.begin() as session:
+                claimed = await session.execute(
+                    update(DisputeThread)
+                    .where(DisputeThread.dispute_id == row.dispute_id, column.is_(None))
+                    .values({column.key: now})
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                if stage == "24h" and row.reminded_72h_at is None:
+                    await session.execute(
+                        update(DisputeThread)
+                        .where(DisputeThread.dispute_id == row.dispute_id)
+                        .values(reminded_72h_at=now)
+                    )
+                if self._channel:
+                    await outbox.add(
+                        session,
+                        key=f"reminder:{row.dispute_id}:{stage}",
+                        kind=REMINDER,
+                        channel=self._channel,
+                        object_id=row.dispute_id,
+                        payload={"stage": stage},
+                        now=now,
+                    )
+                count += 1
+        return count
+
+    async def _submitted(self, dispute_id: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(DisputeResponse.id).where(
+                    DisputeResponse.dispute_id == dispute_id,
+                    DisputeResponse.state.in_(
+                        [
+                            ResponseState.APPROVED.value,
+                            ResponseState.SUBMITTING.value,
+                            ResponseState.SUBMITTED.value,
+                        ]
+                    ),
+                )
+            )
+        return found is not None

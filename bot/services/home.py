@@ -1,0 +1,121 @@
+"""The dashboard on App Home: volume, refunds in progress, disputes, returns and withdrawals.
+
+What a panel holds depends on the viewer's role (the roles table decides): a viewer sees no refund
+work, and only those who may decide refunds are shown where to approve them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, utcnow
+from bot.db.engine import SessionFactory
+from bot.db.models import RefundRequest
+from bot.domain import DailyTotals, Money, PortalAccount, RefundRequestInfo, RefundState
+from bot.overview import Dashboard, RefundWork, Volume
+from bot.processors.gateway import Gateway
+from bot.roles import Action, Role, allowed
+from bot.services.listings import Listings
+from bot.services.refunds import info
+
+PANEL_ROWS = 3
+REFUND_ROWS = 5
+AWAITING = (RefundState.REQUESTED,)
+AT_PROCESSOR = (RefundState.APPROVED, RefundState.SUBMITTING, RefundState.PENDING)
+# Who sees a panel: the action its button leads to.
+REFUNDS_PANEL = Action.REQUEST_REFUND
+
+
+def may(actor: PortalAccount, action: Action) -> bool:
+    return actor.active and allowed(Role(actor.role), action)
+
+
+def volume(days: list[DailyTotals], today: date, currency: str) -> Volume:
+    """Payments today, since Monday and since the first of the month (UTC days)."""
+
+    def since(start: date) -> list[DailyTotals]:
+        return [d for d in days if start <= d.day <= today]
+
+    periods = (
+        since(today),
+        since(today - timedelta(days=today.weekday())),
+        since(today.replace(day=1)),
+    )
+    amounts = [Money(sum(d.payments_minor for d in period), currency) for period in periods]
+    counts = [sum(d.payments for d in period) for period in periods]
+    return Volume(*amounts, *counts)
+
+
+class Home:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        gateway: Gateway,
+        listings: Listings,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+        self._listings = listings
+        self._clock = clock
+
+    async def dashboard(self, actor: PortalAccount) -> Dashboard:
+        now = self._clock()
+        today = now.date()
+        start = min(today.replace(day=1), today - timedelta(days=today.weekday()))
+        days, disputes, returns, balance, withdrawals = await asyncio.gather(
+            self._gateway.daily_totals(start, today + timedelta(days=1)),
+            self._listings.disputes(open_only=True, limit=PANEL_ROWS),
+            self._listings.returns(limit=PANEL_ROWS),
+            self._gateway.balance(),
+            self._gateway.list_withdrawals(limit=1),
+        )
+        refunds = await self.refund_work(actor) if may(actor, REFUNDS_PANEL) else None
+        return Dashboard(
+            actor=actor,
+            as_of=now,
+            volume=volume(days, today, balance.available.currency),
+            refunds=refunds,
+            disputes=disputes.lines.items,
+            more_disputes=disputes.lines.next_cursor is not None,
+            returns=returns.items,
+            balance=balance,
+            latest_withdrawal=withdrawals.items[0] if withdrawals.items else None,
+            can_report=may(actor, Action.REPORT),
+        )
+
+    async def refund_work(self, actor: PortalAccount, rows: int = REFUND_ROWS) -> RefundWork:
+        """Requests waiting for a manager and refunds at the processor, oldest first."""
+        live = [state.value for state in (*AWAITING, *AT_PROCESSOR)]
+        async with self._sessions() as session:
+            counted = await session.execute(
+                select(RefundRequest.state, func.count())
+                .where(RefundRequest.state.in_(live))
+                .group_by(RefundRequest.state)
+            )
+            counts: dict[str, int] = {state: int(count) for state, count in counted.tuples()}
+            awaiting = await _oldest(session, AWAITING, rows)
+            at_processor = await _oldest(session, AT_PROCESSOR, rows)
+        return RefundWork(
+            awaiting_approval=awaiting,
+            awaiting_count=sum(counts.get(state.value, 0) for state in AWAITING),
+            at_processor=at_processor,
+            at_processor_count=sum(counts.get(state.value, 0) for state in AT_PROCESSOR),
+            can_decide=may(actor, Action.DECIDE_REFUND),
+        )
+
+
+async def _oldest(
+    session: AsyncSession, states: tuple[RefundState, ...], rows: int
+) -> tuple[RefundRequestInfo, ...]:
+    found = await session.scalars(
+        select(RefundRequest)
+        .where(RefundRequest.state.in_([state.value for state in states]))
+        .order_by(RefundRequest.created_at, RefundRequest.id)
+        .limit(rows)
+    )
+    return tuple(info(row) for row in found)

@@ -1,0 +1,190 @@
+"""The notification outbox: Slack messages owed, stored in the same transaction as their cause.
+
+Delivery claims rows with a lease (compare-and-set, SKIP LOCKED on PostgreSQL), so any number of
+processes can deliver; a row whose deliverer died is taken over when its lease runs out. A row is
+marked sent with the Slack ts, so a restart neither loses nor repeats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, utcnow
+from bot.db.dml import dialect, insert_or_ignore
+from bot.db.engine import SessionFactory
+from bot.db.models import OutboxMessage
+
+PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+LEASE = timedelta(seconds=120)
+MAX_ATTEMPTS = 15
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    key: str
+    kind: str
+    channel: str
+    object_id: str
+    payload: dict[str, Any]
+    attempts: int
+    thread_ts: str | None  # set when a digest parent was posted before a crash: reuse it
+
+
+def add(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    channel: str,
+    object_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> Any:
+    """Owe a message, in the caller's transaction; the same key twice is one message."""
+    return insert_or_ignore(
+        session,
+        OutboxMessage,
+        {
+            "key": key,
+            "kind": kind,
+            "channel": channel,
+            "object_id": object_id,
+            "payload": payload,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+        ["key"],
+    )
+
+
+class Outbox:
+    def __init__(self, sessions: SessionFactory, clock: Clock = utcnow) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def add(self, **fields: Any) -> bool:
+        async with self._sessions.begin() as session:
+            return bool(await add(session, now=self._clock(), **fields))
+
+    async def claim(self, owner: str, limit: int = 500) -> list[OutboxItem]:
+        now = self._clock()
+        ready = or_(
+            and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until < now),
+        )
+        async with self._sessions.begin() as session:
+            pick = select(OutboxMessage.id).where(ready).order_by(OutboxMessage.id).limit(limit)
+            if dialect(session) == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids = list((await session.scalars(pick)).all())
+            if not ids:
+                return []
+            claimed = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), ready)
+                .values(
+                    state=SENDING,
+                    lease_owner=owner,
+                    lease_until=now + LEASE,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(OutboxMessage)
+            )
+            rows = claimed.scalars().all()
+        return sorted(
+            (
+                OutboxItem(
+                    r.id,
+                    r.key,
+                    r.kind,
+                    r.channel,
+                    r.object_id,
+                    dict(r.payload),
+                    r.attempts,
+                    r.thread_ts,
+                )
+                for r in rows
+            ),
+            key=lambda item: item.id,
+        )
+
+    async def sent(self, ids: list[int], ts: str | None, thread_ts: str | None, owner: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_owner == owner)
+                .values(
+                    state=SENT,
+                    slack_ts=ts,
+                    thread_ts=thread_ts,
+                    sent_at=self._clock(),
+                    lease_until=None,
+                )
+            )
+
+    async def set_thread(self, ids: list[int], thread_ts: str) -> None:
+        """Remember a posted digest parent, so a takeover after a crash posts into the same one."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(thread_ts=thread_ts)
+            )
+
+    async def retry(
+        self, item: OutboxItem, owner: str, error: str, delay: timedelta | None = None
+    ) -> None:
+        wait = (
+            delay if delay is not None else timedelta(seconds=min(300, 2 ** min(item.attempts, 8)))
+        )
+        state = DEAD if item.attempts >= MAX_ATTEMPTS else PENDING
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id, OutboxMessage.lease_owner == owner)
+                .values(
+                    state=state,
+                    next_attempt_at=self._clock() + wait,
+                    last_error=error[:2000],
+                    lease_until=None,
+                )
+            )
+
+    async def messages_of(self, ts: str) -> list[OutboxItem]:
+        """The items posted together in one message (a digest chunk), to render it again."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.slack_ts == ts)
+                    .order_by(OutboxMessage.id)
+                )
+            ).all()
+        return [
+            OutboxItem(
+                r.id,
+                r.key,
+                r.kind,
+                r.channel,
+                r.object_id,
+                dict(r.payload),
+                r.attempts,
+                r.thread_ts,
+            )
+            for r in rows
+        ]
+
+    async def backlog(self) -> int:
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.state.in_((PENDING, SENDING)))
+            )
+        return int(count or 0)

@@ -1,0 +1,303 @@
+"""Delivering the outbox to Slack: paced per channel, digests for bursts, marked sent with the ts.
+
+Slack allows about one message per second per channel. A burst (more than a handful of items at
+once) becomes one digest message whose thread holds the items, several to a message, so a thousand
+events take dozens of messages, not a thousand. 429s are retried by slack_sdk's retry handler,
+which honours Retry-After; what still fails is retried later with back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import Block, DividerBlock
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import disputes as dispute_blocks
+from bot.clock import Clock
+from bot.domain import Dispute, PaymentReturn
+from bot.nacha import describe_return
+from bot.services import disputes as dispute_jobs
+from bot.services.container import Services
+from bot.services.jobs import worker_name
+from bot.services.outbox import OutboxItem
+from bot.slack.directory import SlackDirectory
+
+log = logging.getLogger("paybot.notify")
+
+DIGEST_AT = 4  # this many items or more at once for one channel become a digest
+ITEMS_PER_MESSAGE = 16  # a dispute takes two blocks and a divider: 16 stay inside Slack's 50
+
+
+class NotReady(Exception):
+    """The message this item belongs under is not posted yet; try again shortly."""
+
+
+@dataclass
+class Rendered:
+    item: OutboxItem
+    blocks: list[Block]
+    text: str
+    dispute: Dispute | None = None
+    matter_id: str | None = None
+
+
+class Pacer:
+    """At most one post per ``interval`` seconds per channel, across this process."""
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def wait(self, channel: str) -> None:
+        async with self._locks[channel]:
+            gap = self._last.get(channel, 0.0) + self._interval - time.monotonic()
+            if gap > 0:
+                await asyncio.sleep(gap)
+            self._last[channel] = time.monotonic()
+
+
+class Delivery:
+    def __init__(
+        self,
+        services: Services,
+        client: AsyncWebClient,
+        directory: SlackDirectory,
+        clock: Clock,
+        pace: float = 1.0,
+    ) -> None:
+        self._services = services
+        self._client = client
+        self._directory = directory
+        self._clock = clock
+        self._pacer = Pacer(pace)
+        self.owner = worker_name()
+        self.posted = 0
+
+    async def deliver(self) -> int:
+        """Deliver everything ready now; the count of items delivered."""
+        outbox = self._services.outbox
+        items = await outbox.claim(self.owner)
+        by_channel: defaultdict[str, list[OutboxItem]] = defaultdict(list)
+        for item in items:
+            by_channel[item.channel].append(item)
+        done = await asyncio.gather(
+            *(self._deliver_channel(c, batch) for c, batch in by_channel.items())
+        )
+        return sum(done)
+
+    async def _deliver_channel(self, channel: str, items: list[OutboxItem]) -> int:
+        rendered: list[Rendered] = []
+        for item in items:
+            try:
+                rendered.append(await self._render(item))
+            except Exception as exc:
+                await self._services.outbox.retry(item, self.owner, repr(exc))
+        threadless = [r for r in rendered if r.item.kind in ("dispute.created", "return.created")]
+        threaded = [r for r in rendered if r not in threadless]
+        delivered = 0
+        if len(threadless) >= DIGEST_AT:
+            delivered += await self._digest(channel, threadless, threaded)
+        else:
+            for one in threadless:
+                delivered += await self._single(channel, one)
+        for one in threaded:
+            delivered += await self._reply(channel, one)
+        return delivered
+
+    async def _post(
+        self,
+        channel: str,
+        text: str,
+        blocks: Sequence[Block] | None = None,
+        thread_ts: str | None = None,
+    ) -> dict[str, str]:
+        await self._pacer.wait(channel)
+        answer = await self._client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        self.posted += 1
+        return {"channel": str(answer["channel"]), "ts": str(answer["ts"])}
+
+    async def _single(self, channel: str, one: Rendered) -> int:
+        try:
+            posted = await self._post(channel, one.text, one.blocks)
+        except Exception as exc:
+            await self._services.outbox.retry(one.item, self.owner, repr(exc))
+            return 0
+        await self._after_post(one, posted["channel"], posted["ts"], posted["ts"])
+        await self._services.outbox.sent([one.item.id], posted["ts"], posted["ts"], self.owner)
+        return 1
+
+    async def _digest(self, channel: str, items: list[Rendered], updates: list[Rendered]) -> int:
+        outbox = self._services.outbox
+        parent_ts = next((r.item.thread_ts for r in items if r.item.thread_ts), None)
+        if parent_ts is None:
+            disputes = sum(1 for r in items if r.item.kind == "dispute.created")
+            try:
+                parent = await self._post(
+                    channel, dispute_blocks.digest_parent(disputes, len(items) - disputes, 0)
+                )
+            except Exception as exc:
+                for r in items:
+                    await outbox.retry(r.item, self.owner, repr(exc))
+                return 0
+            parent_ts = parent["ts"]
+            await outbox.set_thread([r.item.id for r in items], parent_ts)
+        delivered = 0
+        for start in range(0, len(items), ITEMS_PER_MESSAGE):
+            chunk = items[start : start + ITEMS_PER_MESSAGE]
+            blocks = chunk_blocks(chunk)
+            try:
+                posted = await self._post(
+                    channel, f"{len(chunk)} items", blocks, thread_ts=parent_ts
+                )
+            except Exception as exc:
+                for r in chunk:
+                    await outbox.retry(r.item, self.owner, repr(exc))
+                continue
+            for one in chunk:
+                await self._after_post(one, posted["channel"], posted["ts"], parent_ts)
+            await outbox.sent([r.item.id for r in chunk], posted["ts"], parent_ts, self.owner)
+            delivered += len(chunk)
+        return delivered
+
+    async def _after_post(self, one: Rendered, channel: str, ts: str, thread_ts: str) -> None:
+        """A dispute's message is where its later updates go; its matter's people are told by DM."""
+        if one.dispute is None:
+            return
+        disputes = self._services.disputes
+        await disputes.track(one.dispute, one.matter_id, channel, ts, thread_ts)
+        await self._tell_matter(one.dispute, one.matter_id)
+
+    async def _tell_matter(self, dispute: Dispute, matter_id: str | None) -> None:
+        matter = await self._services.matters.get(matter_id) if matter_id else None
+        if matter is None:
+            return
+        for email in matter.members:
+            user_id = await self._directory.user_for_email(email)
+            if user_id:
+                await self._services.outbox.add(
+                    key=f"dm:dispute:{dispute.id}:{user_id}",
+                    kind="dispute.dm",
+                    channel=user_id,
+                    object_id=dispute.id,
+                    payload={"matter_id": matter_id},
+                )
+
+    async def _reply(self, channel: str, one: Rendered) -> int:
+        """Status changes, reminders and DMs: replies in a dispute's thread, or direct messages."""
+        outbox = self._services.outbox
+        try:
+            thread_ts = None
+            if one.dispute is not None and one.item.kind != "dispute.dm":
+                where = await self._services.disputes.thread(one.dispute.id)
+                if where is None or where.thread_ts is None:
+                    raise NotReady(one.dispute.id)
+                thread_ts = where.thread_ts
+                await self._services.disputes.record_status(one.dispute)
+                await self._refresh_parent(where.channel or channel, where.message_ts)
+            posted = await self._post(channel, one.text, None, thread_ts=thread_ts)
+        except Exception as exc:
+            await outbox.retry(one.item, self.owner, repr(exc))
+            return 0
+        await outbox.sent([one.item.id], posted["ts"], thread_ts, self.owner)
+        return 1
+
+    async def _refresh_parent(self, channel: str, message_ts: str | None) -> None:
+        """Render the dispute's message again from the current state of every item in it."""
+        if not message_ts:
+            return
+        items = await self._services.outbox.messages_of(message_ts)
+        rendered = [await self._render(i) for i in items]
+        if not rendered:
+            return
+        blocks = rendered[0].blocks if len(rendered) == 1 else chunk_blocks(rendered)
+        await self._client.chat_update(
+            channel=channel, ts=message_ts, text=rendered[0].text, blocks=blocks
+        )
+
+    async def _render(self, item: OutboxItem) -> Rendered:
+        gateway, now = self._services.gateway, self._clock()
+        if item.kind == "return.created":
+            payment_return = await self._return(item)
+            meaning = describe_return(payment_return.code)
+            return Rendered(
+                item,
+                dispute_blocks.return_message(payment_return, meaning),
+                f"ACH return {payment_return.code} ({meaning}): {payment_return.amount}",
+            )
+        dispute = await gateway.get_dispute(item.object_id)
+        if dispute is None:
+            raise LookupError(f"dispute {item.object_id} not found at the processor")
+        txn = await gateway.get_transaction(dispute.transaction_id)
+        matter_id = dispute.matter_id or (txn.matter_id if txn else None)
+        if item.kind == "dispute.created":
+            return Rendered(
+                item,
+                dispute_blocks.dispute_message(dispute, matter_id, now),
+                f"New chargeback {dispute.id}: {dispute.amount}",
+                dispute,
+                matter_id,
+            )
+        if item.kind == "dispute.updated":
+            return Rendered(item, [], dispute_blocks.status_reply(dispute), dispute, matter_id)
+        if item.kind == dispute_jobs.REMINDER:
+            return Rendered(
+                item,
+                [],
+                dispute_blocks.reminder_text(dispute, str(item.payload.get("stage")), now),
+                dispute,
+                matter_id,
+            )
+        if item.kind == "dispute.dm":
+            return Rendered(
+                item,
+                [],
+                dispute_blocks.matter_dispute_dm(dispute, matter_id, now),
+                dispute,
+                matter_id,
+            )
+        raise LookupError(f"unknown notification kind {item.kind}")
+
+    async def _return(self, item: OutboxItem) -> PaymentReturn:
+        """The return as the event told it, completed from the payment it returned."""
+        data = dict(item.payload.get("data") or {})
+        transaction_id = str(data.get("transaction_id") or "")
+        txn = (
+            await self._services.gateway.get_transaction(transaction_id) if transaction_id else None
+        )
+        if txn is None:
+            raise LookupError(
+                f"the payment of return {item.object_id} was not found at the processor"
+            )
+        return PaymentReturn(
+            id=item.object_id,
+            transaction_id=txn.id,
+            code=str(data.get("code") or txn.return_code or ""),
+            amount=txn.amount,
+            created_at=self._clock(),
+            matter_id=txn.matter_id,
+        )
+
+
+def chunk_blocks(chunk: Sequence[Rendered]) -> list[Block]:
+    """Several items in one thread message: a dispute keeps its Respond and Accept buttons."""
+    blocks: list[Block] = []
+    for one in chunk:
+        body = [b for b in one.blocks if b.type != "header"]
+        if blocks:
+            blocks.append(DividerBlock())
+        blocks.extend(body)
+    return blocks[:50]
