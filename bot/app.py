@@ -25,6 +25,7 @@ from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.metrics import Metrics
 from bot.services.container import Services
 from bot.slack.directory import SlackDirectory
 from bot.store import Store, open_store
@@ -107,7 +108,7 @@ async def create_bot(
             raise_error_for_unhandled_request=False,
         )
         handlers.register(bolt, store.services)
-        worker = create_worker(settings, store.services, client)
+        worker = create_worker(settings, store.services, client, store.metrics)
         store.services.wake = worker.kick
     except BaseException:
         await http.close()
@@ -116,13 +117,20 @@ async def create_bot(
     return Bot(settings, store, bolt, client, http, worker)
 
 
-def create_worker(settings: Settings, services: Services, client: AsyncWebClient) -> Worker:
+def create_worker(
+    settings: Settings, services: Services, client: AsyncWebClient, metrics: Metrics
+) -> Worker:
     directory = SlackDirectory(client, services.sessions, services.clock)
     refund_jobs = RefundJobs(services, client, directory, services.jobs)
     dispute_jobs = DisputeJobs(services, client)
     delivery = Delivery(
         services, client, directory, services.clock, pace=settings.paybot_notify_pace
     )
+
+    async def refresh() -> None:
+        metrics.outbox_backlog.set(await services.outbox.backlog())
+        metrics.jobs_backlog.set(await services.jobs.pending())
+
     return Worker(
         services.jobs,
         {**refund_jobs.handlers(), **dispute_jobs.handlers()},
@@ -131,6 +139,10 @@ def create_worker(settings: Settings, services: Services, client: AsyncWebClient
             services.disputes.remind,
             delivery.deliver,
             services.refunds.check_pending,
+            services.deliveries.forget_old,
+            refresh,
         ],
+        on_stop=[delivery.stop],
+        on_failure=lambda kind: metrics.job_failures.labels(kind).inc(),
         interval=settings.paybot_worker_interval,
     )

@@ -4,10 +4,11 @@ figure state, so two reports can be drawn at once in worker threads)."""
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.domain import CURRENCY_EXPONENT
 from bot.overview import Report
@@ -20,10 +21,14 @@ DISPUTES = "#e08a00"
 def report_chart(report: Report) -> bytes:
     """Daily volume as bars; refunds as bars below zero; days with disputes marked and counted."""
     scale = 10 ** CURRENCY_EXPONENT.get(report.currency.upper(), 2)
-    days = [totals.day for totals in report.days]
+    days = [float(totals.day.toordinal()) for totals in report.days]  # a bar a day
     volume = [totals.payments_minor / scale for totals in report.days]
     refunds = [-totals.refunds_minor / scale for totals in report.days]
-    disputed = [(t.day, t.payments_minor / scale, t.disputes) for t in report.days if t.disputes]
+    disputed = [
+        (x, t.payments_minor / scale, t.disputes)
+        for x, t in zip(days, report.days, strict=True)
+        if t.disputes
+    ]
 
     figure = Figure(figsize=(10, 4.5), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
@@ -44,11 +49,16 @@ def report_chart(report: Report) -> bytes:
             axes.annotate(
                 str(count), (day, height), textcoords="offset points", xytext=(0, 6), ha="center"
             )
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
+    axes.xaxis.set_major_formatter(
+        FuncFormatter(lambda value, _: date.fromordinal(int(value)).strftime("%b %d"))
+    )
     axes.axhline(0, color="#888888", linewidth=0.8)
     axes.set_title(f"Daily volume, {report.period.label}")
     axes.set_ylabel(report.currency)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    axes.legend(loc="upper left")
+    axes.set_xlim(days[0] - 0.6, days[-1] + 0.6)
+    figure.legend(loc="outside lower center", ncols=3, frameon=False)
     axes.grid(axis="y", alpha=0.3)
     figure.autofmt_xdate()
     out = io.BytesIO()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 from bot.config import Settings, load_settings
 from bot.domain import Account, MethodType, Money, PaymentKind, Source
 from bot.errors import FormErrors, PaybotError
+from bot.logs import configure as configure_logging
+from bot.logs import secrets_of
 from bot.roles import Role
 from bot.services.users import NewUser
 from bot.store import Store, open_store
@@ -38,6 +39,13 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve
 
     await serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    await run_demo(port=args.port, open_browser=not args.no_browser)
     return 0
 
 
@@ -230,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     socket = sub.add_parser("socket", help="run the bot over Socket Mode (needs SLACK_APP_TOKEN)")
     socket.set_defaults(run=cmd_socket)
 
+    demo = sub.add_parser(
+        "demo", help="the bot on the sandbox in a local Slack-like workspace in the browser"
+    )
+    demo.add_argument("--port", type=int, default=3000)
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.set_defaults(run=cmd_demo)
+
     users = sub.add_parser("users", help="portal users").add_subparsers(dest="users", required=True)
     add = users.add_parser("add", help="add a portal user linked to a Slack user")
     add.add_argument(
@@ -309,9 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = load_settings()
+        configure_logging(secrets_of(settings))
         code: int = asyncio.run(args.run(args, settings))
         return code
     except FormErrors as exc:

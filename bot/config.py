@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     paybot_worker_interval: float = Field(default=1.0, gt=0, le=60)
     paybot_notify_pace: float = Field(default=1.0, ge=0, le=10)
     paybot_webhook_secret: SecretStr | None = None
+    # How long a claimed job or notification stays with a process that stopped answering.
+    paybot_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # Requests a person may make with /pay per minute (per process), against floods and loops.
+    paybot_rate_limit_per_minute: int = Field(default=30, ge=1, le=10000)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -98,7 +98,8 @@ class Demo:
     runner: web.AppRunner
 
     async def close(self) -> None:
-        await self.runner.cleanup()  # stops the worker and closes the bot (bot/web.py)
+        await self.bot.worker.stop()  # first: its Slack calls go to this very server
+        await self.runner.cleanup()  # then the server, and the bot closes (bot/web.py)
         await self.sender.close()
 
 
@@ -352,13 +353,19 @@ async def bot_behind(
     workspace's Web API answers alone on the listening socket until then. It serves a
     duplicate of the socket: closing that leaves `listener` open, and a connection arriving
     in between waits in its backlog."""
-    api_only = web.AppRunner(fake.make_app(), access_log=None)
+    app = fake.make_app()
+    app.router.add_route("*", "/{path:.*}", _starting)
+    api_only = web.AppRunner(app, access_log=None)
     await api_only.setup()
     await web.SockSite(api_only, listener.dup()).start()
     try:
         return await create_bot(settings, store=store)
     finally:
         await api_only.cleanup()
+
+
+async def _starting(request: web.Request) -> web.Response:
+    return web.Response(status=503, text="The Paybot demo is starting: reload in a moment.")
 
 
 async def start_demo(

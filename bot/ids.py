@@ -72,3 +72,8 @@ class BlockId(StrEnum):
     ROLE = "role"
     SLACK_USER = "slack_user"
     HISTORY_COLUMNS = "history_columns"
+    HOME_VOLUME = "home_volume"
+    HOME_REFUNDS = "home_refunds"
+    HOME_DISPUTES = "home_disputes"
+    HOME_RETURNS = "home_returns"
+    HOME_WITHDRAWALS = "home_withdrawals"

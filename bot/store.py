@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -10,7 +11,9 @@ from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.db.engine import SessionFactory, create_engine, create_session_factory
 from bot.db.migrate import upgrade_database
+from bot.metrics import MeteredGateway, Metrics
 from bot.processors.factory import create_gateway
+from bot.processors.gateway import Gateway
 from bot.services.container import Services, build_services
 
 
@@ -19,6 +22,7 @@ class Store:
     engine: AsyncEngine
     sessions: SessionFactory
     services: Services
+    metrics: Metrics
 
     async def close(self) -> None:
         await self.services.gateway.close()
@@ -30,5 +34,6 @@ async def open_store(settings: Settings, *, clock: Clock = utcnow, migrate: bool
     if migrate:
         await upgrade_database(engine)
     sessions = create_session_factory(engine)
-    gateway = create_gateway(settings, sessions, clock)
-    return Store(engine, sessions, build_services(settings, sessions, gateway, clock))
+    metrics = Metrics()
+    gateway = cast(Gateway, MeteredGateway(create_gateway(settings, sessions, clock), metrics))
+    return Store(engine, sessions, build_services(settings, sessions, gateway, clock), metrics)

@@ -1,21 +1,52 @@
-"""aiohttp routes: /slack/events (through Bolt), /healthz."""
+"""aiohttp routes: /slack/events (through Bolt), /webhooks/{backend}, /healthz, /metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from sqlalchemy import text
 
 from bot.app import Bot
 from bot.errors import PaybotError
+from bot.logs import request_id
 
 log = logging.getLogger("paybot.web")
 
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused with 413
 BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request id for every log line of the request, and the request counted and timed."""
+    metrics = request.app[BOT_KEY].store.metrics
+    given = request.headers.get("X-Request-Id", "")
+    rid = given if given.isalnum() and len(given) <= 64 else uuid.uuid4().hex[:16]
+    token = request_id.set(rid)
+    started, status = time.perf_counter(), 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = rid
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics.requests.labels(route, str(status)).inc()
+        if route == "/slack/events":
+            metrics.ack_latency.observe(time.perf_counter() - started)
+        request_id.reset(token)
 
 
 async def slack_events(request: web.Request) -> web.Response:
@@ -56,12 +87,18 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[BOT_KEY].store.metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def create_web_app(bot: Bot, *, close_bot: bool = True) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[observe])
     app[BOT_KEY] = bot
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/{backend}", webhook)
+    app.router.add_get("/metrics", metrics)
 
     async def _start(_app: web.Application) -> None:
         bot.worker.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ import pytest
 from bot.app import Bot, create_bot
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, create_engine
+from bot.db.migrate import upgrade_database
 from bot.domain import Account, MethodType, Money, PaymentKind, Source, Transaction
 from bot.processors.sandbox import SandboxSimulator
 from bot.server import start_http
@@ -56,9 +58,27 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database migrated by the real migrations, copied for each test (copying is ~1 ms)."""
+    path = tmp_path_factory.mktemp("template") / "paybot.db"
+
+    async def migrate() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade_database(engine)
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'paybot.db'}"
+def database_url(tmp_path: Path, migrated_template: Path) -> str:
+    target = tmp_path / "paybot.db"
+    shutil.copyfile(migrated_template, target)
+    return f"sqlite+aiosqlite:///{target}"
 
 
 @pytest.fixture

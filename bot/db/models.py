@@ -243,3 +243,12 @@ class HistoryColumns(Base):
     username: Mapped[str] = mapped_column(String(32), primary_key=True)
     columns: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+class SlackDelivery(Base):
+    """Each Slack request acted on, by its event_id or trigger_id: a retry or replay is a no-op."""
+
+    __tablename__ = "slack_deliveries"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -10,17 +10,26 @@ from bot.handlers import (
     commands,
     disputes,
     errors,
+    guards,
+    history,
+    home,
+    listings,
     lookup,
     profile,
     refunds,
+    reports,
     users,
 )
 from bot.services.container import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    app.middleware(guards.once(services))
+    app.middleware(guards.rate_limited(services))
     app.middleware(authorization.middleware(services))
     app.error(errors.handle)
     router = commands.register(app, services)
     for feature in (lookup, profile, refunds, disputes, users, audit):
+        feature.register(app, services, router)
+    for feature in (history, listings, home, reports):
         feature.register(app, services, router)

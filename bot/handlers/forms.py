@@ -19,5 +19,12 @@ def value(view: dict[str, Any], block_id: str, action_id: str = "value") -> str 
     return text if isinstance(text, str) else None
 
 
+def values(view: dict[str, Any], block_id: str, action_id: str = "value") -> list[str]:
+    """The options chosen in checkboxes or a multi-select (none: an empty list)."""
+    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(action_id) or {}
+    chosen = element.get("selected_options") or []
+    return [str(option["value"]) for option in chosen if option.get("value")]
+
+
 def text(view: dict[str, Any], block_id: str) -> str:
     return value(view, block_id) or ""

@@ -11,6 +11,7 @@ from bot.db.engine import SessionFactory
 from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
+from bot.services.deliveries import Deliveries
 from bot.services.disputes import Disputes
 from bot.services.events import Events
 from bot.services.history import History
@@ -49,6 +50,7 @@ class Services:
     outbox: Outbox
     events: Events
     disputes: Disputes
+    deliveries: Deliveries
     # Called after work is recorded, so a running worker starts on it at once (see workers/runner).
     wake: Callable[[], None] = field(default=_nothing)
 
@@ -77,4 +79,5 @@ def build_services(
         outbox=Outbox(sessions, clock),
         events=Events(sessions, gateway, settings.paybot_notify_channel, clock),
         disputes=Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock),
+        deliveries=Deliveries(sessions, clock),
     )

@@ -47,7 +47,14 @@ def volume(days: list[DailyTotals], today: date, currency: str) -> Volume:
     )
     amounts = [Money(sum(d.payments_minor for d in period), currency) for period in periods]
     counts = [sum(d.payments for d in period) for period in periods]
-    return Volume(*amounts, *counts)
+    return Volume(
+        today=amounts[0],
+        week=amounts[1],
+        month=amounts[2],
+        today_count=counts[0],
+        week_count=counts[1],
+        month_count=counts[2],
+    )
 
 
 class Home:
@@ -97,7 +104,7 @@ class Home:
                 .where(RefundRequest.state.in_(live))
                 .group_by(RefundRequest.state)
             )
-            counts: dict[str, int] = {state: int(count) for state, count in counted.tuples()}
+            counts: dict[str, int] = {state: int(count) for state, count in counted.all()}
             awaiting = await _oldest(session, AWAITING, rows)
             at_processor = await _oldest(session, AT_PROCESSOR, rows)
         return RefundWork(

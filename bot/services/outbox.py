@@ -66,9 +66,12 @@ def add(
 
 
 class Outbox:
-    def __init__(self, sessions: SessionFactory, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, sessions: SessionFactory, clock: Clock = utcnow, lease: timedelta = LEASE
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._lease = lease
 
     async def add(self, **fields: Any) -> bool:
         async with self._sessions.begin() as session:
@@ -93,7 +96,7 @@ class Outbox:
                 .values(
                     state=SENDING,
                     lease_owner=owner,
-                    lease_until=now + LEASE,
+                    lease_until=now + self._lease,
                     attempts=OutboxMessage.attempts + 1,
                 )
                 .returning(OutboxMessage)
@@ -153,6 +156,26 @@ class Outbox:
                     next_attempt_at=self._clock() + wait,
                     last_error=error[:2000],
                     lease_until=None,
+                )
+            )
+
+    async def release(self, ids: list[int], owner: str) -> None:
+        """Hand claimed rows back at shutdown, so another process takes them now, not after the lease."""
+        if not ids:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.lease_owner == owner,
+                    OutboxMessage.state == SENDING,
+                )
+                .values(
+                    state=PENDING,
+                    lease_owner=None,
+                    lease_until=None,
+                    attempts=OutboxMessage.attempts - 1,
                 )
             )
 

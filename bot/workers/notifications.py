@@ -34,6 +34,13 @@ DIGEST_AT = 4  # this many items or more at once for one channel become a digest
 ITEMS_PER_MESSAGE = 16  # a dispute takes two blocks and a divider: 16 stay inside Slack's 50
 
 
+METADATA_EVENT = "paybot_outbox"
+
+
+class Stopping(Exception):
+    """The process is shutting down: the item goes back to the outbox for another process."""
+
+
 class NotReady(Exception):
     """The message this item belongs under is not posted yet; try again shortly."""
 
@@ -79,20 +86,34 @@ class Delivery:
         self._pacer = Pacer(pace)
         self.owner = worker_name()
         self.posted = 0
+        self._stopping = False
+        self._claimed: set[int] = set()
+
+    async def stop(self) -> None:
+        """Take no more posts; hand back what this process claimed but did not post."""
+        self._stopping = True
+        await self._services.outbox.release(sorted(self._claimed), self.owner)
+        self._claimed.clear()
 
     async def deliver(self) -> int:
         """Deliver everything ready now; the count of items delivered."""
-        outbox = self._services.outbox
-        items = await outbox.claim(self.owner)
+        if self._stopping:
+            return 0
+        items = await self._services.outbox.claim(self.owner)
+        self._claimed.update(i.id for i in items)
         by_channel: defaultdict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_channel[item.channel].append(item)
-        done = await asyncio.gather(
-            *(self._deliver_channel(c, batch) for c, batch in by_channel.items())
-        )
+        try:
+            done = await asyncio.gather(
+                *(self._deliver_channel(c, batch) for c, batch in by_channel.items())
+            )
+        finally:
+            self._claimed.difference_update(i.id for i in items)
         return sum(done)
 
     async def _deliver_channel(self, channel: str, items: list[OutboxItem]) -> int:
+        items = await self._drop_posted(channel, items)
         rendered: list[Rendered] = []
         for item in items:
             try:
@@ -115,9 +136,19 @@ class Delivery:
         self,
         channel: str,
         text: str,
-        blocks: Sequence[Block] | None = None,
-        thread_ts: str | None = None,
+        blocks: Sequence[Block] | None,
+        thread_ts: str | None,
+        items: Sequence[OutboxItem],
     ) -> dict[str, str]:
+        """Post once. Items claimed before (by a process that died after posting but before
+        marking them sent) are first looked for by the outbox ids their message carries."""
+        if self._stopping:
+            raise Stopping()
+        ids = [i.id for i in items]
+        if any(i.attempts > 1 for i in items):
+            found = await self._posted_before(channel, ids, thread_ts)
+            if found:
+                return found
         await self._pacer.wait(channel)
         answer = await self._client.chat_postMessage(
             channel=channel,
@@ -126,13 +157,50 @@ class Delivery:
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox": ids}},
         )
         self.posted += 1
         return {"channel": str(answer["channel"]), "ts": str(answer["ts"])}
 
+    async def _posted_before(
+        self, channel: str, ids: list[int], thread_ts: str | None
+    ) -> dict[str, str] | None:
+        if channel.startswith(("U", "W")):
+            return None  # a DM's history needs im:history: a repeated DM is the accepted risk
+        if thread_ts:
+            page = await self._client.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+            )
+        else:
+            page = await self._client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=100
+            )
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            posted = (metadata.get("event_payload") or {}).get("outbox") or []
+            if metadata.get("event_type") == METADATA_EVENT and set(ids) <= set(posted):
+                return {"channel": channel, "ts": str(message["ts"])}
+        return None
+
+    async def _drop_posted(self, channel: str, items: list[OutboxItem]) -> list[OutboxItem]:
+        """Items a dead process posted as single messages: mark them sent instead of posting again."""
+        retried = [i for i in items if i.attempts > 1 and not channel.startswith(("U", "W"))]
+        if not retried:
+            return items
+        posted: set[int] = set()
+        for thread_ts in {None, *(i.thread_ts for i in retried if i.thread_ts)}:
+            for item in retried:
+                if item.id in posted:
+                    continue
+                found = await self._posted_before(channel, [item.id], thread_ts)
+                if found:
+                    await self._services.outbox.sent([item.id], found["ts"], thread_ts, self.owner)
+                    posted.add(item.id)
+        return [i for i in items if i.id not in posted]
+
     async def _single(self, channel: str, one: Rendered) -> int:
         try:
-            posted = await self._post(channel, one.text, one.blocks)
+            posted = await self._post(channel, one.text, one.blocks, None, [one.item])
         except Exception as exc:
             await self._services.outbox.retry(one.item, self.owner, repr(exc))
             return 0
@@ -147,7 +215,11 @@ class Delivery:
             disputes = sum(1 for r in items if r.item.kind == "dispute.created")
             try:
                 parent = await self._post(
-                    channel, dispute_blocks.digest_parent(disputes, len(items) - disputes, 0)
+                    channel,
+                    dispute_blocks.digest_parent(disputes, len(items) - disputes, 0),
+                    None,
+                    None,
+                    [r.item for r in items],
                 )
             except Exception as exc:
                 for r in items:
@@ -161,7 +233,7 @@ class Delivery:
             blocks = chunk_blocks(chunk)
             try:
                 posted = await self._post(
-                    channel, f"{len(chunk)} items", blocks, thread_ts=parent_ts
+                    channel, f"{len(chunk)} items", blocks, parent_ts, [r.item for r in chunk]
                 )
             except Exception as exc:
                 for r in chunk:
@@ -208,7 +280,7 @@ class Delivery:
                 thread_ts = where.thread_ts
                 await self._services.disputes.record_status(one.dispute)
                 await self._refresh_parent(where.channel or channel, where.message_ts)
-            posted = await self._post(channel, one.text, None, thread_ts=thread_ts)
+            posted = await self._post(channel, one.text, None, thread_ts, [one.item])
         except Exception as exc:
             await outbox.retry(one.item, self.owner, repr(exc))
             return 0

@@ -26,11 +26,15 @@ class Worker:
         handlers: dict[str, JobHandler],
         *,
         periodic: list[Periodic] | None = None,
+        on_stop: list[Periodic] | None = None,
+        on_failure: Callable[[str], None] | None = None,
         interval: float = 1.0,
     ) -> None:
         self._queue = queue
         self._handlers = handlers
         self._periodic = periodic or []
+        self._on_stop = on_stop or []
+        self._on_failure = on_failure or (lambda _kind: None)
         self._interval = interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -70,6 +74,7 @@ class Worker:
                 await check()
             except Exception as exc:
                 self.failures += 1
+                self._on_failure(getattr(check, "__name__", "periodic"))
                 log.warning("periodic check %s failed: %r", getattr(check, "__name__", check), exc)
 
     async def _loop(self) -> None:
@@ -90,6 +95,8 @@ class Worker:
         """Finish the job in hand, take no more; a job cut short is taken over after its lease."""
         self._stopping = True
         self._wake.set()
+        for hand_back in self._on_stop:
+            await hand_back()
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, timeout=timeout)

@@ -105,6 +105,7 @@ class BrowserWorkspace:
         return [
             web.get("/", self._index),
             web.static("/static", STATIC),
+            web.get("/workspace/people", self._people),
             web.get("/workspace/state", self._state),
             web.get("/workspace/files/{file_id}", self._file),
             *(web.post(f"/workspace/{name}", _json_route(work)) for name, work in api.items()),
@@ -135,10 +136,7 @@ class BrowserWorkspace:
             "me": user_id,
             "team": fake.team_name,
             "bot": fake.bot_user_id,
-            "people": [
-                {"id": p.user_id, "name": fake.users[p.user_id].real_name, "note": p.note}
-                for p in self.people
-            ],
+            "people": self._people_json(),
             "users": [
                 {"id": u.id, "name": u.name, "real_name": u.real_name, "is_bot": u.is_bot}
                 for u in fake.users.values()
@@ -325,6 +323,15 @@ class BrowserWorkspace:
             STATIC / "index.html",
             headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"},
         )
+
+    async def _people(self, request: web.Request) -> web.Response:
+        return web.json_response(self._people_json())
+
+    def _people_json(self) -> list[JSON]:
+        return [
+            {"id": p.user_id, "name": self.fake.users[p.user_id].real_name, "note": p.note}
+            for p in self.people
+        ]
 
     async def _state(self, request: web.Request) -> web.Response:
         since = request.query.get("since")

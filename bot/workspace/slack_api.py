@@ -87,6 +87,7 @@ class Message:
     edited: bool = False
     attachments: list[JSON] | None = None
     files: list[str] = field(default_factory=list)
+    metadata: JSON | None = None  # chat.postMessage's message metadata, returned on request
 
 
 @dataclass
@@ -221,6 +222,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
             "conversations.replies": self._conversations_replies,
+            "conversations.history": self._conversations_history,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "files.upload": self._files_upload_v1,
@@ -456,6 +458,8 @@ class FakeSlack:
             out["edited"] = {"user": message.user, "ts": message.ts}
         if message.files:
             out["files"] = [self._file_json(self.files[f]) for f in message.files]
+        if message.metadata is not None:
+            out["metadata"] = message.metadata
         return out
 
     # -- triggers, response_url, faults -----------------------------------------------------
@@ -684,6 +688,7 @@ class FakeSlack:
             thread_ts=self._thread_root(channel.id, p.get("thread_ts")),
             user=self.bot_user_id,
             attachments=attachments,
+            metadata=p.get("metadata") if isinstance(p.get("metadata"), dict) else None,
         )
         self._messages.append(message)
         return {"channel": channel.id, "ts": message.ts, "message": self.message_json(message)}
@@ -866,6 +871,28 @@ class FakeSlack:
         if channel is None:
             raise SlackError("channel_not_found")
         return {"channel": self._channel_json(channel)}
+
+    def _conversations_history(self, p: JSON) -> JSON:
+        """Top-level messages, newest first; metadata only with include_all_metadata, as Slack."""
+        channel = self._resolve(_required(p, "channel"))
+        oldest = float(p.get("oldest") or 0)
+        with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            m
+            for m in self._messages
+            if m.channel == channel.id
+            and m.ephemeral_to is None
+            and m.thread_ts is None
+            and float(m.ts) >= oldest
+        ]
+        limit = int(p.get("limit") or 100)
+        messages = []
+        for m in sorted(found, key=lambda m: float(m.ts), reverse=True)[:limit]:
+            shown = self.message_json(m)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        return {"messages": messages, "has_more": len(found) > limit}
 
     def _conversations_replies(self, p: JSON) -> JSON:
         channel = self.channels.get(_required(p, "channel"))

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from bot.domain import (
     Account,
     DisputeEvidence,
     DisputeStatus,
+    EventBatch,
     EventType,
     HistorySort,
     LineItem,
@@ -58,10 +58,9 @@ async def _database(path: Path) -> tuple[Any, SessionFactory]:
 
 
 @pytest.fixture
-async def sandbox_db(tmp_path: Path) -> AsyncIterator[SessionFactory]:
-    engine, sessions = await _database(tmp_path / "sandbox.db")
-    yield sessions
-    await engine.dispose()
+def sandbox_db(session_factory: SessionFactory) -> SessionFactory:
+    """The shared fixture's database: a fresh SQLite file migrated to the whole schema."""
+    return session_factory
 
 
 @pytest.fixture
@@ -522,7 +521,7 @@ async def test_a_refund_larger_than_the_days_payments_waits(
 async def test_the_event_feed(
     simulator: SandboxSimulator, gateway: SandboxGateway, clock: ManualClock
 ) -> None:
-    assert await gateway.events(None) == gateway_events_empty()
+    assert await gateway.events(None) == EventBatch((), None)
     payment = await charge(simulator)
     ach = await charge(simulator, method=MethodType.ACH, brand=None, last4="6789")
     refund = await gateway.refund(payment.id, idempotency_key="r", metadata={})
@@ -565,12 +564,6 @@ async def test_the_event_feed(
     assert [event.object_id for event in after.events] == [newer.id]
     with pytest.raises(ProcessorError):
         await gateway.events("not-a-cursor")
-
-
-def gateway_events_empty() -> Any:
-    from bot.domain import EventBatch
-
-    return EventBatch((), None)
 
 
 async def test_event_sequence_has_no_gaps_under_concurrent_writers(

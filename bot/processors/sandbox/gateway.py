@@ -485,6 +485,8 @@ async def search_conditions(session: AsyncSession, text: str) -> list[ColumnElem
             return [T.kind != PaymentKind.REFUND.value]
         if folded == "re_":
             return [T.kind == PaymentKind.REFUND.value]
+        if len(folded.partition("_")[2]) == 1:  # one in 36 matches: walking in order finds a page
+            return [T.id.like(f"{_like_escape(folded)}%", escape="\\")]
         # Ids are [0-9a-z_], all below "~": every id with this start lies in [start, start~).
         return [and_(T.id >= folded, T.id < folded + "~")]
     conditions: list[ColumnElement[bool]] = [T.matter_key == folded]
