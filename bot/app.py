@@ -80,6 +80,7 @@ async def create_bot(
         "paybot_notify_channel",
     )
     store = store or await open_store(settings, clock=clock)
+    await store.services.events.start_at_end()
     http = aiohttp.ClientSession()
     try:
         client = slack_client(settings, http)

@@ -26,6 +26,23 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./paybot.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     payments_backend: Backend = "sandbox"
+    # PAYMENTS_BACKEND=stripe: the account's secret (or restricted) key, the webhook endpoint's
+    # signing secret, the API's address (tests point it at localstripe) and the metadata keys
+    # that carry a payment's matter and trust/operating account.
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_matter_key: str = Field(default="matter_id", min_length=1, max_length=40)
+    stripe_account_key: str = Field(default="account", min_length=1, max_length=40)
+    # PAYMENTS_BACKEND=payrix: the API key and merchant id, the API's address (tests point it at
+    # a local stand-in), and where a transaction keeps its matter and trust flag: `order`,
+    # `description`, `description.<key>` (a key of the JSON object Actionstep writes there) or
+    # `none` (checked by bot.processors.payrix.create).
+    payrix_api_key: SecretStr | None = None
+    payrix_merchant_id: str | None = None
+    payrix_api_base: str = "https://api.payrix.com"
+    payrix_matter_field: str = "description.id"
+    payrix_trust_field: str = "description.isTrust"
     paybot_notify_channel: str | None = None
     paybot_approvals_channel: str | None = None
     paybot_worker_interval: float = Field(default=1.0, gt=0, le=60)
@@ -34,7 +51,7 @@ class Settings(BaseSettings):
     # How long a claimed job or notification stays with a process that stopped answering.
     paybot_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     # Requests a person may make with /pay per minute (per process), against floods and loops.
-    paybot_rate_limit_per_minute: int = Field(default=30, ge=1, le=10000)
+    paybot_rate_limit_per_minute: int = Field(default=30, ge=1, le=1_000_000)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -56,6 +73,27 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("stripe_api_key")
+    @classmethod
+    def _stripe_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("must be a secret key (sk_…) or a restricted key (rk_…)")
+        return value
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _stripe_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.stripe.com")
+        return value.rstrip("/")
+
+    @field_validator("payrix_api_base")
+    @classmethod
+    def _payrix_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.payrix.com")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -82,6 +82,7 @@ class DemoData:
 
     card: Transaction  # refundable, on a matter with members
     trust: Transaction
+    held: Transaction  # an uncaptured authorization: shown, never refundable
     ach: Transaction  # settled ACH, left for the page's "ACH return" button
     requested: RefundRequestInfo  # waiting in the approvals channel
 
@@ -272,12 +273,14 @@ async def seed_demo(store: Store, transactions: int) -> DemoData:
         account: Account = Account.OPERATING,
         on: SandboxSimulator = simulator,
         description: str | None = None,
+        captured: bool = True,
     ) -> Transaction:
         card = method is MethodType.CARD
         return await on.charge(
             amount=Money.parse(amount),
             method=method,
-            kind=PaymentKind.SALE,
+            kind=PaymentKind.SALE if captured else PaymentKind.AUTHORIZATION,
+            captured=captured,
             matter_id=matter_id,
             account=account,
             brand="visa" if card else None,
@@ -294,6 +297,7 @@ async def seed_demo(store: Store, transactions: int) -> DemoData:
         account=Account.TRUST,
         description=f"Retainer deposit for {second.id}",
     )
+    held = await pay("300.00", second.id, second.payers[-1], captured=False)
     doubled = await pay("480.00", third.id, third.payers[0], description="Invoice INV-2041")
     staff = await services.access.actor(PEOPLE[0].slack_id)
     assert staff is not None
@@ -312,7 +316,7 @@ async def seed_demo(store: Store, transactions: int) -> DemoData:
     await simulator.return_payment(returned.id, "R01")
     ach = await pay("750.00", third.id, third.payers[0], method=MethodType.ACH, on=earlier)
     await simulator.settle()
-    return DemoData(card, trust, ach, requested)
+    return DemoData(card, trust, held, ach, requested)
 
 
 def tips(data: DemoData) -> list[str]:
@@ -321,11 +325,13 @@ def tips(data: DemoData) -> list[str]:
         f"/pay lookup {data.card.id}",
         f"/pay refund {data.card.id}",
         f"/pay lookup {data.trust.id}",
+        f"/pay lookup {data.held.id}",
         "/pay me",
         "/pay history",
         "/pay disputes",
         "/pay returns",
         "/pay withdrawals",
+        "/pay report 30d",
         "/pay audit",
         "/pay users",
     ]
@@ -376,10 +382,10 @@ async def start_demo(
     transactions: int = 600,
 ) -> Demo:
     """Serve the demo; port 0 takes a free one (tests)."""
-    database = fresh_database(directory)
-    listener = listen(host, port)
+    listener = listen(host, port)  # first: a second demo on the same port leaves the data be
     root = f"http://{host}:{listener.getsockname()[1]}"
     try:
+        database = fresh_database(directory)
         settings = demo_settings(root, database)
         fake = demo_workspace(settings, root)
         store = await open_store(settings)

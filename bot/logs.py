@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.pan import mask_pans
+
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 SECRET_PATTERNS = re.compile(
@@ -30,7 +32,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._exact:
             text = text.replace(secret, REDACTED)
-        return SECRET_PATTERNS.sub(REDACTED, text)
+        return mask_pans(SECRET_PATTERNS.sub(REDACTED, text))
 
 
 class RequestIdFilter(logging.Filter):

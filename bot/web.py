@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from bot.app import Bot
@@ -18,6 +19,7 @@ from bot.errors import PaybotError
 from bot.logs import request_id
 
 log = logging.getLogger("paybot.web")
+access = logging.getLogger("paybot.access")
 
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused with 413
 BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
@@ -43,16 +45,37 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
+        elapsed = time.perf_counter() - started
         metrics.requests.labels(route, str(status)).inc()
         if route == "/slack/events":
-            metrics.ack_latency.observe(time.perf_counter() - started)
+            metrics.ack_latency.observe(elapsed)
+        access.info(
+            "%s %s %d %.1fms",
+            request.method,
+            route,
+            status,
+            elapsed * 1000,
+            extra={"route": route, "status": status, "ms": round(elapsed * 1000, 1)},
+        )
         request_id.reset(token)
 
 
 async def slack_events(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
-    bolt_request = await to_bolt_request(request)
+    try:
+        bolt_request = await to_bolt_request(request)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return await malformed(request, bot)
     return await to_aiohttp_response(await bot.bolt.async_dispatch(bolt_request))
+
+
+async def malformed(request: web.Request, bot: Bot) -> web.Response:
+    """A body Bolt cannot parse: 401 unless Slack really signed it, then 400 (never a 500)."""
+    body = await request.text()
+    verifier = SignatureVerifier(bot.settings.secret("slack_signing_secret"))
+    if not verifier.is_valid_request(body, dict(request.headers)):
+        return web.json_response({"error": "invalid request"}, status=401)
+    return web.json_response({"error": "malformed Slack payload"}, status=400)
 
 
 async def webhook(request: web.Request) -> web.Response:

@@ -152,6 +152,7 @@ async def harness(database_url: str, clock: ManualClock) -> AsyncIterator[Harnes
         paybot_notify_channel=NOTIFY,
         paybot_worker_interval=0.05,
         paybot_notify_pace=0,
+        paybot_rate_limit_per_minute=100_000,
         paybot_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
     )
     store = await open_store(settings, clock=clock)

@@ -6,6 +6,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 
 from bot.blocks.text import escape, field, note, paragraph
 from bot.domain import PortalAccount
+from bot.pan import mask_pans
 from bot.roles import PERMISSIONS, Action, Role, allowed
 
 USAGE: dict[Action, str] = {
@@ -30,7 +31,9 @@ def help_blocks(actor: PortalAccount, *, unknown: str | None = None) -> list[Blo
     blocks: list[Block] = []
     if unknown:
         blocks.append(
-            paragraph(f"`{escape(unknown[:50])}` is not a `/pay` command. Here is what you can do:")
+            paragraph(
+                f"`{escape(mask_pans(unknown)[:50])}` is not a `/pay` command. Here is what you can do:"
+            )
         )
     blocks.append(HeaderBlock(text="Paybot: the Payments Portal in Slack"))
     blocks.append(paragraph("\n".join(f"• {line}" for line in lines)))

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from pydantic import BaseModel, Field
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.audit import audit_page
+from bot.handlers import forms
 from bot.handlers.commands import Command, Router
 from bot.ids import ActionId, Subcommand
 from bot.services.container import Services
+
+
+class AuditPage(BaseModel):
+    subject: str = Field(default="", max_length=200)
+    before: int | None = Field(default=None, ge=0)
 
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
@@ -26,9 +32,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     @app.action(ActionId.AUDIT_PAGE)
     async def older(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        wanted = json.loads(action.get("value") or "{}")
-        subject = str(wanted.get("subject") or "") or None
-        page = await services.audit.entries(
-            subject=subject, before_id=int(wanted.get("before", 0)) or None
-        )
+        wanted = forms.button_value(AuditPage, action.get("value"))
+        subject = wanted.subject or None
+        page = await services.audit.entries(subject=subject, before_id=wanted.before)
         await respond(blocks=audit_page(page, subject), replace_original=True, text="Audit log")

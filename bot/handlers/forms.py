@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import InvalidInput
 
 
 def value(view: dict[str, Any], block_id: str, action_id: str = "value") -> str | None:
@@ -28,3 +32,14 @@ def values(view: dict[str, Any], block_id: str, action_id: str = "value") -> lis
 
 def text(view: dict[str, Any], block_id: str) -> str:
     return value(view, block_id) or ""
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def button_value(model: type[Model], value: str | None) -> Model:
+    """A button's JSON value, checked: a stale or forged value is a clear refusal, not a crash."""
+    try:
+        return model.model_validate_json(value or "{}")
+    except ValidationError:
+        raise InvalidInput("That button is out of date: run the command again.") from None

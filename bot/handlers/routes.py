@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from bot.domain import Source
 from bot.ids import ActionId, CallbackId, EventName, Subcommand
+from bot.pan import mask_pans
 from bot.roles import Action
 
 COMMANDS: dict[Subcommand, Action] = {
@@ -117,7 +118,11 @@ def resolve(body: dict[str, Any]) -> Route | None:
         button = member(ActionId, action_id)
         rule = BUTTONS.get(button) if button else None
         return Route(
-            Source.BUTTON, action_id, rule, user_id, str(action.get("value") or "")[:80] or None
+            Source.BUTTON,
+            action_id,
+            rule,
+            user_id,
+            mask_pans(str(action.get("value") or ""))[:80] or None,
         )
     if kind in ("view_submission", "view_closed"):
         callback_id = str((body.get("view") or {}).get("callback_id", ""))

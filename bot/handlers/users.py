@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from pydantic import BaseModel, Field
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -21,6 +21,11 @@ from bot.services.users import NewUser
 from bot.slack.directory import SlackDirectory
 
 
+class UsersPage(BaseModel):
+    page: int = Field(default=0, ge=0, le=100_000)
+    search: str = Field(default="", max_length=200)
+
+
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     directory = SlackDirectory(app.client, services.sessions, services.clock)
 
@@ -34,9 +39,9 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     @app.action(ActionId.USERS_PAGE)
     async def page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        wanted = json.loads(action.get("value") or "{}")
-        search = str(wanted.get("search") or "") or None
-        result = await services.users.search(search, page=max(0, int(wanted.get("page", 0))))
+        wanted = forms.button_value(UsersPage, action.get("value"))
+        search = wanted.search or None
+        result = await services.users.search(search, page=wanted.page)
         await respond(blocks=users_list(result, search), replace_original=True, text="Portal users")
 
     @app.action(ActionId.USERS_ADD)

@@ -17,6 +17,27 @@ def create_gateway(settings: Settings, sessions: SessionFactory, clock: Clock) -
         if settings.paybot_webhook_secret is not None:
             gateway.webhook_secret = settings.paybot_webhook_secret.get_secret_value()
         return gateway
+    if settings.payments_backend == "stripe":
+        from bot.processors.stripe import MetadataKeys, StripeConfig, StripeGateway
+
+        if settings.stripe_api_key is None:
+            raise ConfigError(
+                "STRIPE_API_KEY is not set: PAYMENTS_BACKEND=stripe needs the account's secret key"
+            )
+        secret = settings.stripe_webhook_secret
+        return StripeGateway(
+            StripeConfig(
+                api_key=settings.stripe_api_key.get_secret_value(),
+                webhook_secret=secret.get_secret_value() if secret is not None else None,
+                api_base=settings.stripe_api_base,
+                keys=MetadataKeys(settings.stripe_matter_key, settings.stripe_account_key),
+            ),
+            clock,
+        )
+    if settings.payments_backend == "payrix":
+        from bot.processors import payrix
+
+        return payrix.create(settings, clock)
     raise ConfigError(
         f"PAYMENTS_BACKEND={settings.payments_backend} is not available in this build yet: "
         "use sandbox"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -59,6 +60,7 @@ def build_services(
     settings: Settings, sessions: SessionFactory, gateway: Gateway, clock: Clock
 ) -> Services:
     audit = AuditLog(sessions, clock)
+    lease = timedelta(seconds=settings.paybot_lease_seconds)
     listings = Listings(gateway, clock)
     return Services(
         settings=settings,
@@ -71,12 +73,12 @@ def build_services(
         transactions=Transactions(gateway, audit),
         refunds=Refunds(sessions, gateway, audit, clock),
         matters=Matters(sessions),
-        jobs=JobQueue(sessions, clock),
+        jobs=JobQueue(sessions, clock, lease),
         history=History(sessions, gateway, clock),
         listings=listings,
         home=Home(sessions, gateway, listings, clock),
         reports=Reports(gateway, audit, clock),
-        outbox=Outbox(sessions, clock),
+        outbox=Outbox(sessions, clock, lease),
         events=Events(sessions, gateway, settings.paybot_notify_channel, clock),
         disputes=Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock),
         deliveries=Deliveries(sessions, clock),

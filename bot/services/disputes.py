@@ -27,6 +27,7 @@ from bot.domain import (
     Source,
 )
 from bot.errors import Denied, FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.pan import mask_pans
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
@@ -57,7 +58,7 @@ class DisputeRefused(RefundRefused):
 
 def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
     errors: dict[str, str] = {}
-    cleaned = {name: (fields.get(name) or "").strip() for name in LIMITS}
+    cleaned = {name: mask_pans((fields.get(name) or "").strip()) for name in LIMITS}
     for name, what in REQUIRED.items():
         if not cleaned[name]:
             errors[name] = f"Describe {what}: the bank decides on it."
@@ -275,7 +276,7 @@ class Disputes:
     async def reject(
         self, actor: PortalAccount, response_id: str, reason: str, source: Source
     ) -> DisputeResponseInfo:
-        text = reason.strip()
+        text = mask_pans(reason.strip())
         if not text or len(text) > 500:
             raise FormErrors({"reason": "Give a reason of 1 to 500 characters."})
         await self.decidable(actor, response_id, source)

@@ -106,11 +106,40 @@ class Events:
                 else:
                     await session.execute(
                         update(EventCursor)
-                        .where(EventCursor.backend == backend, EventCursor.cursor == cursor)
+                        .where(
+                            EventCursor.backend == backend,
+                            EventCursor.cursor.is_(None)
+                            if cursor is None
+                            else EventCursor.cursor == cursor,
+                        )
                         .values(cursor=page.cursor, updated_at=self._clock())
                     )
             if len(page.events) < batch:
                 return total
+
+    async def start_at_end(self, batch: int = 1000) -> str | None:
+        """On a bot's first start, begin reading the feed where it ends now: what happened before
+        the bot existed (a processor account's history, seeded data) is not news to announce.
+        Once a cursor is stored this does nothing, so downtime later is caught up, not skipped."""
+        backend = self._gateway.name
+        async with self._sessions() as session:
+            row = await session.get(EventCursor, backend)
+        if row is not None:
+            return row.cursor
+        cursor: str | None = None
+        while True:
+            page = await self._gateway.events(cursor, batch)
+            if not page.events or page.cursor == cursor:
+                break
+            cursor = page.cursor
+        async with self._sessions.begin() as session:
+            await insert_or_ignore(
+                session,
+                EventCursor,
+                {"backend": backend, "cursor": cursor, "updated_at": self._clock()},
+                ["backend"],
+            )
+        return cursor
 
     async def seen(self, event_id: str) -> bool:
         async with self._sessions() as session:

@@ -20,6 +20,7 @@ from bot.domain import HistorySort, PaymentKind, PortalAccount, TransactionQuery
 from bot.errors import FormErrors, InvalidInput
 from bot.ids import BlockId
 from bot.overview import DEFAULT_COLUMNS, HistoryColumn, HistoryFilter, HistoryView
+from bot.pan import has_pan
 from bot.processors.gateway import Gateway
 
 PAGE_SIZE = 10
@@ -58,6 +59,11 @@ def parse_history(text: str) -> HistoryFilter:
         else:
             words.append(word)
     search = " ".join(words) or None
+    if search is not None and has_pan(search):
+        raise InvalidInput(
+            "That looks like a card number: never type card numbers into Slack. "
+            "Search by the last four digits instead."
+        )
     if search is not None and len(search) > SEARCH_MAX:
         raise InvalidInput(f"Keep the search to {SEARCH_MAX} characters.")
     return HistoryFilter(kind, sort, search)

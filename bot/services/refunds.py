@@ -35,6 +35,7 @@ from bot.domain import (
 )
 from bot.errors import Denied, FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.ids import BlockId
+from bot.pan import mask_pans
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services.audit import AuditLog, AuditRecord, Outcome
@@ -59,7 +60,8 @@ ANNOUNCE = "refund.announce"
 
 
 def check_reason(text: str, block_id: str = BlockId.REASON) -> str:
-    reason = text.strip()
+    """The reason as it will be stored and shown: trimmed, card numbers masked."""
+    reason = mask_pans(text.strip())
     if not reason:
         raise FormErrors({block_id: "Give a reason: it is sent to everyone on the matter."})
     if len(reason) > REASON_MAX:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.domain import PortalAccount, Source, Transaction
 from bot.errors import InvalidInput, NotFound
+from bot.pan import has_pan
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services.audit import AuditLog, AuditRecord, Outcome
@@ -24,6 +25,11 @@ class Lookup:
 def clean_id(text: str) -> str:
     """The id as typed, stripped of the backticks and spaces people paste along with it."""
     candidate = text.strip().strip("`'\"").strip()
+    if has_pan(candidate):
+        raise InvalidInput(
+            "That looks like a card number: never type card numbers into Slack. "
+            "Look payments up by their transaction id."
+        )
     if not candidate:
         raise InvalidInput(
             "Give the exact transaction id, e.g. `/pay lookup txn_4f8a…` (the full id)."

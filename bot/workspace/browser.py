@@ -363,6 +363,9 @@ class BrowserWorkspace:
 
 def _json_route(work: Callable[[JSON], Awaitable[JSON]]) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        if request.content_type != "application/json":
+            # JSON only: another site's page cannot send it here without the browser asking.
+            return web.json_response({"error": "Send application/json."}, status=415)
         try:
             body = json.loads(await request.text())
         except ValueError:

@@ -156,3 +156,9 @@ async def test_help_lookup_refund_request_and_approval_in_the_thread(
     await request.get_by_role("button", name="Reply in thread").click()
     await expect(thread).to_contain_text("has settled", timeout=20_000)
     await expect(thread).to_contain_text("Bookkeeping checklist")
+
+    await page.locator("#pane-close").click()
+    await page.locator("#app-list button").click()  # App Home: Slack sends app_home_opened
+    await expect(page.get_by_role("tab", name="Home")).to_have_class(re.compile("active"))
+    await expect(page.locator("#home .blocks")).to_be_visible()  # the view the bot published
+    await page.screenshot(path=shots / "home.png")

@@ -21,7 +21,7 @@ from bot.db.models import RefundRequest
 from bot.demo import APPROVALS, GENERAL, PEOPLE, Demo, start_demo
 from bot.workspace.slack_api import FakeFile
 from tests.conftest import eventually, free_port
-from tests.e2e.test_cli import environment
+from tests.e2e.test_cli import environment, paybot
 
 SAM, MIA, ADA, VIC, GUS = (p.slack_id for p in PEOPLE)
 
@@ -128,6 +128,9 @@ async def test_seeded_workspace_people_channels_and_a_request_waiting(page: Page
         lambda: _has(page, MIA, APPROVALS, requested.transaction_id), what="seeded request"
     )
     assert state["processor"] is True and any("/pay lookup" in tip for tip in state["tips"])
+    await page.type(SAM, f"/pay lookup {page.demo.data.held.id}")
+    held = await page.last(SAM)
+    assert "Authorization" in text_of(held) and "No refund possible" in text_of(held)
 
 
 async def _has(page: Page, user: str, channel: str, needle: str) -> bool:
@@ -257,6 +260,16 @@ async def test_processor_buttons(page: Page, demo: Demo) -> None:
     await page.post("workspace/processor", {"what": "explode"}, 400)
 
 
+async def test_only_json_is_taken_so_other_sites_cannot_post_here(page: Page) -> None:
+    body = '{"user": "U0SAM", "channel": "C0GENERAL", "text": "/pay help"}'
+    headers = {"Content-Type": "text/plain"}  # what a cross-site form may send unasked
+    async with page.http.post(
+        page.demo.url + "workspace/command", data=body, headers=headers
+    ) as response:
+        assert response.status == 415
+    assert not [m for m in (await page.state(SAM))["messages"] if m["channel"] == GENERAL]
+
+
 async def test_uploaded_files_images_inline_others_only_as_downloads(page: Page) -> None:
     fake = page.demo.fake
     fake.files["F1"] = FakeFile("F1", "chart.png", 12, content=b"\x89PNG\r\n\x1a\n" + b"0" * 4)
@@ -267,6 +280,11 @@ async def test_uploaded_files_images_inline_others_only_as_downloads(page: Page)
         assert response.content_type == "application/octet-stream"
         assert response.headers["Content-Disposition"].startswith("attachment")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_demo_has_help() -> None:
+    result = paybot("demo", "--help", env={})
+    assert result.returncode == 0 and "--no-browser" in result.stdout and "--port" in result.stdout
 
 
 def test_paybot_demo_runs_as_a_command_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ async def test_each_filter_returns_only_its_kind(harness: Harness) -> None:
 async def test_newest_oldest_and_amount_orders(harness: Harness) -> None:
     viewer = await harness.user("vic", "viewer")
     made = await payments(harness, 3)
+    harness.clock.advance(minutes=1)
     big = await harness.charge("9999.00")
 
     newest = row_ids((await harness.slack.command(viewer, "history")).json["blocks"])

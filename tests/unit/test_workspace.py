@@ -4,6 +4,8 @@ pass, the bot's end-to-end tests talk to something shaped like Slack."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -565,6 +567,11 @@ def bolt_app(fake: FakeSlack, seen: list[dict[str, Any]]) -> AsyncApp:
         else:
             await ack()
 
+    @app.action(re.compile("^pick_"))
+    async def pick(ack: Any, body: dict[str, Any]) -> None:
+        seen.append(body)
+        await ack()
+
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"Hello {event['user']}"}}]
@@ -668,3 +675,126 @@ async def test_app_home_opened_event(
     assert (await sender.app_home_opened(ALICE)).status == 200
     home = await fake.wait_for(lambda: fake.home_view(ALICE))
     assert home["blocks"][0]["text"]["text"] == f"Hello {ALICE}"
+
+
+def options(*values: str) -> list[dict[str, Any]]:
+    return [{"text": {"type": "plain_text", "text": v.title()}, "value": v} for v in values]
+
+
+PICKS: list[dict[str, Any]] = [
+    {
+        "type": "actions",
+        "block_id": "picks",
+        "elements": [
+            {"type": "users_select", "action_id": "pick_user"},
+            {"type": "datepicker", "action_id": "pick_date"},
+            {"type": "checkboxes", "action_id": "pick_boxes", "options": options("a", "b")},
+            {"type": "overflow", "action_id": "pick_more", "options": options("a", "b")},
+            {"type": "static_select", "action_id": "pick_one", "options": options("a", "b")},
+        ],
+    }
+]
+
+
+async def test_picks_travel_in_slacks_own_shapes(
+    fake: FakeSlack, client: AsyncWebClient, bolt: tuple[SlackSender, list[dict[str, Any]]]
+) -> None:
+    sender, seen = bolt
+    parent = await client.chat_postMessage(channel="C0APPROVALS", text="parent")
+    posted = await client.chat_postMessage(
+        channel="C0APPROVALS", text="picks", blocks=PICKS, thread_ts=parent["ts"]
+    )
+    message = fake.message("C0APPROVALS", posted["ts"])
+    for action_id, picked in (
+        ("pick_user", ALICE),
+        ("pick_date", "2026-11-20"),
+        ("pick_boxes", ["a", "b"]),
+        ("pick_more", "b"),
+        ("pick_one", "a"),
+    ):
+        reply = await sender.block_action(BOB, action_id, message=message, selected_option=picked)
+        assert reply.status == 200, action_id
+    actions = [body["actions"][0] for body in seen]
+    assert [a["type"] for a in actions] == [
+        "users_select",
+        "datepicker",
+        "checkboxes",
+        "overflow",
+        "static_select",
+    ]
+    assert actions[0]["selected_user"] == ALICE
+    assert actions[1]["selected_date"] == "2026-11-20"
+    assert [o["value"] for o in actions[2]["selected_options"]] == ["a", "b"]
+    assert actions[3]["selected_option"]["value"] == "b"
+    assert actions[4]["selected_option"] == options("a")[0]
+    assert seen[0]["container"]["thread_ts"] == parent["ts"], "a click in a thread says so"
+    with pytest.raises(ValueError, match="not among the options"):
+        await sender.block_action(BOB, "pick_one", message=message, selected_option="z")
+
+
+async def test_a_click_is_on_the_element_named_by_block_id_or_value(
+    fake: FakeSlack, client: AsyncWebClient, bolt: tuple[SlackSender, list[dict[str, Any]]]
+) -> None:
+    sender, seen = bolt
+    rows = [
+        {"type": "actions", "elements": [button("pick_edit", "ada")]},
+        {"type": "actions", "block_id": "row_vic", "elements": [button("pick_edit", "vic")]},
+    ]
+    posted = await client.chat_postMessage(channel="C0APPROVALS", text="rows", blocks=rows)
+    message = fake.message("C0APPROVALS", posted["ts"])
+    await sender.block_action(BOB, "pick_edit", "vic", message=message)
+    await sender.block_action(BOB, "pick_edit", message=message, block_id="row_vic")
+    await sender.block_action(BOB, "pick_edit", message=message)
+    assert [b["actions"][0]["value"] for b in seen] == ["vic", "vic", "ada"]
+    assert seen[0]["actions"][0]["block_id"] == "row_vic"
+
+
+def button(action_id: str, value: str) -> dict[str, Any]:
+    text = {"type": "plain_text", "text": value}
+    return {"type": "button", "action_id": action_id, "value": value, "text": text}
+
+
+async def test_slash_command_answers_shown_as_the_slack_client_shows_them(
+    fake: FakeSlack,
+) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+    ephemeral = fake.show_command_answer(
+        "/pay", "C0GENERAL", ALICE, 200, json.dumps({"text": "hi", "blocks": blocks})
+    )
+    assert ephemeral is not None
+    assert (ephemeral.ephemeral_to, ephemeral.user, ephemeral.blocks) == (
+        ALICE,
+        fake.bot_user_id,
+        blocks,
+    )
+    shared = fake.show_command_answer(
+        "/pay", "C0GENERAL", ALICE, 200, json.dumps({"response_type": "in_channel", "text": "x"})
+    )
+    assert shared is not None and shared.ephemeral_to is None
+    plain = fake.show_command_answer("/pay", "C0GENERAL", ALICE, 200, "plain words")
+    assert plain is not None and plain.text == "plain words" and plain.ephemeral_to == ALICE
+    assert fake.show_command_answer("/pay", "C0GENERAL", ALICE, 200, "") is None
+    failed = fake.show_command_answer("/pay", "C0GENERAL", ALICE, 500, "boom")
+    assert failed is not None and failed.user == "USLACKBOT"
+    assert failed.text == '/pay failed with the error "http_service_error"'
+    invalid = fake.show_command_answer("/pay", "C0GENERAL", ALICE, 200, json.dumps({"text": ""}))
+    assert invalid is not None and invalid.text == '/pay failed with the error "no_text"'
+
+
+async def test_people_post_and_every_change_moves_the_revision(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    before = fake.revision
+    parent = fake.post_as_user(ALICE, "general", "morning")
+    assert fake.revision > before
+    reply = fake.post_as_user(BOB, "C0GENERAL", "hello", thread_ts=parent.ts)
+    nested = fake.post_as_user(ALICE, "C0GENERAL", "again", thread_ts=reply.ts)
+    assert (reply.thread_ts, nested.thread_ts) == (parent.ts, parent.ts)
+    assert fake.message_json(parent)["reply_count"] == 2
+    with pytest.raises(SlackError, match="user_not_found"):
+        fake.post_as_user("U0NOBODY", "C0GENERAL", "hi")
+    with pytest.raises(SlackError, match="no_text"):
+        fake.post_as_user(ALICE, "C0GENERAL", "   ")
+    before = fake.revision
+    await client.auth_test()
+    assert fake.revision == before + 1

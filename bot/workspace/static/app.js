@@ -270,10 +270,17 @@
     return (node.elements || []).map(richText).join("");
   }
 
+  // Only this server's files and data: URLs load; anything else would need the network.
   function image(url, alt, cls) {
-    const src = typeof url === "string" && (/^(https?:|data:image\/)/i.test(url) || url.startsWith("/")) ? url : null;
-    const img = el("img", { class: cls || "bk-img", alt: alt || "", src });
-    img.addEventListener("error", () => img.replaceWith(el("span", { class: "img-missing" }, `🖼 ${alt || "image"}`)));
+    const missing = () => el("span", { class: "img-missing" }, `🖼 ${alt || "image"}`);
+    const local = typeof url === "string" && (/^data:image\//i.test(url) || /^\/(?!\/)/.test(url));
+    if (!local) return missing();
+    const img = el("img", { class: cls || "bk-img", alt: alt || "", src: url });
+    img.addEventListener("error", () => img.replaceWith(missing()));
+    img.addEventListener("load", () => {
+      const list = img.closest(".messages, .thread");
+      if (list && list.dataset.stick === "1") list.scrollTop = list.scrollHeight;
+    });
     return img;
   }
 
@@ -567,7 +574,10 @@
     const nodes = messages.map((m) => renderMessage(m, false));
     if (!nodes.length) nodes.push(el("div", { class: "empty" }, "No messages yet."));
     box.replaceChildren(...nodes);
-    if (nearBottom || box.dataset.channel !== channel.id) box.scrollTop = box.scrollHeight;
+    if (nearBottom || box.dataset.channel !== channel.id) {
+      box.scrollTop = box.scrollHeight;
+      box.dataset.stick = "1";
+    }
     box.dataset.channel = channel.id;
     ui.seen[channel.id] = Math.max(ui.seen[channel.id] || 0, ...messages.map((m) => parseFloat(m.ts)));
   }
@@ -658,7 +668,10 @@
     box.replaceChildren(renderMessage(parent, true),
       el("div", { class: "thread-divider" }, `${list.length} ${list.length === 1 ? "reply" : "replies"}`),
       ...list.map((m) => renderMessage(m, true)));
-    if (nearBottom) box.scrollTop = box.scrollHeight;
+    if (nearBottom) {
+      box.scrollTop = box.scrollHeight;
+      box.dataset.stick = "1";
+    }
   }
 
   function renderModal() {
@@ -877,6 +890,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    for (const list of [$("messages"), $("thread")]) {
+      list.addEventListener("scroll", () => {
+        list.dataset.stick = list.scrollHeight - list.scrollTop - list.clientHeight < 60 ? "1" : "";
+      });
+    }
     composer($("composer"), $("composer-input"), false);
     composer($("thread-composer"), $("thread-input"), true);
     $("acting-as").addEventListener("change", (event) => switchUser(event.target.value));

@@ -1,0 +1,255 @@
+"""The Payrix REST API over one aiohttp session: the APIKEY header, the response envelope, the
+``search`` header and page-number paging.
+
+Every answer is ``{"response": {"data": [...], "details": {...}, "errors": [...]}}``, and Payrix
+reports many refusals with HTTP 200 and a non-empty ``errors``: those are errors here, whatever
+the status line said.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from bot.errors import ProcessorError
+
+log = logging.getLogger("paybot.payrix")
+
+MAX_LIMIT = 100  # Payrix's largest page
+RATE_LIMITED = {"C_RATE_LIMIT_EXCEEDED_TEMP_BLOCK"}
+RATE_LIMIT_CODE = 64
+
+
+@dataclass(frozen=True)
+class Term:
+    """One condition of the ``search`` header: ``field[op]=value``."""
+
+    field: str
+    op: str
+    value: str
+
+    def render(self) -> str:
+        return f"{self.field}[{self.op}]={quote(self.value, safe='-_.:,~')}"
+
+
+def eq(field: str, value: object) -> Term:
+    return Term(field, "equals", str(value))
+
+
+def within(field: str, values: Iterable[object]) -> Term:
+    return Term(field, "in", ",".join(str(v) for v in values))
+
+
+def greater(field: str, value: object) -> Term:
+    return Term(field, "greater", str(value))
+
+
+def less(field: str, value: object) -> Term:
+    return Term(field, "less", str(value))
+
+
+def like(field: str, value: str) -> Term:
+    return Term(field, "like", value)
+
+
+def sort(field: str, direction: str = "desc") -> Term:
+    return Term(field, "sort", direction)
+
+
+def search_header(terms: Sequence[Term]) -> str:
+    return "&".join(term.render() for term in terms)
+
+
+@dataclass(frozen=True)
+class Listing:
+    records: tuple[dict[str, Any], ...]
+    page: int
+    has_more: bool
+
+
+def has_more(details: Mapping[str, Any], page: int, count: int, limit: int) -> bool:
+    """Payrix has two paging shapes: ``page: {current, last, hasMore}`` and, on older
+    resources, ``totals: {count, page, pages}``; with neither, a full page means maybe more."""
+    paging = details.get("page")
+    if isinstance(paging, Mapping) and "hasMore" in paging:
+        return bool(paging["hasMore"])
+    totals = details.get("totals")
+    if isinstance(totals, Mapping) and "pages" in totals:
+        try:
+            return int(totals.get("page") or page) < int(totals["pages"])
+        except (TypeError, ValueError):
+            pass
+    return count >= limit
+
+
+def error_text(errors: Sequence[Any]) -> str:
+    parts = []
+    for error in errors:
+        if isinstance(error, Mapping):
+            text = str(error.get("msg") or error.get("message") or "an error")
+            extra = [str(error[k]) for k in ("field", "errorCode") if error.get(k)]
+            parts.append(f"{text} ({', '.join(extra)})" if extra else text)
+        else:
+            parts.append(str(error))
+    return "; ".join(parts) or "an unspecified error"
+
+
+def _rate_limited(errors: Sequence[Any]) -> bool:
+    return any(
+        isinstance(e, Mapping)
+        and (e.get("errorCode") in RATE_LIMITED or str(e.get("code")) == str(RATE_LIMIT_CODE))
+        for e in errors
+    )
+
+
+class PayrixClient:
+    """One session per gateway, made on first use (inside the running loop) and closed once."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0) -> None:
+        if not api_key:
+            raise ValueError("a Payrix API key is required")
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                headers={
+                    "APIKEY": self._api_key,
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                },
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def fetch(
+        self,
+        resource: str,
+        terms: Sequence[Term] = (),
+        *,
+        page: int = 1,
+        limit: int = 30,
+        expand: Sequence[str] = (),
+    ) -> Listing:
+        limit = max(1, min(limit, MAX_LIMIT))
+        params = [("page[number]", str(max(1, page))), ("page[limit]", str(limit))]
+        params += [(f"expand[{name}][]", "") for name in expand]
+        headers = {"search": search_header(terms)} if terms else {}
+        body = await self._request("GET", f"/{resource}", params=params, headers=headers)
+        response = body.get("response") or {}
+        records = tuple(r for r in response.get("data") or () if isinstance(r, dict))
+        details = response.get("details") or {}
+        more = has_more(details if isinstance(details, Mapping) else {}, page, len(records), limit)
+        return Listing(records, page, more)
+
+    async def get(
+        self, resource: str, record_id: str, *, expand: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
+        """The record with exactly this id, or None (Payrix answers unknown ids with no data)."""
+        params = [(f"expand[{name}][]", "") for name in expand]
+        path = f"/{resource}/{quote(record_id, safe='')}"
+        body = await self._request("GET", path, params=params, missing_ok=True)
+        data = (body.get("response") or {}).get("data") or ()
+        for record in data:
+            if isinstance(record, dict) and record.get("id") == record_id:
+                return record
+        return None
+
+    async def create(
+        self, resource: str, payload: Mapping[str, Any], *, request_token: str | None = None
+    ) -> dict[str, Any]:
+        """POST a new record. ``request-token`` makes Payrix return the first record made with the
+        same token instead of making another (Payrix keeps tokens for 48 hours)."""
+        headers = {"request-token": request_token} if request_token else {}
+        body = await self._request("POST", f"/{resource}", json_body=payload, headers=headers)
+        data = (body.get("response") or {}).get("data") or ()
+        if not data or not isinstance(data[0], dict):
+            raise ProcessorError(
+                f"Payrix accepted the {resource} request but sent no record back; "
+                "check the Payrix portal before trying again.",
+                retryable=True,
+            )
+        return data[0]
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        missing_ok: bool = False,
+    ) -> dict[str, Any]:
+        url = self.base_url + path
+        try:
+            async with self._http().request(
+                method,
+                url,
+                params=list(params),
+                headers=dict(headers or {}),
+                data=None if json_body is None else json.dumps(json_body),
+            ) as reply:
+                status = reply.status
+                text = await reply.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ProcessorError(
+                f"Payrix did not answer ({type(exc).__name__}); try again in a moment.",
+                retryable=True,
+            ) from None
+        return self._read(method, path, status, text, missing_ok)
+
+    @staticmethod
+    def _read(method: str, path: str, status: int, text: str, missing_ok: bool) -> dict[str, Any]:
+        try:
+            body = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            raise ProcessorError(
+                f"Payrix answered {method} {path} with HTTP {status} and no readable body.",
+                retryable=status >= 500 or status == 429,
+            )
+        response = body.get("response")
+        errors = list(body.get("errors") or ())
+        if isinstance(response, dict):
+            errors += list(response.get("errors") or ())
+        if status == 404 and missing_ok:
+            return {"response": {"data": []}}
+        if status in (401, 403):
+            raise ProcessorError(
+                f"Payrix refused the API key (HTTP {status}): check PAYRIX_API_KEY. "
+                f"{error_text(errors) if errors else ''}".strip()
+            )
+        if errors:
+            retryable = _rate_limited(errors) or status >= 500 or status == 429
+            log.warning("payrix %s %s: HTTP %s errors %s", method, path, status, errors)
+            raise ProcessorError(
+                f"Payrix refused {method} {path}: {error_text(errors)}", retryable=retryable
+            )
+        if status == 429 or status >= 500:
+            raise ProcessorError(
+                f"Payrix is busy or failing (HTTP {status}); try again in a moment.",
+                retryable=True,
+            )
+        if status >= 400:
+            raise ProcessorError(f"Payrix refused {method} {path} (HTTP {status}).")
+        if not isinstance(response, dict):
+            raise ProcessorError(
+                f"Payrix answered {method} {path} without the usual response envelope."
+            )
+        return body

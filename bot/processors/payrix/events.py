@@ -1,0 +1,287 @@
+"""The Payrix event feed, polled: what changed since the cursor, oldest first, as ProcessorEvents.
+
+Payrix pushes alerts only to a URL configured per merchant and signs none of them, so the bot
+reads changes itself from three feeds, each in the order of a timestamp Payrix keeps:
+
+- ``txns`` by ``modified``: a payment made, a refund moving, an eCheck returned;
+- ``chargebackStatuses`` by ``created``: Payrix's own history of each chargeback's status;
+- ``batches`` by ``modified``: a settlement batch processed (a withdrawal paid).
+
+The cursor holds each feed's position (time, then id), so records sharing a timestamp are neither
+skipped nor read twice, and a feed is read no further than the earliest point another feed's full
+page reached: the merged order stays oldest first. Event ids are derived from Payrix ids and the
+state they announce (``t1_txn_….returned``, or a chargebackStatus's own id), so a record read
+again yields the same ids and the bot's store keeps each event once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.domain import (
+    Dispute,
+    EventBatch,
+    EventType,
+    PaymentKind,
+    ProcessorEvent,
+    TransactionStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from bot.processors.payrix import mapping
+from bot.processors.payrix.client import eq, greater, sort
+from bot.processors.payrix.cursors import Position, decode_feed, encode_feed
+from bot.processors.payrix.models import Batch, ChargebackStatus, Record, Txn, parse
+
+if TYPE_CHECKING:
+    from bot.processors.payrix.gateway import PayrixGateway
+
+log = logging.getLogger("paybot.payrix")
+
+ROUNDS = 5  # reads that found only records without events, before answering with none
+PAGES = 10  # pages of one feed read past records already consumed at the same instant
+OVERLAP = timedelta(seconds=1)  # Payrix's "greater" is compared loosely: read a little back
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    resource: str
+    field: str
+    model: type[Record]
+    scoped: bool  # has a ``merchant`` to search by
+    expand: tuple[str, ...] = ()
+
+
+FEEDS = (
+    Feed("t", "txns", "modified", Txn, scoped=True, expand=("payment",)),
+    Feed("s", "chargebackStatuses", "created", ChargebackStatus, scoped=False),
+    Feed("b", "batches", "modified", Batch, scoped=True),
+)
+
+
+@dataclass(frozen=True)
+class Seen:
+    position: Position
+    order: int
+    feed: Feed
+    record: Any
+
+
+def _key(feed: Feed, record: Record) -> datetime | None:
+    value = getattr(record, feed.field, None)
+    return value if isinstance(value, datetime) else record.created or record.modified
+
+
+async def _read(
+    gateway: PayrixGateway, feed: Feed, order: int, after: Position, limit: int
+) -> tuple[list[Seen], Position | None]:
+    """Unread records of one feed, and how far its last full page reached (None: read to the end)."""
+    terms = [greater(feed.field, (after.at - OVERLAP).strftime("%Y-%m-%d %H:%M:%S"))]
+    if feed.scoped:
+        terms.append(eq("merchant", gateway.merchant_id))
+    terms += [sort(feed.field, "asc"), sort("id", "asc")]
+    for page in range(1, PAGES + 1):
+        listing = await gateway.client.fetch(
+            feed.resource, terms, page=page, limit=limit, expand=feed.expand
+        )
+        seen = []
+        for raw in listing.records:
+            record = parse(feed.model, raw, feed.resource)
+            at = _key(feed, record)
+            if at is None:
+                log.warning("payrix %s %s has no %s; skipped", feed.resource, record.id, feed.field)
+                continue
+            if feed.scoped and getattr(record, "merchant", None) not in (
+                None,
+                gateway.merchant_id,
+            ):
+                continue
+            seen.append(Seen(Position(at, record.id), order, feed, record))
+        reach = max((s.position for s in seen), default=None)
+        fresh = [s for s in seen if s.position > after]
+        if not listing.has_more:
+            return fresh, None
+        if fresh:
+            return fresh, reach
+    return [], after
+
+
+async def read_feed(gateway: PayrixGateway, cursor: str | None, limit: int) -> EventBatch:
+    limit = max(1, min(limit, 100))
+    positions = decode_feed(cursor) if cursor else {}
+    start = Position(gateway.now() - gateway.first_poll_lookback)
+    for feed in FEEDS:
+        positions.setdefault(feed.name, start)
+    events: list[ProcessorEvent] = []
+    moved = False
+    for _ in range(ROUNDS):
+        consumed, exhausted = await _next(gateway, positions, limit - len(events))
+        for seen in consumed:
+            positions[seen.feed.name] = max(positions[seen.feed.name], seen.position)
+        moved = moved or bool(consumed)
+        events += await _events(gateway, consumed)
+        if events or exhausted or len(events) >= limit:
+            break
+    if not moved:
+        return EventBatch((), cursor)
+    return EventBatch(tuple(events), encode_feed(positions))
+
+
+async def _next(
+    gateway: PayrixGateway, positions: dict[str, Position], limit: int
+) -> tuple[list[Seen], bool]:
+    """The next records of all feeds merged, oldest first, up to the earliest partial reach."""
+    found: list[Seen] = []
+    horizon: Position | None = None
+    for order, feed in enumerate(FEEDS):
+        fresh, reach = await _read(gateway, feed, order, positions[feed.name], max(limit, 1))
+        found += fresh
+        if reach is not None:
+            horizon = reach if horizon is None else min(horizon, reach)
+    found.sort(key=lambda s: (s.position.at, s.order, s.position.id))
+    if horizon is not None:
+        found = [s for s in found if s.position <= horizon]
+    return found[: max(limit, 1)], horizon is None
+
+
+async def _events(gateway: PayrixGateway, consumed: Sequence[Seen]) -> list[ProcessorEvent]:
+    """Each record's events, in the order the records were read (oldest first)."""
+    statuses = [s.record for s in consumed if isinstance(s.record, ChargebackStatus)]
+    chargebacks = await gateway.chargebacks(s.chargeback or "" for s in statuses)
+    cycles = {cb.id: cb.cycle for cb in chargebacks}
+    disputes = {d.id: d for d in await gateway.disputes_for(chargebacks)} if chargebacks else {}
+    paid = [
+        s.record
+        for s in consumed
+        if isinstance(s.record, Batch) and mapping.batch_status(s.record) is WithdrawalStatus.PAID
+    ]
+    withdrawals = {w.id: w for w in await gateway.withdrawals_for(paid)} if paid else {}
+    events: list[ProcessorEvent] = []
+    for seen in consumed:
+        record = seen.record
+        if isinstance(record, Txn):
+            events += txn_events(record, gateway.fields)
+        elif isinstance(record, ChargebackStatus):
+            dispute = disputes.get(record.chargeback or "")
+            if dispute is not None:  # None: another merchant's (an API key may see several)
+                events.append(dispute_event(record, cycles.get(dispute.id), dispute))
+        elif isinstance(record, Batch) and record.id in withdrawals:
+            events.append(withdrawal_event(record, withdrawals[record.id]))
+    return events
+
+
+def withdrawal_event(batch: Batch, withdrawal: Withdrawal) -> ProcessorEvent:
+    return ProcessorEvent(
+        id=f"{batch.id}.paid",
+        type=EventType.WITHDRAWAL_PAID,
+        object_id=batch.id,
+        created_at=batch.modified or mapping.when(batch),
+        data={
+            "withdrawal_id": batch.id,
+            "status": withdrawal.status.value,
+            "amount_minor": withdrawal.amount.minor,
+            "currency": withdrawal.amount.currency,
+            "arrives_at": _iso(withdrawal.arrives_at),
+            "transaction_count": len(withdrawal.transaction_ids),
+            "payrix_status": batch.status,
+        },
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def txn_events(txn: Txn, fields: mapping.Fields) -> list[ProcessorEvent]:
+    """A payment made, a refund in each of its states, an eCheck returned."""
+    domain = mapping.to_transaction(txn, fields)
+    base = {
+        "amount_minor": domain.amount.minor,
+        "currency": domain.amount.currency,
+        "matter_id": domain.matter_id,
+        "payrix_type": txn.type,
+        "payrix_status": txn.status,
+    }
+    at = txn.modified or mapping.when(txn)
+    if domain.kind is PaymentKind.REFUND:
+        refund = mapping.to_refund(txn)
+        return [
+            ProcessorEvent(
+                id=f"{txn.id}.{refund.status.value}",
+                type=EventType.REFUND_UPDATED,
+                object_id=txn.id,
+                created_at=at,
+                data={
+                    **base,
+                    "refund_id": txn.id,
+                    "transaction_id": txn.fortxn,
+                    "status": refund.status.value,
+                    "settled_at": _iso(refund.settled_at),
+                },
+            )
+        ]
+    events = [
+        ProcessorEvent(
+            id=f"{txn.id}.created",
+            type=EventType.PAYMENT_CREATED,
+            object_id=txn.id,
+            created_at=domain.created_at,
+            data={
+                **base,
+                "transaction_id": txn.id,
+                "kind": domain.kind.value,
+                "status": domain.status.value,
+                "method": domain.method.type.value,
+                "account": domain.account.value,
+            },
+        )
+    ]
+    if domain.status is TransactionStatus.RETURNED:
+        returned = mapping.to_return(txn, fields)
+        events.append(
+            ProcessorEvent(
+                id=f"{txn.id}.returned",
+                type=EventType.RETURN_CREATED,
+                object_id=txn.id,
+                created_at=returned.created_at,
+                data={
+                    **base,
+                    "return_id": returned.id,
+                    "transaction_id": txn.id,
+                    "code": returned.code,
+                },
+            )
+        )
+    return events
+
+
+def dispute_event(status: ChargebackStatus, cycle: str | None, dispute: Dispute) -> ProcessorEvent:
+    """A chargeback's first ``open`` is its creation (one id per chargeback, however often
+    Payrix reopens it); every later status record is an update under Payrix's own id."""
+    created = (status.status or "") == "open" and not status.chargebackMessage
+    return ProcessorEvent(
+        id=f"{dispute.id}.created" if created else status.id,
+        type=EventType.DISPUTE_CREATED if created else EventType.DISPUTE_UPDATED,
+        object_id=dispute.id,
+        created_at=status.created or dispute.created_at,
+        data={
+            "dispute_id": dispute.id,
+            "transaction_id": dispute.transaction_id,
+            "status": dispute.status.value,
+            "reason": dispute.reason,
+            "network_reason_code": dispute.network_reason_code,
+            "respond_by": _iso(dispute.respond_by),
+            "amount_minor": dispute.amount.minor,
+            "currency": dispute.amount.currency,
+            "matter_id": dispute.matter_id,
+            "payrix_status": status.status,
+            "payrix_cycle": cycle,
+            "payrix_status_id": status.id,
+            "chargeback_message": status.chargebackMessage,
+        },
+    )

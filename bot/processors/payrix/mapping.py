@@ -1,0 +1,567 @@
+"""Payrix records to the bot's domain objects, code table by code table.
+
+Nothing is dropped: a type, status, cycle or method code the tables below do not know still maps
+(to the most cautious domain value) and is named in the object's description or reason, so a
+person sees "Payrix status 9 is not known to Paybot" instead of a missing payment.
+
+Where a firm keeps the matter and the trust/operating flag is configurable (``FieldPath``):
+Actionstep Payments writes a JSON object into the transaction ``description``, e.g.
+``{"id": "51fb…", "isTrust": false, "description": "Payment of invoice #01294"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+
+from bot.domain import (
+    Account,
+    Dispute,
+    DisputeStatus,
+    MethodType,
+    Money,
+    PaymentKind,
+    PaymentMethod,
+    PaymentReturn,
+    Refund,
+    RefundStatus,
+    Transaction,
+    TransactionStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from bot.errors import ProcessorError
+from bot.nacha import normalize_return_code
+from bot.processors.payrix.models import (
+    Batch,
+    Chargeback,
+    ChargebackMessage,
+    Payment,
+    Txn,
+    to_datetime,
+)
+
+log = logging.getLogger("paybot.payrix")
+
+DEFAULT_CURRENCY = "USD"
+UNKNOWN_DIGITS = "0000"  # the domain needs four digits; the description says they are unknown
+UNKNOWN_RETURN_CODE = "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# Code tables (Payrix API reference: txnType, txnStatus, payment method, chargeback cycle)
+
+
+@dataclass(frozen=True)
+class TxnType:
+    kind: PaymentKind
+    method: MethodType
+    label: str
+
+
+TXN_TYPES: dict[int, TxnType] = {
+    1: TxnType(PaymentKind.SALE, MethodType.CARD, "card sale"),
+    2: TxnType(PaymentKind.AUTHORIZATION, MethodType.CARD, "card authorization"),
+    3: TxnType(PaymentKind.SALE, MethodType.CARD, "capture of an authorization"),
+    4: TxnType(PaymentKind.AUTHORIZATION, MethodType.CARD, "reversal of an authorization"),
+    5: TxnType(PaymentKind.REFUND, MethodType.CARD, "card refund"),
+    7: TxnType(PaymentKind.SALE, MethodType.ACH, "eCheck sale"),
+    8: TxnType(PaymentKind.REFUND, MethodType.ACH, "eCheck refund"),
+    11: TxnType(PaymentKind.SALE, MethodType.ACH, "eCheck redeposit"),
+    12: TxnType(PaymentKind.AUTHORIZATION, MethodType.ACH, "eCheck account verification"),
+    14: TxnType(PaymentKind.AUTHORIZATION, MethodType.CARD, "incremental authorization"),
+}
+CARD_REFUND, ECHECK_REFUND = 5, 8
+REFUND_TYPES = (CARD_REFUND, ECHECK_REFUND)
+REVERSAL = 4
+AUTH_TYPES = (2, 12, 14)
+ECHECK_TYPES = (7, 8, 11, 12)
+REFUNDABLE_TYPES = (1, 2, 3, 7, 11, 14)  # what Payrix refunds with a type 5 or 8 referencing it
+
+PENDING, APPROVED, FAILED, CAPTURED, SETTLED, RETURNED = 0, 1, 2, 3, 4, 5
+TXN_STATUSES = {
+    PENDING: "pending",
+    APPROVED: "approved",
+    FAILED: "failed",
+    CAPTURED: "captured",
+    SETTLED: "settled",
+    RETURNED: "returned",
+}
+REFUNDABLE_STATUSES = (CAPTURED, SETTLED)  # Payrix refunds captured or settled payments only
+
+# A payment's status. Approved (1) means authorized and not yet captured: nothing to refund yet
+# (Payrix reverses it instead), which is what AUTHORIZED tells the refund rules.
+PAYMENT_STATUS = {
+    PENDING: TransactionStatus.PENDING,
+    APPROVED: TransactionStatus.AUTHORIZED,
+    FAILED: TransactionStatus.FAILED,
+    CAPTURED: TransactionStatus.SUCCEEDED,
+    SETTLED: TransactionStatus.SUCCEEDED,
+    RETURNED: TransactionStatus.RETURNED,
+}
+ECHECK_CAPTURED = TransactionStatus.PENDING  # sent to the bank, not settled: it can still bounce
+REFUND_TXN_STATUS = {
+    PENDING: TransactionStatus.PENDING,
+    APPROVED: TransactionStatus.PENDING,
+    FAILED: TransactionStatus.FAILED,
+    CAPTURED: TransactionStatus.PENDING,
+    SETTLED: TransactionStatus.SUCCEEDED,
+    RETURNED: TransactionStatus.RETURNED,
+}
+REFUND_STATUS = {
+    PENDING: RefundStatus.PENDING,
+    APPROVED: RefundStatus.PENDING,
+    FAILED: RefundStatus.FAILED,
+    CAPTURED: RefundStatus.PENDING,
+    SETTLED: RefundStatus.SUCCEEDED,
+    RETURNED: RefundStatus.FAILED,
+}
+
+# payment.method (and chargeback.paymentMethod)
+METHODS: dict[int, tuple[MethodType, str | None]] = {
+    1: (MethodType.CARD, "amex"),
+    2: (MethodType.CARD, "visa"),
+    3: (MethodType.CARD, "mastercard"),
+    4: (MethodType.CARD, "diners club"),
+    5: (MethodType.CARD, "discover"),
+    6: (MethodType.CARD, "paypal"),
+    7: (MethodType.CARD, "debit card"),
+    8: (MethodType.ACH, None),  # checking
+    9: (MethodType.ACH, None),  # savings
+    10: (MethodType.ACH, None),  # corporate checking
+    11: (MethodType.ACH, None),  # corporate savings
+    12: (MethodType.CARD, "gift card"),
+    13: (MethodType.CARD, "ebt card"),
+    14: (MethodType.CARD, "wic card"),
+}
+
+# Chargebacks: ``status`` open / closed / won / lost, and ``cycle`` the stage it is in.
+RESPONSE_CYCLES = ("retrieval", "first")
+PRE_ARBITRATION_CYCLES = ("preArbitration", "issuerDeclinedPreArbitration")
+COMPLIANCE_CYCLES = ("preCompliance", "compliance")
+ACTION_CYCLES = (*RESPONSE_CYCLES, *PRE_ARBITRATION_CYCLES, *COMPLIANCE_CYCLES)
+REVIEW_CYCLES = (
+    "representment",
+    "arbitration",
+    "responseToIssuerPreArbitration",
+    "merchantDeclinedPreArbitration",
+    "arbitrationSplit",
+)
+WON_CYCLES = ("reversal", "arbitrationWon", "issuerAcceptPreArbitration")
+LOST_CYCLES = ("arbitrationLost", "merchantAcceptedPreArbitration")
+KNOWN_CYCLES = (*ACTION_CYCLES, *REVIEW_CYCLES, *WON_CYCLES, *LOST_CYCLES, "closed")
+CHARGEBACK_STATUSES = ("open", "closed", "won", "lost")
+
+RESPOND_TO_DISPUTE = "respondToDispute"
+RESPOND_TO_PRE_ARBITRATION = "respondToPreArbitration"
+ACCEPT_LIABILITY = "acceptLiability"
+UNACCEPT = "unaccept"
+FIRST_RESPONSES = ("represent", "respond", RESPOND_TO_DISPUTE)
+PRE_ARBITRATION_RESPONSES = (
+    RESPOND_TO_PRE_ARBITRATION,
+    "requestArbitration",
+    "requestResolutionToPreArbitration",
+    "createArbitration",
+)
+DEAD_MESSAGES = ("failed", "denied")  # a message Payrix refused does not count
+
+BATCH_STATUS = {
+    "open": WithdrawalStatus.PENDING,
+    "closed": WithdrawalStatus.PENDING,
+    "processed": WithdrawalStatus.PAID,
+}
+
+
+def response_type(cycle: str | None) -> str:
+    """The chargebackMessage type that answers a chargeback in this cycle."""
+    return RESPOND_TO_PRE_ARBITRATION if cycle in PRE_ARBITRATION_CYCLES else RESPOND_TO_DISPUTE
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the matter and the account live
+
+
+_PATH = re.compile(r"(order|description)((?:\.[A-Za-z0-9_\-]+)*)|none")
+TRUE_WORDS = ("1", "true", "yes", "y", "trust")
+FALSE_WORDS = ("0", "false", "no", "n", "operating", "")
+
+
+@dataclass(frozen=True)
+class FieldPath:
+    """``order`` or ``description`` (the whole text), ``description.<key>[.<key>…]`` (a key of
+    the JSON object held there; ``order.<key>`` likewise) or ``none``."""
+
+    source: str
+    keys: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> FieldPath:
+        match = _PATH.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(
+                f"{text!r} is not a field: use order, description, description.<key> or none"
+            )
+        if match.group(0) == "none":
+            return cls("none")
+        return cls(match.group(1), tuple(k for k in match.group(2).split(".") if k))
+
+    def __str__(self) -> str:
+        return ".".join((self.source, *self.keys))
+
+    def read(self, txn: Txn) -> Any:
+        if self.source == "none":
+            return None
+        raw = txn.order if self.source == "order" else txn.description
+        if not self.keys:
+            return raw.strip() if raw and raw.strip() else None
+        value: Any = description_object(raw)
+        for key in self.keys:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
+
+
+@dataclass(frozen=True)
+class Fields:
+    matter: FieldPath = FieldPath("description", ("id",))
+    trust: FieldPath = FieldPath("description", ("isTrust",))
+    text: FieldPath = FieldPath("description", ("description",))
+
+
+def description_object(raw: str | None) -> dict[str, Any] | None:
+    """The description as a JSON object, when that is what it holds."""
+    if not raw or not raw.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def matter_of(txn: Txn, fields: Fields) -> str | None:
+    value = fields.matter.read(txn)
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def account_of(txn: Txn, fields: Fields) -> tuple[Account, str | None]:
+    value = fields.trust.read(txn)
+    if value is None:
+        return Account.OPERATING, None
+    word = str(value).strip().casefold() if not isinstance(value, bool) else str(int(value))
+    if word in TRUE_WORDS:
+        return Account.TRUST, None
+    if word in FALSE_WORDS:
+        return Account.OPERATING, None
+    return Account.OPERATING, f"the account flag {fields.trust} = {value!r} is not understood"
+
+
+def text_of(txn: Txn, fields: Fields) -> str | None:
+    """What the payment was for: the description's text, unless the matter lives there."""
+    if description_object(txn.description) is None:
+        if fields.matter == FieldPath("description"):
+            return None
+        return (txn.description or "").strip() or None
+    value = fields.text.read(txn)
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value).strip() or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Transactions
+
+
+def money(minor: int | None, currency: str | None) -> Money:
+    return Money(int(minor or 0), (currency or DEFAULT_CURRENCY).upper())
+
+
+def when(txn: Txn | Chargeback | Batch | ChargebackMessage) -> datetime:
+    instant = txn.created or txn.modified
+    if instant is None:
+        raise ProcessorError(f"Payrix sent {txn.id} without a creation time.")
+    return instant
+
+
+def txn_type(txn: Txn) -> tuple[TxnType, str | None]:
+    known = TXN_TYPES.get(txn.type) if txn.type is not None else None
+    if known is not None:
+        return known, None
+    log.warning("payrix txn %s has unknown type %r", txn.id, txn.type)
+    fallback = TxnType(PaymentKind.SALE, MethodType.CARD, f"type {txn.type}")
+    return fallback, f"Payrix transaction type {txn.type} is not known to Paybot"
+
+
+def txn_status(txn: Txn, kind: TxnType) -> tuple[TransactionStatus, str | None]:
+    code = txn.status
+    if txn.type == REVERSAL:
+        failed = code == FAILED
+        return (TransactionStatus.FAILED if failed else TransactionStatus.VOIDED), None
+    table = REFUND_TXN_STATUS if kind.kind is PaymentKind.REFUND else PAYMENT_STATUS
+    status = table.get(code) if code is not None else None
+    if status is None:
+        log.warning("payrix txn %s has unknown status %r", txn.id, code)
+        return TransactionStatus.PENDING, f"Payrix status {code} is not known to Paybot"
+    if code == CAPTURED and txn.type in ECHECK_TYPES and kind.kind is not PaymentKind.REFUND:
+        status = ECHECK_CAPTURED
+    return status, None
+
+
+def refund_status(txn: Txn) -> tuple[RefundStatus, str | None]:
+    status = REFUND_STATUS.get(txn.status) if txn.status is not None else None
+    if status is None:
+        log.warning("payrix refund %s has unknown status %r", txn.id, txn.status)
+        return RefundStatus.PENDING, f"Payrix status {txn.status} is not known to Paybot"
+    return status, None
+
+
+def last_digits(payment: Payment) -> str | None:
+    for value in (payment.last4, payment.number):
+        digits = "".join(ch for ch in value or "" if ch.isdigit())
+        if len(digits) >= 4 and (value or "").strip()[-1:].isdigit():
+            return digits[-4:]
+    return None
+
+
+def method_of(txn: Txn, kind: TxnType) -> tuple[PaymentMethod, str | None]:
+    payment = txn.payment if isinstance(txn.payment, Payment) else None
+    known = METHODS.get(payment.method) if payment and payment.method is not None else None
+    notes = []
+    if payment is not None and payment.method is not None and known is None:
+        notes.append(f"Payrix payment method {payment.method} is not known to Paybot")
+    method_type, brand = known if known is not None else (kind.method, None)
+    digits = last_digits(payment) if payment else None
+    if digits is None:
+        notes.append("Payrix sent no card or account digits")
+    method = PaymentMethod(method_type, digits or UNKNOWN_DIGITS, brand)
+    return method, "; ".join(notes) or None
+
+
+def customer_of(txn: Txn) -> str | None:
+    name = " ".join(p.strip() for p in (txn.first, txn.middle, txn.last) if p and p.strip())
+    return name or (txn.company or "").strip() or None
+
+
+def describe(base: str | None, notes: Iterable[str | None]) -> str | None:
+    parts = [base] if base else []
+    parts += [note for note in notes if note]
+    return " · ".join(parts) or None
+
+
+def to_refund(txn: Txn) -> Refund:
+    status, _ = refund_status(txn)
+    return Refund(
+        id=txn.id,
+        transaction_id=txn.fortxn or "",
+        amount=money(txn.total, txn.currency),
+        status=status,
+        created_at=when(txn),
+        settled_at=txn.settled if status is RefundStatus.SUCCEEDED else None,
+        failure_reason=(
+            f"Payrix reports the refund as {TXN_STATUSES.get(txn.status, 'failed')}"
+            if status is RefundStatus.FAILED and txn.status is not None
+            else None
+        ),
+    )
+
+
+def to_transaction(
+    txn: Txn,
+    fields: Fields,
+    refunds: Sequence[Refund] = (),
+    disputes: Sequence[Dispute] = (),
+) -> Transaction:
+    kind, type_note = txn_type(txn)
+    status, status_note = txn_status(txn, kind)
+    method, method_note = method_of(txn, kind)
+    account, account_note = account_of(txn, fields)
+    notes: list[str | None] = [type_note, status_note, method_note, account_note]
+    if txn.type == 3 and txn.fortxn:
+        notes.append(f"capture of {txn.fortxn}")
+    if txn.type == REVERSAL and txn.fortxn:
+        notes.append(f"reversal of {txn.fortxn}")
+    if txn.approved is not None and txn.total is not None and txn.approved != txn.total:
+        approved = money(txn.approved, txn.currency)
+        notes.append(f"Payrix approved {approved} of {money(txn.total, txn.currency)}")
+    return_code = None
+    if status is TransactionStatus.RETURNED:
+        return_code = return_code_of(txn)
+    return Transaction(
+        id=txn.id,
+        kind=kind.kind,
+        status=status,
+        amount=money(txn.total, txn.currency),
+        method=method,
+        created_at=when(txn),
+        matter_id=matter_of(txn, fields),
+        account=account,
+        customer_name=customer_of(txn),
+        description=describe(text_of(txn, fields), notes),
+        refunds=tuple(refunds),
+        disputes=tuple(disputes),
+        original_id=txn.fortxn if kind.kind is PaymentKind.REFUND else None,
+        return_code=return_code,
+    )
+
+
+def return_code_of(txn: Txn) -> str:
+    """Payrix's ``returned`` is usually the date of the return; a NACHA code is used if sent."""
+    found = normalize_return_code(txn.returned or "") if txn.returned else None
+    return found or UNKNOWN_RETURN_CODE
+
+
+def returned_at(txn: Txn) -> datetime:
+    try:
+        instant = to_datetime(txn.returned) if txn.returned else None
+    except ValueError:
+        instant = None
+    return instant or txn.modified or when(txn)
+
+
+def to_return(txn: Txn, fields: Fields) -> PaymentReturn:
+    return PaymentReturn(
+        id=txn.id,
+        transaction_id=txn.id,
+        code=return_code_of(txn),
+        amount=money(txn.total, txn.currency),
+        created_at=returned_at(txn),
+        matter_id=matter_of(txn, fields),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Chargebacks
+
+
+def _live(messages: Iterable[ChargebackMessage]) -> list[ChargebackMessage]:
+    alive = [m for m in messages if (m.status or "").casefold() not in DEAD_MESSAGES]
+    return sorted(alive, key=lambda m: (m.created or datetime.min.replace(tzinfo=UTC), m.id))
+
+
+def accepted(messages: Iterable[ChargebackMessage]) -> ChargebackMessage | None:
+    """The liability acceptance in force: the last accept, unless an ``unaccept`` came after."""
+    found = None
+    for message in _live(messages):
+        if message.type == ACCEPT_LIABILITY:
+            found = message
+        elif message.type == UNACCEPT:
+            found = None
+    return found
+
+
+def responses(cycle: str | None, messages: Iterable[ChargebackMessage]) -> list[ChargebackMessage]:
+    """Our answers that count in this cycle (a pre-arbitration needs its own answer)."""
+    wanted: tuple[str, ...] = (
+        PRE_ARBITRATION_RESPONSES if cycle in PRE_ARBITRATION_CYCLES else FIRST_RESPONSES
+    )
+    if cycle not in PRE_ARBITRATION_CYCLES and cycle not in RESPONSE_CYCLES:
+        wanted = FIRST_RESPONSES + PRE_ARBITRATION_RESPONSES
+    return [m for m in _live(messages) if m.type in wanted]
+
+
+def dispute_status(
+    cb: Chargeback, messages: Sequence[ChargebackMessage]
+) -> tuple[DisputeStatus, str | None]:
+    """Payrix's coarse status and cycle, with our own messages, as the portal's four badges.
+
+    ``closed`` without ``won`` leaves the money with the cardholder, so it reads as lost.
+    """
+    status = (cb.status or "").strip()
+    cycle = (cb.cycle or "").strip() or None
+    notes = []
+    if status not in CHARGEBACK_STATUSES:
+        notes.append(f"Payrix chargeback status {cb.status!r} is not known to Paybot")
+        log.warning("payrix chargeback %s has unknown status %r", cb.id, cb.status)
+    if cycle is not None and cycle not in KNOWN_CYCLES:
+        notes.append(f"Payrix chargeback cycle {cb.cycle!r} is not known to Paybot")
+        log.warning("payrix chargeback %s has unknown cycle %r", cb.id, cb.cycle)
+    note = "; ".join(notes) or None
+    if accepted(messages) is not None and status != "won":
+        return DisputeStatus.ACCEPTED, note
+    if status == "won":
+        return DisputeStatus.WON, note
+    if status == "lost":
+        return DisputeStatus.LOST, note
+    if status == "closed":
+        return (DisputeStatus.WON if cycle in WON_CYCLES else DisputeStatus.LOST), note
+    # open, or a status we do not know: what the cycle says is expected of us
+    if cycle in WON_CYCLES or cycle in LOST_CYCLES or cycle in REVIEW_CYCLES:
+        return DisputeStatus.UNDER_REVIEW, note
+    if responses(cycle, messages):
+        return DisputeStatus.UNDER_REVIEW, note
+    if cb.actionable == 0:  # Payrix says nothing can be sent now
+        return DisputeStatus.UNDER_REVIEW, note
+    return DisputeStatus.NEEDS_RESPONSE, note
+
+
+def respond_by(cb: Chargeback) -> tuple[datetime, str | None]:
+    """The end of the ``reply`` day (UTC: earlier than the end of a US business day, never later)."""
+    if cb.reply is not None:
+        return datetime.combine(cb.reply, time(23, 59, 59), tzinfo=UTC), None
+    return when(cb), "Payrix gave no reply-by date"
+
+
+def to_dispute(
+    cb: Chargeback, messages: Sequence[ChargebackMessage], matter_id: str | None = None
+) -> Dispute:
+    status, status_note = dispute_status(cb, messages)
+    deadline, deadline_note = respond_by(cb)
+    answered = responses(cb.cycle, messages)
+    reason = describe(cb.reason or "chargeback", [status_note, deadline_note]) or ""
+    return Dispute(
+        id=cb.id,
+        transaction_id=cb.txn or "",
+        amount=money(cb.total, cb.currency),
+        status=status,
+        reason=reason,
+        network_reason_code=cb.reasonCode or "",
+        respond_by=deadline,
+        created_at=when(cb),
+        matter_id=matter_id,
+        evidence_submitted_at=answered[0].created if answered else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches: what Payrix settles together and funds into the firm's bank account
+
+
+def batch_status(batch: Batch) -> WithdrawalStatus:
+    status = BATCH_STATUS.get((batch.status or "").strip())
+    if status is None:
+        log.warning("payrix batch %s has unknown status %r", batch.id, batch.status)
+        return WithdrawalStatus.PENDING
+    return status
+
+
+def moves_money(txn: Txn) -> bool:
+    return txn.status not in (FAILED, None) and txn.type != REVERSAL and txn.type in TXN_TYPES
+
+
+def signed_amount(txn: Txn) -> int:
+    """What a transaction adds to its batch: payments in, refunds out, failures nothing."""
+    if not moves_money(txn):
+        return 0
+    amount = txn.total or 0
+    return -amount if txn.type in REFUND_TYPES else amount
+
+
+def to_withdrawal(batch: Batch, txns: Sequence[Txn], currency: str) -> Withdrawal:
+    funded = [t.funded for t in txns if moves_money(t)]
+    days = [day for day in funded if day is not None]
+    arrives = max(days) if days and len(days) == len(funded) else None
+    return Withdrawal(
+        id=batch.id,
+        amount=Money(sum(signed_amount(t) for t in txns), currency),
+        status=batch_status(batch),
+        created_at=when(batch),
+        arrives_at=datetime.combine(arrives, time(), tzinfo=UTC) if arrives else None,
+        transaction_ids=tuple(t.id for t in txns),
+    )

@@ -1,0 +1,598 @@
+"""The Payrix adapter's requests and its behaviour against the local Payrix stand-in: refunds made
+exactly once, dispute answers and acceptances, the ``search`` header, errors delivered with HTTP
+200, the polled event feed, balance, daily totals and start-up settings."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.domain import (
+    DisputeEvidence,
+    DisputeStatus,
+    EventType,
+    RefundStatus,
+    TransactionQuery,
+)
+from bot.errors import ConfigError, PaybotError, ProcessorError
+from bot.processors.factory import create_gateway
+from bot.processors.gateway import Gateway
+from bot.processors.payrix import PayrixClient, PayrixGateway
+from bot.services.refund_rules import refund_refusal
+from tests.payrix_standin import API_KEY, MERCHANT, PayrixStandIn, error_body
+
+CARD_TRUST = "t1_txn_68fff2f40c20d4182c620b5"  # Visa? unknown digits; settled; trust; 2.59
+ECHECK = "t1_txn_68fff7fbd76cc404a416a0c"  # eCheck sale, settled, 1.59
+ECHECK_APPROVED = "t1_txn_68ffee14c62bdea22c16d11"  # eCheck approved, not captured
+FAILED = "t1_txn_66f5db2ebd67d06ab092ec1"
+ANSWERED = "t1_chb_6616a9de06fd751e5ae91e5"  # open, already answered (respondToDispute)
+
+
+@pytest.fixture
+async def standin(clock: ManualClock) -> AsyncIterator[PayrixStandIn]:
+    server = PayrixStandIn(clock=clock)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def gateway(standin: PayrixStandIn, clock: ManualClock) -> AsyncIterator[PayrixGateway]:
+    made = PayrixGateway(PayrixClient(standin.url, API_KEY), MERCHANT, clock=clock)
+    yield made
+    await made.close()
+
+
+def refunds_in(standin: PayrixStandIn, original: str) -> list[dict]:
+    return [r for r in standin.store["txns"] if r.get("fortxn") == original]
+
+
+# ---------------------------------------------------------------------------------------------
+# Refunds
+
+
+async def test_a_refund_sends_the_request_payrix_expects(
+    gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
+) -> None:
+    refund = await gateway.refund(
+        CARD_TRUST, idempotency_key="paybot-refund-r1", metadata={"paybot_request": "r1"}
+    )
+    (post,) = standin.calls("POST", "/txns")
+    assert post.headers["APIKEY"] == API_KEY
+    assert post.headers["request-token"] == "paybot-refund-r1"
+    assert post.headers["Content-Type"] == "application/json"
+    body = post.body
+    assert {k: body[k] for k in ("merchant", "type", "fortxn", "total")} == {
+        "merchant": MERCHANT,
+        "type": 5,  # a card refund
+        "fortxn": CARD_TRUST,
+        "total": 259,  # the whole amount, in cents
+    }
+    kept = json.loads(body["description"])
+    assert kept == {  # the original's Actionstep object, so the refund keeps matter and account
+        "id": "2e597269-b4fb-409f-b0f4-7d3084436cd4",
+        "isTrust": True,
+        "description": f"Refund of {CARD_TRUST}",
+        "paybot": "paybot-refund-r1",
+        "paybotRequest": "r1",
+    }
+    assert (refund.transaction_id, refund.amount.minor) == (CARD_TRUST, 259)
+    assert refund.status is RefundStatus.PENDING and refund.created_at == clock()
+
+    txn = await gateway.get_transaction(CARD_TRUST)
+    assert txn is not None and [r.id for r in txn.refunds] == [refund.id]
+    assert refund_refusal(txn) == "A refund of this payment is already pending at the processor."
+    made = await gateway.get_transaction(refund.id)
+    assert made is not None and made.kind.value == "refund" and made.original_id == CARD_TRUST
+    assert made.matter_id == "2e597269-b4fb-409f-b0f4-7d3084436cd4"
+
+
+async def test_an_echeck_is_refunded_with_type_8(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    await gateway.refund(ECHECK, idempotency_key="k-echeck", metadata={})
+    (post,) = standin.calls("POST", "/txns")
+    assert post.body["type"] == 8 and post.body["total"] == 159
+
+
+async def test_a_retry_finds_the_first_refund_and_never_makes_a_second(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    first = await gateway.refund(CARD_TRUST, idempotency_key="k1", metadata={})
+    again = await gateway.refund(CARD_TRUST, idempotency_key="k1", metadata={})
+    assert again == first
+    assert len(standin.calls("POST", "/txns")) == 1
+    lookups = [r for r in standin.calls("GET", "/txns") if "fortxn" in (r.search or "")]
+    assert lookups[-1].search == (
+        f"fortxn[equals]={CARD_TRUST}&type[in]=5,8&merchant[equals]={MERCHANT}"
+    )
+    assert len(refunds_in(standin, CARD_TRUST)) == 1
+    with pytest.raises(ProcessorError, match="already been refunded"):
+        await gateway.refund(CARD_TRUST, idempotency_key="another-key", metadata={})
+
+
+async def test_twenty_concurrent_calls_with_one_key_make_one_refund(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """Payrix's request-token returns the first record to the others, however they interleave."""
+    refunds = await asyncio.gather(
+        *(gateway.refund(CARD_TRUST, idempotency_key="k-many", metadata={}) for _ in range(20))
+    )
+    assert len({r.id for r in refunds}) == 1
+    assert len(refunds_in(standin, CARD_TRUST)) == 1
+
+
+async def test_a_failed_post_is_retryable_and_the_retry_makes_one_refund(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    standin.respond_next("POST", "/txns", {"message": "upstream timeout"}, status=502)
+    with pytest.raises(ProcessorError) as failed:
+        await gateway.refund(CARD_TRUST, idempotency_key="k-retry", metadata={})
+    assert failed.value.retryable
+    refund = await gateway.refund(CARD_TRUST, idempotency_key="k-retry", metadata={})
+    assert [r["id"] for r in refunds_in(standin, CARD_TRUST)] == [refund.id]
+
+
+@pytest.mark.parametrize(
+    ("transaction_id", "reason"),
+    [
+        (ECHECK_APPROVED, "approved but not captured yet"),
+        (FAILED, "failed at Payrix"),
+        ("t1_txn_doesnotexist000000000", "no Payrix transaction"),
+    ],
+)
+async def test_refusals_send_nothing(
+    gateway: PayrixGateway, standin: PayrixStandIn, transaction_id: str, reason: str
+) -> None:
+    with pytest.raises(ProcessorError, match=reason) as refused:
+        await gateway.refund(transaction_id, idempotency_key="k", metadata={})
+    assert not refused.value.retryable
+    assert standin.calls("POST", "/txns") == []
+
+
+async def test_a_refund_cannot_be_refunded_and_settles_later(
+    gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
+) -> None:
+    refund = await gateway.refund(CARD_TRUST, idempotency_key="k1", metadata={})
+    with pytest.raises(ProcessorError, match="itself a refund"):
+        await gateway.refund(refund.id, idempotency_key="k2", metadata={})
+    assert await gateway.get_refund(CARD_TRUST) is None  # a payment is not a refund
+    record = standin.find("txns", refund.id)
+    assert record is not None
+    record.update(status=4, settled=20261117)
+    settled = await gateway.get_refund(refund.id)
+    assert settled is not None and settled.status is RefundStatus.SUCCEEDED
+    assert settled.settled_at == datetime(2026, 11, 17, tzinfo=UTC)
+    record.update(status=2)
+    failed = await gateway.get_refund(refund.id)
+    assert failed is not None and failed.status is RefundStatus.FAILED
+    assert failed.failure_reason == "Payrix reports the refund as failed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+async def test_an_error_delivered_with_http_200_is_an_error(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    standin.respond_next(
+        "GET",
+        f"/txns/{CARD_TRUST}",
+        error_body("Invalid search field", field_name="expand"),
+        status=200,
+    )
+    with pytest.raises(ProcessorError) as refused:
+        await gateway.get_transaction(CARD_TRUST)
+    assert "Invalid search field (expand, invalid)" in refused.value.message
+    assert not refused.value.retryable
+
+
+async def test_a_refusal_of_the_refund_itself_with_http_200(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    standin.respond_next("POST", "/txns", error_body("Transaction is frozen", field_name="fortxn"))
+    with pytest.raises(ProcessorError, match="Transaction is frozen") as refused:
+        await gateway.refund(CARD_TRUST, idempotency_key="k", metadata={})
+    assert not refused.value.retryable
+    assert refunds_in(standin, CARD_TRUST) == []
+
+
+async def test_rate_limits_and_outages_are_retryable_and_a_bad_key_is_not(
+    standin: PayrixStandIn, gateway: PayrixGateway
+) -> None:
+    limited = {
+        "errors": [{"code": 64, "msg": "Too many", "errorCode": "C_RATE_LIMIT_EXCEEDED_TEMP_BLOCK"}]
+    }
+    standin.respond_next("GET", "/chargebacks", {"response": {"data": [], **limited}})
+    with pytest.raises(ProcessorError) as busy:
+        await gateway.list_disputes()
+    assert busy.value.retryable
+    standin.respond_next("GET", "/chargebacks", {"oops": True}, status=503)
+    with pytest.raises(ProcessorError) as down:
+        await gateway.list_disputes()
+    assert down.value.retryable
+
+    wrong = PayrixGateway(PayrixClient(standin.url, "not-the-key"), MERCHANT)
+    try:
+        with pytest.raises(ProcessorError, match="refused the API key") as denied:
+            await wrong.list_disputes()
+    finally:
+        await wrong.close()
+    assert not denied.value.retryable
+
+    nobody = PayrixGateway(PayrixClient("http://127.0.0.1:9", API_KEY), MERCHANT)
+    try:
+        with pytest.raises(ProcessorError, match="did not answer") as unreachable:
+            await nobody.get_transaction(CARD_TRUST)
+    finally:
+        await nobody.close()
+    assert unreachable.value.retryable
+
+
+async def test_other_merchants_records_are_not_ours(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    record = standin.find("txns", CARD_TRUST)
+    assert record is not None
+    record["merchant"] = "t1_mer_someoneelse0000000000"
+    assert await gateway.get_transaction(CARD_TRUST) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Search
+
+
+async def test_searches_go_in_the_search_header(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    async def search(text: str) -> list[str]:
+        page = await gateway.list_transactions(TransactionQuery(search=text, limit=50))
+        return [t.id for t in page.items]
+
+    assert len(await search("t1_txn_68ff")) == 6
+    listing = standin.calls("GET", "/txns")[0]
+    assert listing.search == (
+        f"merchant[equals]={MERCHANT}&id[like]=t1_txn_68ff%25&created[sort]=desc&id[sort]=desc"
+    )
+    assert (listing.param("page[number]"), listing.param("page[limit]")) == ("1", "50")
+    assert await search("2.59") == [CARD_TRUST, "t1_txn_68ffe1b1294cb1460be9b58"]
+    assert len(await search("2e597269")) == 3  # the matter (in Actionstep's description)
+    pham = await search("pham")  # no matter matches: the customer's last name is tried next
+    assert pham == ["t1_txn_67b3df83cd1cf0de3c9f466", "t1_txn_6642a474b48c9839c02e229"]
+    searched = [
+        r.search or "" for r in standin.calls("GET", "/txns") if "25pham" in (r.search or "")
+    ]
+    assert [s.split("&")[1] for s in searched] == [
+        "description[like]=%25pham%25",
+        "last[like]=%25pham%25",
+    ]
+    refunds = await gateway.list_transactions(TransactionQuery(kind="refund", limit=10))  # type: ignore[arg-type]
+    assert refunds.items == ()
+    assert "type[in]=5,8" in (standin.calls("GET", "/txns")[-1].search or "")
+
+
+async def test_a_cursor_from_another_listing_is_refused(gateway: PayrixGateway) -> None:
+    page = await gateway.list_transactions(TransactionQuery(limit=2))
+    assert page.next_cursor is not None
+    with pytest.raises(ProcessorError, match="no longer valid"):
+        await gateway.list_disputes(cursor=page.next_cursor)
+
+
+# ---------------------------------------------------------------------------------------------
+# Disputes
+
+
+def open_chargeback(standin: PayrixStandIn, chargeback_id: str, reply: int) -> dict:
+    """The recorded open chargeback, unanswered and due ``reply``: what a new one looks like."""
+    record = copy.deepcopy(standin.find("chargebacks", ANSWERED))
+    assert record is not None
+    record.update(id=chargeback_id, reply=reply, txn=CARD_TRUST)
+    return standin.add("chargebacks", record)
+
+
+EVIDENCE = DisputeEvidence(
+    summary="The client signed the engagement letter.",
+    product_description="Legal services, matter 2e59.",
+    service_date="2025-10-27",
+)
+
+
+async def test_evidence_is_a_respond_to_dispute_message(
+    gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
+) -> None:
+    cb = open_chargeback(standin, "t1_chb_needsresponse00000000001", 20261130)
+    standin.add(
+        "chargebackDocuments", {**standin.store["chargebackDocuments"][0], "chargeback": cb["id"]}
+    )
+    before = await gateway.get_dispute(cb["id"])
+    assert before is not None and before.status is DisputeStatus.NEEDS_RESPONSE
+    assert before.matter_id == "2e597269-b4fb-409f-b0f4-7d3084436cd4"
+
+    after = await gateway.submit_dispute_evidence(
+        cb["id"], EVIDENCE, idempotency_key="paybot-dispute-d1"
+    )
+    (post,) = standin.calls("POST", "/chargebackMessages")
+    assert (
+        post.headers["APIKEY"] == API_KEY and post.headers["request-token"] == "paybot-dispute-d1"
+    )
+    assert {k: post.body[k] for k in ("chargeback", "type", "date")} == {
+        "chargeback": cb["id"],
+        "type": "respondToDispute",
+        "date": "20261116",
+    }
+    note = post.body["note"]
+    for expected in (
+        "Summary:\nThe client signed the engagement letter.",
+        "Date of service:\n2025-10-27",
+        "invoice 1.TIFF (tiff, t1_chd_6674682736b9b7bf2671e7e)",  # attached in Payrix's portal
+        "[paybot paybot-dispute-d1]",
+    ):
+        assert expected in note
+    assert after.status is DisputeStatus.UNDER_REVIEW and after.evidence_submitted_at == clock()
+
+    again = await gateway.submit_dispute_evidence(
+        cb["id"], EVIDENCE, idempotency_key="paybot-dispute-d1"
+    )
+    assert again.status is DisputeStatus.UNDER_REVIEW
+    assert len(standin.calls("POST", "/chargebackMessages")) == 1
+    with pytest.raises(ProcessorError, match="under review"):
+        await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="other")
+
+
+async def test_a_pre_arbitration_is_answered_with_its_own_message_type(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    cb = open_chargeback(standin, "t1_chb_prearbitration000000001", 20261130)
+    cb["cycle"] = "preArbitration"
+    await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="k")
+    (post,) = standin.calls("POST", "/chargebackMessages")
+    assert post.body["type"] == "respondToPreArbitration"
+
+
+async def test_accepting_liability_concedes_the_whole_amount_once(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    cb = open_chargeback(standin, "t1_chb_toaccept00000000000001", 20261130)
+    accepted = await gateway.accept_dispute(cb["id"], idempotency_key="paybot-accept-x")
+    assert accepted.status is DisputeStatus.ACCEPTED
+    (post,) = standin.calls("POST", "/chargebackMessages")
+    assert post.headers["request-token"] == "paybot-accept-x"
+    assert {k: post.body[k] for k in ("chargeback", "type", "amount", "currency")} == {
+        "chargeback": cb["id"],
+        "type": "acceptLiability",
+        "amount": 20000,
+        "currency": "USD",
+    }
+    assert (await gateway.accept_dispute(cb["id"], idempotency_key="again")).status is (
+        DisputeStatus.ACCEPTED
+    )
+    assert len(standin.calls("POST", "/chargebackMessages")) == 1
+
+
+async def test_closed_and_overdue_disputes_take_nothing(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    with pytest.raises(ProcessorError, match="closed"):
+        await gateway.submit_dispute_evidence(
+            "t1_chb_6616a9f7c19a47bea938957", EVIDENCE, idempotency_key="k"
+        )
+    with pytest.raises(ProcessorError, match="under review"):
+        await gateway.accept_dispute(ANSWERED, idempotency_key="k")
+    late = open_chargeback(standin, "t1_chb_overdue000000000000001", 20261101)
+    with pytest.raises(ProcessorError, match="deadline"):
+        await gateway.submit_dispute_evidence(late["id"], EVIDENCE, idempotency_key="k")
+    with pytest.raises(ProcessorError, match="no Payrix chargeback"):
+        await gateway.accept_dispute("t1_chb_nosuch", idempotency_key="k")
+    assert standin.calls("POST", "/chargebackMessages") == []
+
+
+async def test_open_disputes_soonest_deadline_first(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    open_chargeback(standin, "t1_chb_later0000000000000000001", 20261220)
+    open_chargeback(standin, "t1_chb_sooner000000000000000001", 20261125)
+    page = await gateway.list_disputes(open_only=True)
+    assert [d.id for d in page.items] == [
+        ANSWERED,  # due 2024-12-31, under review: still open
+        "t1_chb_sooner000000000000000001",
+        "t1_chb_later0000000000000000001",
+    ]
+    assert standin.calls("GET", "/chargebacks")[-1].search == (
+        f"merchant[equals]={MERCHANT}&status[equals]=open&reply[sort]=asc&id[sort]=asc"
+    )
+    everything = await gateway.list_disputes(limit=2)
+    assert len(everything.items) == 2 and everything.next_cursor is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Returns, balance, daily totals
+
+
+async def test_a_returned_echeck_is_a_return(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    record = standin.find("txns", ECHECK)
+    assert record is not None
+    record.update(status=5, returned="2025-10-30 10:00:00", modified="2025-10-30 10:00:00.0000")
+    page = await gateway.list_returns()
+    (payment_return,) = page.items
+    assert (payment_return.transaction_id, payment_return.amount.minor) == (ECHECK, 159)
+    assert payment_return.created_at == datetime(2025, 10, 30, 10, tzinfo=UTC)
+    assert payment_return.code == "unknown"  # Payrix's record carries no NACHA code
+    record["returned"] = "R01"
+    assert (await gateway.list_returns()).items[0].code == "R01"
+    txn = await gateway.get_transaction(ECHECK)
+    assert txn is not None and txn.status.value == "returned"
+
+
+async def test_balance_is_the_merchant_entitys_fund(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    balance = await gateway.balance()
+    assert (balance.available.minor, balance.pending.minor) == (3524255, 1260)  # floats, rounded
+    assert standin.calls("GET", f"/merchants/{MERCHANT}")
+    assert standin.calls("GET", "/funds")[-1].search == (
+        "entity[equals]=t1_ent_65f097a1c57793ba6dad9bf"
+    )
+    await gateway.balance()
+    assert len(standin.calls("GET", f"/merchants/{MERCHANT}")) == 1  # the entity is remembered
+
+
+async def test_daily_totals_per_utc_day(
+    gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
+) -> None:
+    days = await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1))
+    assert [(d.day, d.payments, d.payments_minor) for d in days] == [
+        (date(2025, 10, 27), 4, 927),  # two approved-only eChecks are not payments yet
+        (date(2025, 12, 16), 5, 5000),
+    ]
+    assert standin.calls("GET", "/txns")[0].search == (
+        f"merchant[equals]={MERCHANT}&created[greater]=2025-09-30%2023:59:59"
+        "&created[less]=2026-01-01%2000:00:00&created[sort]=asc"
+    )
+    disputes = await gateway.daily_totals(date(2024, 4, 10), date(2024, 4, 11))
+    assert [(d.disputes, d.disputes_minor, d.disputes_lost_minor) for d in disputes] == [
+        (3, 60000, 40000)  # lost 300.00 and accepted 100.00; 200.00 under review
+    ]
+    await gateway.refund(CARD_TRUST, idempotency_key="k", metadata={})
+    today = await gateway.daily_totals(clock().date(), clock().date() + timedelta(days=1))
+    assert [(d.refunds, d.refunds_minor) for d in today] == [(1, 259)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+
+
+async def test_the_event_feed_reads_changes_oldest_first_with_stable_ids(
+    standin: PayrixStandIn, clock: ManualClock
+) -> None:
+    client = PayrixClient(standin.url, API_KEY)
+    gateway = PayrixGateway(
+        client, MERCHANT, clock=clock, first_poll_lookback=timedelta(days=365 * 3)
+    )
+    try:
+        first = await gateway.events(None, 100)
+        ids = [e.id for e in first.events]
+        assert ids[:4] == [
+            "t1_chb_6616a9b87fce852bab31384.created",
+            "t1_chb_6616a9de06fd751e5ae91e5.created",
+            "t1_chb_6616a9f7c19a47bea938957.created",
+            "t1_chs_66173611ab3e030eb8b9b4e",  # Payrix's own id for "lost"
+        ]
+        by_id = {e.id: e for e in first.events}
+        lost = by_id["t1_chs_66173611ab3e030eb8b9b4e"]
+        assert lost.type is EventType.DISPUTE_UPDATED
+        assert lost.data["status"] == "accepted" and lost.data["payrix_status"] == "lost"
+        assert by_id["t1_chs_66746838179377f5d203381"].data["status"] == "lost"
+        payments = [e for e in first.events if e.type is EventType.PAYMENT_CREATED]
+        assert len(payments) == 14 and len({e.object_id for e in payments}) == 14
+        paid = [e.object_id for e in first.events if e.type is EventType.WITHDRAWAL_PAID]
+        assert len(paid) == 8  # the processed batches; two are still open
+        disputes = [e for e in first.events if e.type.value.startswith("dispute.")]
+        assert len(disputes) == 5  # the other nine status records are of unrecorded chargebacks
+        assert first.cursor is not None and len(first.cursor) <= 200
+
+        quiet = await gateway.events(first.cursor, 100)
+        assert quiet.events == () and quiet.cursor == first.cursor
+
+        again = await gateway.events(None, 100)
+        assert [e.id for e in again.events] == ids, "read again, the same ids: dedupe works"
+
+        record = standin.find("txns", ECHECK)
+        assert record is not None
+        record.update(status=5, returned=20261116, modified="2026-11-16 14:00:00.0000")
+        refund = await gateway.refund(CARD_TRUST, idempotency_key="k", metadata={})
+        later = await gateway.events(first.cursor, 100)
+        assert [(e.id, e.type) for e in later.events] == [
+            (f"{ECHECK}.created", EventType.PAYMENT_CREATED),
+            (f"{ECHECK}.returned", EventType.RETURN_CREATED),
+            (f"{refund.id}.pending", EventType.REFUND_UPDATED),
+        ]
+        returned = later.events[1]
+        assert returned.data["transaction_id"] == ECHECK and returned.data["amount_minor"] == 159
+    finally:
+        await gateway.close()
+
+
+async def test_the_feed_pages_through_a_busy_period_without_skipping(
+    standin: PayrixStandIn, clock: ManualClock
+) -> None:
+    """Thirty records at one instant, read eight at a time: each once, in order."""
+    template = standin.find("txns", CARD_TRUST)
+    assert template is not None
+    for n in range(30):
+        standin.add(
+            "txns",
+            {
+                **copy.deepcopy(template),
+                "id": f"t1_txn_busy{n:019d}",
+                "modified": "2026-11-16 10:00:00.0000",
+            },
+        )
+    gateway = PayrixGateway(PayrixClient(standin.url, API_KEY), MERCHANT, clock=clock)
+    try:
+        seen: list[str] = []
+        cursor = None
+        for _ in range(10):
+            batch = await gateway.events(cursor, 8)
+            if batch.cursor == cursor:
+                break
+            seen += [e.object_id for e in batch.events]
+            cursor = batch.cursor
+    finally:
+        await gateway.close()
+    assert seen == [f"t1_txn_busy{n:019d}" for n in range(30)]
+
+
+async def test_webhooks_are_refused_with_the_reason(gateway: PayrixGateway) -> None:
+    with pytest.raises(PaybotError, match="documents no signature"):
+        gateway.parse_webhook(b'{"event": "chargeback.created"}', {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up settings
+
+
+def test_missing_settings_stop_start_up_naming_them(database_url: str) -> None:
+    settings = Settings(payments_backend="payrix", database_url=database_url)
+    with pytest.raises(ConfigError) as missing:
+        create_gateway(settings, None, ManualClock())  # type: ignore[arg-type]
+    assert str(missing.value) == (
+        "PAYRIX_API_KEY and PAYRIX_MERCHANT_ID are not set: "
+        "PAYMENTS_BACKEND=payrix needs the firm's Payrix API key and merchant id"
+    )
+    assert "\n" not in str(missing.value)
+    settings = Settings(
+        payments_backend="payrix",
+        payrix_api_key="k",  # type: ignore[arg-type]
+        payrix_merchant_id=MERCHANT,
+        payrix_matter_field="notes",
+    )
+    with pytest.raises(ConfigError, match="PAYRIX_MATTER_FIELD is malformed"):
+        create_gateway(settings, None, ManualClock())  # type: ignore[arg-type]
+
+
+async def test_settings_make_a_working_gateway(standin: PayrixStandIn) -> None:
+    settings = Settings(
+        payments_backend="payrix",
+        payrix_api_key=API_KEY,  # type: ignore[arg-type]
+        payrix_merchant_id=MERCHANT,
+        payrix_api_base=standin.url + "/",
+        payrix_matter_field="order",
+    )
+    assert "standin-payrix-api-key" not in repr(settings)
+    gateway = create_gateway(settings, None, ManualClock())  # type: ignore[arg-type]
+    try:
+        assert gateway.name == "payrix" and isinstance(gateway, Gateway)
+        txn = await gateway.get_transaction(ECHECK)
+        assert txn is not None and txn.matter_id is None  # ``order`` is empty in the recording
+    finally:
+        await gateway.close()
