@@ -2,7 +2,10 @@
 database, then prints p50 / p99 of the first page, a page deep in, and searches, each measured
 through the History service (gateway, keyset cursor, the page's refunds and disputes, columns).
 
-    .venv/bin/python bench/history.py [--transactions 1000000] [--repeats 50]
+    .venv/bin/python bench/history.py [--transactions 1000000] [--repeats 50] [--database FILE]
+
+``--database`` keeps the seeded file for another run (seeding a million takes minutes); a file
+that already holds transactions is used as it is.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -81,16 +84,22 @@ def report(name: str, p50: float, p99: float) -> None:
     print(f"  {name:<36} p50 {p50:8.1f} ms   p99 {p99:8.1f} ms")
 
 
-async def main(transactions: int, repeats: int) -> None:
+async def main(transactions: int, repeats: int, database: Path | None) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        url = f"sqlite+aiosqlite:///{database or Path(folder) / 'bench.db'}"
         clock = ManualClock(NOW)
         store = await open_store(load_settings(database_url=url), clock=clock)
         try:
-            print(f"Seeding {transactions:,} sandbox transactions into {url}")
-            started = time.perf_counter()
-            await seed(store, clock, transactions)
-            print(f"  done in {time.perf_counter() - started:.0f}s\n")
+            async with store.sessions() as session:
+                existing = int(await session.scalar(select(func.count(SandboxTransaction.id))) or 0)
+            if existing:
+                print(f"Using the {existing:,} transactions already in {url}\n")
+                transactions = existing
+            else:
+                print(f"Seeding {transactions:,} sandbox transactions into {url}")
+                started = time.perf_counter()
+                await seed(store, clock, transactions)
+                print(f"  done in {time.perf_counter() - started:.0f}s\n")
             history = store.services.history
             deep = await deep_cursor(store, transactions // 2)
 
@@ -142,5 +151,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--database", type=Path, help="a SQLite file to keep (or reuse)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.transactions, arguments.repeats))
+    asyncio.run(main(arguments.transactions, arguments.repeats, arguments.database))

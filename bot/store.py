@@ -31,9 +31,13 @@ class Store:
 
 async def open_store(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True) -> Store:
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    if migrate:
-        await upgrade_database(engine)
-    sessions = create_session_factory(engine)
-    metrics = Metrics()
-    gateway = cast(Gateway, MeteredGateway(create_gateway(settings, sessions, clock), metrics))
+    try:
+        sessions = create_session_factory(engine)
+        metrics = Metrics()
+        gateway = cast(Gateway, MeteredGateway(create_gateway(settings, sessions, clock), metrics))
+        if migrate:
+            await upgrade_database(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     return Store(engine, sessions, build_services(settings, sessions, gateway, clock), metrics)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,3 +26,26 @@ async def insert_or_ignore(
         insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def insert_new(
+    session: AsyncSession,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    returning: str,
+) -> set[Any]:
+    """Many rows in one INSERT … ON CONFLICT (keys) DO NOTHING RETURNING: the ``returning``
+    column of the rows that were new. Given as a list of parameters, the statement is compiled
+    once and SQLAlchemy sends the rows as multi-row VALUES pages."""
+    if not rows:
+        return set()
+    insert = pg_insert if dialect(session) == "postgresql" else sqlite_insert
+    table = cast(Table, model.__table__)
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(table.c[returning])
+    )
+    result = await session.execute(statement, [dict(row) for row in rows])
+    return set(result.scalars())

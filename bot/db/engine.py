@@ -13,7 +13,11 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # A kept pool as large as PostgreSQL's: each new SQLite connection is a thread, a file
+        # open and the pragmas, too dear to pay while requests wait.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=pool_size
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(

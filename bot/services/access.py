@@ -6,6 +6,9 @@ does not allow is refused, and the refusal is written to the audit log.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from bot.db.engine import SessionFactory
@@ -16,6 +19,9 @@ from bot.roles import Action, Role, allowed, lowest_role
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 
 NO_ACCESS = "You have no Payments Portal access: ask an admin."
+# How long a resolved actor is reused. A change made in this process clears it at once (see
+# ``forget``); one made by another process (the CLI, a second bot) is seen within this.
+ACTOR_TTL_SECONDS = 1.0
 
 
 class NoAccess(Denied):
@@ -45,16 +51,43 @@ def account(row: PortalUser) -> PortalAccount:
 
 
 class Access:
-    def __init__(self, session_factory: SessionFactory, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        audit: AuditLog,
+        *,
+        ttl: float = ACTOR_TTL_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = session_factory
         self._audit = audit
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._actors: dict[str, tuple[float, PortalAccount | None]] = {}
+        self._generation = 0
 
     async def actor(self, slack_user_id: str) -> PortalAccount | None:
+        """The portal account linked to a Slack user, read at most ``ttl`` seconds ago."""
+        now = self._monotonic()
+        cached = self._actors.get(slack_user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        generation = self._generation
         async with self._sessions() as session:
             row = await session.scalar(
                 select(PortalUser).where(PortalUser.slack_user_id == slack_user_id)
             )
-        return account(row) if row else None
+        found = account(row) if row else None
+        if generation == self._generation:  # not read across a change: keep it
+            if len(self._actors) >= 10_000:
+                self._actors.clear()
+            self._actors[slack_user_id] = (now + self._ttl, found)
+        return found
+
+    def forget(self) -> None:
+        """A portal user was added or changed: resolve everyone afresh from now on."""
+        self._generation += 1
+        self._actors.clear()
 
     async def authorize(
         self,
@@ -96,3 +129,32 @@ class Access:
 
     def can(self, actor: PortalAccount, action: Action) -> bool:
         return actor.active and allowed(Role(actor.role), action)
+
+
+async def four_eyes(
+    audit: AuditLog,
+    actor: PortalAccount,
+    requester_username: str,
+    action: Action,
+    source: Source,
+    *,
+    target_type: str,
+    target_id: str,
+    what: str,
+) -> None:
+    """Nobody decides their own request: the refusal is audited and raised."""
+    if requester_username != actor.username:
+        return
+    message = f"You {what}: another manager or admin must decide it (four eyes)."
+    await audit.record(
+        AuditRecord(
+            action.value,
+            Outcome.DENIED,
+            source,
+            actor,
+            target_type=target_type,
+            target_id=target_id,
+            reason=message,
+        )
+    )
+    raise Denied(message)

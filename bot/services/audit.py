@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
+from bot.db.group_commit import GroupCommit
 from bot.db.models import AuditEntry
 from bot.domain import AuditLine, AuditPage, PortalAccount, Source
 
@@ -41,33 +42,41 @@ class AuditRecord:
 
 
 class AuditLog:
-    def __init__(self, session_factory: SessionFactory, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        clock: Clock = utcnow,
+        writes: GroupCommit | None = None,
+    ) -> None:
         self._sessions = session_factory
         self._clock = clock
+        self._writes = writes or GroupCommit(session_factory)
 
     def add(self, session: AsyncSession, record: AuditRecord) -> None:
         """Stage a row in the caller's transaction, so it commits (or not) with the change."""
-        actor = record.actor
-        session.add(
-            AuditEntry(
-                at=self._clock(),
-                actor_username=actor.username if actor else None,
-                actor_slack_id=(actor.slack_user_id if actor else None) or record.slack_user_id,
-                actor_role=actor.role if actor else None,
-                action=record.action,
-                target_type=record.target_type,
-                target_id=record.target_id,
-                outcome=record.outcome.value,
-                reason=record.reason,
-                source=record.source.value,
-                before=record.before,
-                after=record.after,
-            )
-        )
+        session.add(AuditEntry(**self._row(record)))
 
     async def record(self, record: AuditRecord) -> None:
-        async with self._sessions.begin() as session:
-            self.add(session, record)
+        """A record of its own (a lookup, a refusal), committed before this returns; written
+        with those of concurrent requests in one statement, so a busy second costs one commit."""
+        await self._writes.run(_insert_rows, self._row(record))
+
+    def _row(self, record: AuditRecord) -> dict[str, Any]:
+        actor = record.actor
+        return {
+            "at": self._clock(),
+            "actor_username": actor.username if actor else None,
+            "actor_slack_id": (actor.slack_user_id if actor else None) or record.slack_user_id,
+            "actor_role": actor.role if actor else None,
+            "action": record.action,
+            "target_type": record.target_type,
+            "target_id": record.target_id,
+            "outcome": record.outcome.value,
+            "reason": record.reason,
+            "source": record.source.value,
+            "before": record.before,
+            "after": record.after,
+        }
 
     async def entries(
         self, *, subject: str | None = None, limit: int = 10, before_id: int | None = None
@@ -84,6 +93,11 @@ class AuditLog:
             rows = (await session.scalars(query)).all()
         lines = tuple(_line(row) for row in rows[:limit])
         return AuditPage(lines, lines[-1].id if len(rows) > limit else None)
+
+
+async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> list[None]:
+    await session.execute(insert(cast(Table, AuditEntry.__table__)), rows)
+    return [None] * len(rows)
 
 
 def _line(row: AuditEntry) -> AuditLine:

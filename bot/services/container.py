@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.engine import SessionFactory
+from bot.db.group_commit import GroupCommit
 from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
@@ -59,7 +60,9 @@ class Services:
 def build_services(
     settings: Settings, sessions: SessionFactory, gateway: Gateway, clock: Clock
 ) -> Services:
-    audit = AuditLog(sessions, clock)
+    writes = GroupCommit(sessions)  # audit rows and delivery keys of concurrent requests
+    audit = AuditLog(sessions, clock, writes)
+    access = Access(sessions, audit)
     lease = timedelta(seconds=settings.paybot_lease_seconds)
     listings = Listings(gateway, clock)
     return Services(
@@ -68,8 +71,8 @@ def build_services(
         clock=clock,
         gateway=gateway,
         audit=audit,
-        access=Access(sessions, audit),
-        users=Users(sessions, audit, clock),
+        access=access,
+        users=Users(sessions, audit, clock, changed=access.forget),
         transactions=Transactions(gateway, audit),
         refunds=Refunds(sessions, gateway, audit, clock),
         matters=Matters(sessions),
@@ -79,7 +82,7 @@ def build_services(
         home=Home(sessions, gateway, listings, clock),
         reports=Reports(gateway, audit, clock),
         outbox=Outbox(sessions, clock, lease),
-        events=Events(sessions, gateway, settings.paybot_notify_channel, clock),
+        events=Events(sessions, gateway, settings.paybot_notify_channel, clock, writes),
         disputes=Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock),
-        deliveries=Deliveries(sessions, clock),
+        deliveries=Deliveries(sessions, clock, writes),
     )

@@ -26,11 +26,12 @@ from bot.domain import (
     ResponseState,
     Source,
 )
-from bot.errors import Denied, FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.pan import mask_pans
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
+from bot.services.access import four_eyes
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.services.state import compare_and_set
@@ -237,22 +238,16 @@ class Disputes:
         self, actor: PortalAccount, response_id: str, source: Source
     ) -> DisputeResponseInfo:
         response = await self.response(response_id)
-        if response.requester_username == actor.username:
-            message = (
-                "You drafted this response: another manager or admin must decide it (four eyes)."
-            )
-            await self._audit.record(
-                AuditRecord(
-                    Action.DECIDE_DISPUTE_RESPONSE.value,
-                    Outcome.DENIED,
-                    source,
-                    actor,
-                    target_type="dispute",
-                    target_id=response.dispute_id,
-                    reason=message,
-                )
-            )
-            raise Denied(message)
+        await four_eyes(
+            self._audit,
+            actor,
+            response.requester_username,
+            Action.DECIDE_DISPUTE_RESPONSE,
+            source,
+            target_type="dispute",
+            target_id=response.dispute_id,
+            what="drafted this response",
+        )
         if response.state is not ResponseState.DRAFTED:
             who = f" by {response.decided_by_username}" if response.decided_by_username else ""
             raise DisputeRefused(f"This response was already {response.state.value}{who}.")

@@ -9,13 +9,16 @@ when the bot was down or crashed mid-way.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
-from bot.db.dml import insert_or_ignore
+from bot.db.dml import insert_new, insert_or_ignore
 from bot.db.engine import SessionFactory
+from bot.db.group_commit import GroupCommit
 from bot.db.models import EventCursor, ProcessorEventRow
 from bot.domain import EventType, ProcessorEvent
 from bot.processors.gateway import Gateway
@@ -36,53 +39,75 @@ class Events:
         gateway: Gateway,
         notify_channel: str | None,
         clock: Clock = utcnow,
+        writes: GroupCommit | None = None,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._channel = notify_channel
         self._clock = clock
+        self._writes = writes or GroupCommit(sessions)
 
     async def ingest(self, events: Iterable[ProcessorEvent], source: str) -> int:
-        """Store what is new; the count of new events."""
-        async with self._sessions.begin() as session:
-            return await self._store(session, events, source)
+        """Store what is new; the count of new events. Committed before it returns, in one
+        transaction with the webhooks arriving at the same time."""
+        return await self._writes.run(self._store_groups, (tuple(events), source))
 
     async def _store(
         self, session: AsyncSession, events: Iterable[ProcessorEvent], source: str
     ) -> int:
-        now, new = self._clock(), 0
-        backend = self._gateway.name
-        for event in events:
-            fresh = await insert_or_ignore(
+        return (await self._store_groups(session, [(tuple(events), source)]))[0]
+
+    async def _store_groups(
+        self, session: AsyncSession, groups: list[tuple[tuple[ProcessorEvent, ...], str]]
+    ) -> list[int]:
+        """Every event of every group in one statement; the count of new events per group
+        (an event in two groups is new in the first only)."""
+        now, backend = self._clock(), self._gateway.name
+        rows: list[dict[str, Any]] = [
+            {
+                "backend": backend,
+                "event_id": event.id,
+                "type": event.type.value,
+                "object_id": event.object_id,
+                "source": source,
+                "occurred_at": event.created_at,
+                "received_at": now,
+                "data": dict(event.data),
+            }
+            for events, source in groups
+            for event in events
+        ]
+        first: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            first.setdefault(row["event_id"], row)
+        fresh = await insert_new(
+            session, ProcessorEventRow, list(first.values()), ["backend", "event_id"], "event_id"
+        )
+        counts = []
+        for events, _ in groups:
+            new = 0
+            for event in events:
+                if event.id not in fresh:
+                    continue
+                fresh.discard(event.id)
+                new += 1
+                await self._announce(session, event, now)
+            counts.append(new)
+        return counts
+
+    async def _announce(self, session: AsyncSession, event: ProcessorEvent, now: datetime) -> None:
+        """Owe the notify channel a message for a new event of an announced type."""
+        kind = ANNOUNCED.get(event.type)
+        if kind and self._channel:
+            await outbox.add(
                 session,
-                ProcessorEventRow,
-                {
-                    "backend": backend,
-                    "event_id": event.id,
-                    "type": event.type.value,
-                    "object_id": event.object_id,
-                    "source": source,
-                    "occurred_at": event.created_at,
-                    "received_at": now,
-                    "data": dict(event.data),
-                },
-                ["backend", "event_id"],
+                key=f"event:{self._gateway.name}:{event.id}",
+                kind=kind,
+                channel=self._channel,
+                object_id=event.object_id,
+                payload={"event_id": event.id, "data": dict(event.data)},
+                now=now,
             )
-            if not fresh:
-                continue
-            new += 1
-            kind = ANNOUNCED.get(event.type)
-            if kind and self._channel:
-                await outbox.add(
-                    session,
-                    key=f"event:{backend}:{event.id}",
-                    kind=kind,
-                    channel=self._channel,
-                    object_id=event.object_id,
-                    payload={"event_id": event.id, "data": dict(event.data)},
-                    now=now,
-                )
-        return new
 
     async def poll(self, batch: int = 500) -> int:
         """Read the feed from the stored cursor until it has nothing new; the count of new events."""
@@ -92,8 +117,8 @@ class Events:
                 row = await session.get(EventCursor, backend)
             cursor = row.cursor if row else None
             page = await self._gateway.events(cursor, batch)
-            if not page.events or page.cursor == cursor:
-                return total
+            if page.cursor is None or page.cursor == cursor:
+                return total  # nothing new (an adapter may move its cursor past events it skips)
             async with self._sessions.begin() as session:
                 total += await self._store(session, page.events, "poll")
                 if row is None:
@@ -114,7 +139,7 @@ class Events:
                         )
                         .values(cursor=page.cursor, updated_at=self._clock())
                     )
-            if len(page.events) < batch:
+            if not page.events or len(page.events) < batch:
                 return total
 
     async def start_at_end(self, batch: int = 1000) -> str | None:
@@ -129,9 +154,11 @@ class Events:
         cursor: str | None = None
         while True:
             page = await self._gateway.events(cursor, batch)
-            if not page.events or page.cursor == cursor:
+            if page.cursor is None or page.cursor == cursor:
                 break
             cursor = page.cursor
+            if not page.events:
+                break
         async with self._sessions.begin() as session:
             await insert_or_ignore(
                 session,

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
-from bot.db.dml import dialect, insert_or_ignore
+from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import Job
+from bot.services import leases
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 LEASE = timedelta(seconds=60)
@@ -80,31 +81,19 @@ class JobQueue:
     async def claim(self, owner: str) -> ClaimedJob | None:
         """Take the oldest ready job, or a running one whose lease ran out; None when idle."""
         now = self._clock()
-        ready = or_(
-            and_(Job.state == QUEUED, Job.run_after <= now),
-            and_(Job.state == RUNNING, Job.lease_until < now),
-        )
+        condition = leases.ready(Job, QUEUED, RUNNING, Job.run_after, now)
         async with self._sessions.begin() as session:
-            pick = select(Job.id).where(ready).order_by(Job.run_after, Job.id).limit(1)
-            if dialect(session) == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            job_id = await session.scalar(pick)
-            if job_id is None:
-                return None
-            claimed = await session.execute(
-                update(Job)
-                .where(Job.id == job_id, ready)
-                .values(
-                    state=RUNNING,
-                    lease_owner=owner,
-                    lease_until=now + self._lease,
-                    attempts=Job.attempts + 1,
-                )
-                .returning(Job.id, Job.kind, Job.key, Job.payload, Job.attempts)
+            rows = await leases.claim(
+                session,
+                Job,
+                condition,
+                [Job.run_after, Job.id],
+                1,
+                {"state": RUNNING, "lease_owner": owner, "lease_until": now + self._lease},
             )
-            row = claimed.first()
-        if row is None:
-            return None  # another worker took it between the select and the update
+        if not rows:
+            return None
+        row = rows[0]
         return ClaimedJob(row.id, row.kind, row.key, dict(row.payload), row.attempts)
 
     async def done(self, job: ClaimedJob, owner: str) -> None:
@@ -118,10 +107,8 @@ class JobQueue:
     async def retry(
         self, job: ClaimedJob, owner: str, error: str, delay: timedelta | None = None
     ) -> None:
-        """Back off exponentially (capped at five minutes); give up after MAX_ATTEMPTS."""
-        wait = (
-            delay if delay is not None else timedelta(seconds=min(300, 2 ** min(job.attempts, 8)))
-        )
+        """Back off (see leases.backoff); give up after MAX_ATTEMPTS."""
+        wait = delay if delay is not None else leases.backoff(job.attempts)
         state = DEAD if job.attempts >= MAX_ATTEMPTS else QUEUED
         async with self._sessions.begin() as session:
             await session.execute(

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
-from bot.db.dml import dialect, insert_or_ignore
+from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import OutboxMessage
+from bot.services import leases
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 LEASE = timedelta(seconds=120)
@@ -34,6 +35,19 @@ class OutboxItem:
     payload: dict[str, Any]
     attempts: int
     thread_ts: str | None  # set when a digest parent was posted before a crash: reuse it
+
+
+def item(row: OutboxMessage) -> OutboxItem:
+    return OutboxItem(
+        row.id,
+        row.key,
+        row.kind,
+        row.channel,
+        row.object_id,
+        dict(row.payload),
+        row.attempts,
+        row.thread_ts,
+    )
 
 
 def add(
@@ -79,45 +93,19 @@ class Outbox:
 
     async def claim(self, owner: str, limit: int = 500) -> list[OutboxItem]:
         now = self._clock()
-        ready = or_(
-            and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.state == SENDING, OutboxMessage.lease_until < now),
+        condition = leases.ready(
+            OutboxMessage, PENDING, SENDING, OutboxMessage.next_attempt_at, now
         )
         async with self._sessions.begin() as session:
-            pick = select(OutboxMessage.id).where(ready).order_by(OutboxMessage.id).limit(limit)
-            if dialect(session) == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            ids = list((await session.scalars(pick)).all())
-            if not ids:
-                return []
-            claimed = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), ready)
-                .values(
-                    state=SENDING,
-                    lease_owner=owner,
-                    lease_until=now + self._lease,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(OutboxMessage)
+            rows = await leases.claim(
+                session,
+                OutboxMessage,
+                condition,
+                [OutboxMessage.id],
+                limit,
+                {"state": SENDING, "lease_owner": owner, "lease_until": now + self._lease},
             )
-            rows = claimed.scalars().all()
-        return sorted(
-            (
-                OutboxItem(
-                    r.id,
-                    r.key,
-                    r.kind,
-                    r.channel,
-                    r.object_id,
-                    dict(r.payload),
-                    r.attempts,
-                    r.thread_ts,
-                )
-                for r in rows
-            ),
-            key=lambda item: item.id,
-        )
+        return [item(r) for r in rows]
 
     async def sent(self, ids: list[int], ts: str | None, thread_ts: str | None, owner: str) -> None:
         async with self._sessions.begin() as session:
@@ -143,9 +131,7 @@ class Outbox:
     async def retry(
         self, item: OutboxItem, owner: str, error: str, delay: timedelta | None = None
     ) -> None:
-        wait = (
-            delay if delay is not None else timedelta(seconds=min(300, 2 ** min(item.attempts, 8)))
-        )
+        wait = delay if delay is not None else leases.backoff(item.attempts)
         state = DEAD if item.attempts >= MAX_ATTEMPTS else PENDING
         async with self._sessions.begin() as session:
             await session.execute(
@@ -189,19 +175,7 @@ class Outbox:
                     .order_by(OutboxMessage.id)
                 )
             ).all()
-        return [
-            OutboxItem(
-                r.id,
-                r.key,
-                r.kind,
-                r.channel,
-                r.object_id,
-                dict(r.payload),
-                r.attempts,
-                r.thread_ts,
-            )
-            for r in rows
-        ]
+        return [item(r) for r in rows]
 
     async def backlog(self) -> int:
         async with self._sessions() as session:

@@ -33,11 +33,12 @@ from bot.domain import (
     Source,
     Transaction,
 )
-from bot.errors import Denied, FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.ids import BlockId
 from bot.pan import mask_pans
 from bot.processors.gateway import Gateway
 from bot.roles import Action
+from bot.services.access import four_eyes
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.services.refund_rules import refund_refusal
@@ -268,22 +269,16 @@ class Refunds:
     ) -> RefundRequestInfo:
         """Four eyes: nobody decides their own request."""
         request = await self.get(request_id)
-        if request.requester_username == actor.username:
-            message = (
-                "You asked for this refund: another manager or admin must decide it (four eyes)."
-            )
-            await self._audit.record(
-                AuditRecord(
-                    action.value,
-                    Outcome.DENIED,
-                    source,
-                    actor,
-                    target_type="refund",
-                    target_id=request_id,
-                    reason=message,
-                )
-            )
-            raise Denied(message)
+        await four_eyes(
+            self._audit,
+            actor,
+            request.requester_username,
+            action,
+            source,
+            target_type="refund",
+            target_id=request_id,
+            what="asked for this refund",
+        )
         if request.state is not RefundState.REQUESTED:
             who = f" by {request.decided_by_username}" if request.decided_by_username else ""
             raise RefundRefused(f"This refund request was already {request.state.value}{who}.")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain import PortalAccount, Source, Transaction
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, ProcessorError
 from bot.pan import has_pan
 from bot.processors.gateway import Gateway
 from bot.roles import Action
@@ -49,7 +49,21 @@ class Transactions:
     async def lookup(self, actor: PortalAccount, text: str, source: Source) -> Lookup:
         """Exactly this id or a clear "not found": never a near match, never a search."""
         transaction_id = clean_id(text)
-        txn = await self._gateway.get_transaction(transaction_id)
+        try:
+            txn = await self._gateway.get_transaction(transaction_id)
+        except ProcessorError as exc:
+            await self._audit.record(
+                AuditRecord(
+                    action=Action.LOOKUP.value,
+                    outcome=Outcome.FAILED,
+                    source=source,
+                    actor=actor,
+                    target_type="transaction",
+                    target_id=transaction_id,
+                    reason=exc.message,
+                )
+            )
+            raise
         await self._audit.record(
             AuditRecord(
                 action=Action.LOOKUP.value,

@@ -7,6 +7,7 @@ modal can show each next to its input.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -57,13 +58,23 @@ def _field_errors(user: NewUser) -> dict[str, str]:
     return errors
 
 
+def _nothing() -> None:
+    return None
+
+
 class Users:
     def __init__(
-        self, session_factory: SessionFactory, audit: AuditLog, clock: Clock = utcnow
+        self,
+        session_factory: SessionFactory,
+        audit: AuditLog,
+        clock: Clock = utcnow,
+        *,
+        changed: Callable[[], None] = _nothing,
     ) -> None:
         self._sessions = session_factory
         self._audit = audit
         self._clock = clock
+        self._changed = changed  # told after every change, so cached actors are read again
 
     async def add(
         self, actor: PortalAccount | None, user: NewUser, source: Source
@@ -99,6 +110,7 @@ class Users:
                 ) from None
             created = account(row)
             self._audit.add(session, _done(actor, source, created, None, created))
+        self._changed()
         return created
 
     async def get(self, username: str) -> PortalAccount:
@@ -166,6 +178,7 @@ class Users:
             row.updated_at = self._clock()
             after = account(row)
             self._audit.add(session, _done(actor, source, after, before, after))
+        self._changed()
         return after
 
 

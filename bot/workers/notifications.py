@@ -35,6 +35,8 @@ ITEMS_PER_MESSAGE = 16  # a dispute takes two blocks and a divider: 16 stay insi
 
 
 METADATA_EVENT = "paybot_outbox"
+CARRIES = "outbox"  # the message shows these items: they are delivered
+ANNOUNCES = "digest"  # a digest parent: it names items its thread will hold, delivers none
 
 
 class Stopping(Exception):
@@ -139,14 +141,15 @@ class Delivery:
         blocks: Sequence[Block] | None,
         thread_ts: str | None,
         items: Sequence[OutboxItem],
+        role: str = CARRIES,
     ) -> dict[str, str]:
         """Post once. Items claimed before (by a process that died after posting but before
-        marking them sent) are first looked for by the outbox ids their message carries."""
+        marking them sent) are first looked for by the outbox keys their message carries."""
         if self._stopping:
             raise Stopping()
-        ids = [i.id for i in items]
+        keys = [i.key for i in items]
         if any(i.attempts > 1 for i in items):
-            found = await self._posted_before(channel, ids, thread_ts)
+            found = await self._posted_before(channel, keys, thread_ts, role)
             if found:
                 return found
         await self._pacer.wait(channel)
@@ -157,14 +160,16 @@ class Delivery:
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox": ids}},
+            metadata={"event_type": METADATA_EVENT, "event_payload": {role: keys}},
         )
         self.posted += 1
         return {"channel": str(answer["channel"]), "ts": str(answer["ts"])}
 
     async def _posted_before(
-        self, channel: str, ids: list[int], thread_ts: str | None
+        self, channel: str, keys: list[str], thread_ts: str | None, role: str = CARRIES
     ) -> dict[str, str] | None:
+        """Our earlier post of these outbox keys, if any. Keys, not row ids: they come from the
+        processor's event ids, so another installation posting to the channel never matches."""
         if channel.startswith(("U", "W")):
             return None  # a DM's history needs im:history: a repeated DM is the accepted risk
         if thread_ts:
@@ -177,8 +182,8 @@ class Delivery:
             )
         for message in page.get("messages") or []:
             metadata = message.get("metadata") or {}
-            posted = (metadata.get("event_payload") or {}).get("outbox") or []
-            if metadata.get("event_type") == METADATA_EVENT and set(ids) <= set(posted):
+            posted = (metadata.get("event_payload") or {}).get(role) or []
+            if metadata.get("event_type") == METADATA_EVENT and set(keys) <= set(posted):
                 return {"channel": channel, "ts": str(message["ts"])}
         return None
 
@@ -192,7 +197,7 @@ class Delivery:
             for item in retried:
                 if item.id in posted:
                     continue
-                found = await self._posted_before(channel, [item.id], thread_ts)
+                found = await self._posted_before(channel, [item.key], thread_ts)
                 if found:
                     await self._services.outbox.sent([item.id], found["ts"], thread_ts, self.owner)
                     posted.add(item.id)
@@ -220,6 +225,7 @@ class Delivery:
                     None,
                     None,
                     [r.item for r in items],
+                    ANNOUNCES,
                 )
             except Exception as exc:
                 for r in items:

@@ -2,7 +2,7 @@
 
 The bot's `AsyncWebClient(base_url=fake.base_url)` talks to it. It answers the methods Paybot
 uses with the shapes Slack returns, keeps what was posted, checks what Slack would refuse, and
-can be told to fail or rate-limit.
+can be told to fail or rate-limit, noting any call that comes back before its Retry-After.
 """
 
 from __future__ import annotations
@@ -40,6 +40,15 @@ class Call:
     params: JSON
     at: float
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class EarlyCall:
+    """A call that came back before the Retry-After of a 429 it was given had elapsed."""
+
+    method: str
+    scope: str  # the channel the 429 was for, or "*" for every call of the method
+    early_by: float  # seconds before the Retry-After ran out
 
 
 @dataclass
@@ -122,9 +131,10 @@ class SlackError(Exception):
 
 
 class _RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, scope: str = "*") -> None:
         super().__init__(f"retry after {retry_after}s")
         self.retry_after = retry_after
+        self.scope = scope  # the channel over its limit, or "*" for the workspace's
 
 
 @dataclass
@@ -191,6 +201,7 @@ class FakeSlack:
         self.responses: list[tuple[str, JSON]] = []
         self.expired_triggers: set[str] = set()
         self.rate_limited = 0
+        self.early_calls: list[EarlyCall] = []  # 429s not honoured: see `_hold`
         self.revision = 0  # goes up on every change a screen could show (see `changed`)
         self._host = host
         self._port = port
@@ -204,6 +215,7 @@ class FakeSlack:
         self._trigger_users: dict[str, str] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._limiter: _Limiter | None = None
+        self._holds: dict[tuple[str, str], float] = {}
         self._response_targets: dict[str, _ResponseTarget] = {}
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
             "auth.test": self._auth_test,
@@ -551,12 +563,14 @@ class FakeSlack:
             if handler is None:
                 raise SlackError("unknown_method")
             self._authenticate(request, token)
+            self._check_hold(method, "*")
             fault = self._take_fault(method)
             if fault is not None:
                 status = fault.status
                 if status == 429:
                     self.rate_limited += 1
                     headers["Retry-After"] = str(fault.retry_after)
+                    self._hold(method, "*", fault.retry_after)
                 body: JSON = {"ok": False, "error": fault.error}
             else:
                 body = {"ok": True, **handler(params)}
@@ -565,6 +579,7 @@ class FakeSlack:
         except _RateLimited as e:
             self.rate_limited += 1
             status, headers = 429, {"Retry-After": str(e.retry_after)}
+            self._hold(method, e.scope, e.retry_after)
             body = {"ok": False, "error": "ratelimited"}
         except Exception as e:
             call.error = f"fake_slack_crashed: {e!r}"  # a bug here, not a Slack answer
@@ -572,6 +587,16 @@ class FakeSlack:
         call.error = body.get("error")
         self.changed()
         return web.json_response(body, status=status, headers=headers)
+
+    def _hold(self, method: str, scope: str, retry_after: int) -> None:
+        """Remember until when a 429 asked this method (in `scope`) to wait."""
+        self._holds[(method, scope)] = self._monotonic() + retry_after
+
+    def _check_hold(self, method: str, scope: str) -> None:
+        """Note a call that arrives before the Retry-After it was given ran out."""
+        until = self._holds.get((method, scope))
+        if until is not None and until > self._monotonic():
+            self.early_calls.append(EarlyCall(method, scope, until - self._monotonic()))
 
     def _authenticate(self, request: web.Request, token: str | None) -> None:
         header = request.headers.get("Authorization", "")
@@ -679,6 +704,7 @@ class FakeSlack:
         if not channel.is_member and not channel.is_im:
             raise SlackError("not_in_channel")
         text, blocks, attachments = _content(p)
+        self._check_hold("chat.postMessage", channel.id)
         self._take_post_token(channel.id)
         message = Message(
             channel=channel.id,
@@ -1016,7 +1042,7 @@ class FakeSlack:
             tokens = min(float(limiter.burst), tokens + (now - then) * rate)
             if tokens < 1:
                 limiter.tokens[channel_id] = (tokens, now)
-                raise _RateLimited(max(1, math.ceil((1 - tokens) / rate)))
+                raise _RateLimited(max(1, math.ceil((1 - tokens) / rate)), channel_id)
             limiter.tokens[channel_id] = (tokens - 1, now)
         if limiter.per_workspace_per_minute is not None:
             limiter.recent.append(now)

@@ -168,7 +168,9 @@ async def test_typing_a_message_or_an_unknown_command(page: Page) -> None:
     await page.type("U0NOBODY", "/pay help", status=400)
 
 
-async def test_refund_request_four_eyes_approval_and_settlement(page: Page, demo: Demo) -> None:
+async def test_refund_requested_by_staff_approved_by_a_manager_then_settled(
+    page: Page, demo: Demo
+) -> None:
     txn = demo.data.card
     await page.type(SAM, f"/pay lookup {txn.id}")
     card = await page.last(SAM)

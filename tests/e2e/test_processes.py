@@ -188,8 +188,10 @@ async def test_a_process_killed_mid_burst_loses_and_repeats_nothing(tmp_path: Pa
         victim = cluster.processes[0]
 
         async def first_chunk_posted() -> bool:
+            """Some of the burst is out (as single posts or a digest): time to kill."""
             parents = cluster.fake.messages(NOTIFY)
-            return bool(parents) and bool(cluster.fake.messages(NOTIFY, thread_ts=parents[0].ts))
+            replies = sum(len(cluster.fake.messages(NOTIFY, thread_ts=m.ts)) for m in parents)
+            return len(parents) + replies >= 3
 
         await until(first_chunk_posted, what="the burst under way")
         victim.kill()
@@ -201,7 +203,17 @@ async def test_a_process_killed_mid_burst_loses_and_repeats_nothing(tmp_path: Pa
             shown = cluster.everything()
             return all(f"Chargeback {d}" in shown for d in ids)
 
-        await until(all_delivered, timeout=60, what="every dispute delivered")
+        try:
+            await until(all_delivered, timeout=60, what="every dispute delivered")
+        except AssertionError:
+            async with cluster.store.sessions() as session:
+                rows = (await session.scalars(select(OutboxMessage))).all()
+            states = sorted(
+                {(r.state, r.attempts, r.lease_owner, str(r.last_error)[:200]) for r in rows}
+            )
+            shown = cluster.everything()
+            missing = [d for d in ids if f"Chargeback {d}" not in shown]
+            raise AssertionError(f"missing {len(missing)}: outbox {states}") from None
         await asyncio.sleep(1)
         shown = cluster.everything()
         repeated = [d for d in ids if shown.count(f"Chargeback {d}") != 1]

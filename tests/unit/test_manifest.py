@@ -24,6 +24,8 @@ LEAST_PRIVILEGE = {
     "users:read",
     "users:read.email",
     "files:write",
+    "channels:history",
+    "groups:history",
 }
 
 

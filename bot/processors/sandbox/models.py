@@ -40,6 +40,14 @@ class SandboxTransaction(Base):
         Index(
             "ix_sandbox_transactions_unwithdrawn", "withdrawal_id", "status", "kind", "amount_minor"
         ),
+        # Daily totals (reports, the dashboard) sum a date range of one kind from the index alone.
+        Index(
+            "ix_sandbox_transactions_kind_day_totals",
+            "kind",
+            "created_at",
+            "status",
+            "amount_minor",
+        ),
     )
 
     id: Mapped[str] = mapped_column(ObjectId, primary_key=True)

@@ -1,0 +1,264 @@
+"""Answer latency: signed `/pay lookup <id>` requests against `paybot serve` on a sandbox of
+100,000 payments, and the same load against the framework's floor (bench/floor.py), alternating
+round by round in one run; and the bot's resident memory, idle and after the run.
+
+A request is timed from sending it until the user sees the answer: the HTTP answer, or the
+post to the response_url when the bot answers later.
+
+    .venv/bin/python bench/answers.py [--requests 1000] [--concurrency 20] [--rounds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import select
+from support import (
+    APPROVALS,
+    NOTIFY,
+    Server,
+    SignedCommand,
+    WatchedSlack,
+    copy_database,
+    cpu_seconds,
+    floor_server,
+    machine,
+    paybot_server,
+    percentile,
+    resident_mb,
+    seeded_database,
+    slash_command,
+)
+
+from bot.config import load_settings
+from bot.domain import Source
+from bot.processors.sandbox.models import SandboxTransaction
+from bot.services.users import NewUser
+from bot.store import open_store
+
+TRANSACTIONS = 100_000
+PEOPLE = 20  # portal users sending the commands (viewers and staff, as in a firm)
+WRONG: list[str] = []  # the first few wrong answers, shown
+WARM_UP = 40  # requests to each server before timing, as a running service would be warm
+
+
+@dataclass
+class Results:
+    name: str
+    latencies: list[float] = field(default_factory=list)  # ms
+    wrong: int = 0  # answers that were not the expected card (a refusal, an error, a timeout)
+    late: int = 0  # answers that came by response_url after an empty HTTP answer
+    cpu: float = 0.0  # seconds of the server's CPU during its timed rounds
+
+    def line(self) -> str:
+        values = self.latencies
+        return (
+            f"  {self.name:<8} p50 {percentile(values, 0.5):7.2f} ms   "
+            f"p99 {percentile(values, 0.99):7.2f} ms   mean {statistics.fmean(values):7.2f} ms   "
+            f"max {max(values):7.2f} ms   CPU {self.cpu_ms():5.2f} ms an answer   "
+            f"({len(values)} answers, {self.wrong} wrong)"
+        )
+
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / max(1, len(self.latencies))
+
+
+async def prepare(folder: Path, fake: WatchedSlack) -> tuple[str, list[str], list[str]]:
+    """A private copy of the 100,000-payment sandbox, portal users, and 1,000 ids to look up."""
+    url = copy_database(await seeded_database(TRANSACTIONS), folder)
+    store = await open_store(load_settings(database_url=url))
+    try:
+        people = []
+        for number in range(PEOPLE):
+            username = f"bench{number:02d}"
+            slack_id = f"U0BENCH{number:02d}"
+            role = "viewer" if number % 2 else "staff"
+            fake.add_user(slack_id, username, username.title(), f"{username}@firm.com")
+            await store.services.users.add(
+                None,
+                NewUser(username, username.title(), f"{username}@firm.com", role, slack_id),
+                Source.CLI,
+            )
+            people.append(slack_id)
+        async with store.sessions() as session:
+            ids = list(await session.scalars(select(SandboxTransaction.id)))
+    finally:
+        await store.close()
+    return url, people, ids
+
+
+async def one(
+    http: aiohttp.ClientSession, fake: WatchedSlack, server: Server, command: SignedCommand
+) -> tuple[float, bool, bool]:
+    """(milliseconds until seen, whether it was the lookup card, whether it came later)."""
+    arrived = fake.expect_response(command.response_url)
+    started = time.perf_counter()
+    async with http.post(
+        f"{server.url}/slack/events", data=command.body, headers=command.headers
+    ) as answer:
+        text = await answer.text()
+        status = answer.status
+    late = status == 200 and not text.strip()
+    if late:
+        try:
+            await asyncio.wait_for(arrived.wait(), timeout=10)
+        except TimeoutError:
+            return (time.perf_counter() - started) * 1000, False, True
+    spent = (time.perf_counter() - started) * 1000
+    right = status == 200 and command.expect in text
+    if not right and len(WRONG) < 5:
+        WRONG.append(f"{server.name} {status} {text[:300]!r}")
+    return spent, right, late
+
+
+async def load(
+    http: aiohttp.ClientSession,
+    fake: WatchedSlack,
+    server: Server,
+    commands: list[SignedCommand],
+    concurrency: int,
+    results: Results | None,
+) -> None:
+    queue = list(reversed(commands))
+
+    async def client() -> None:
+        while queue:
+            spent, right, late = await one(http, fake, server, queue.pop())
+            if results is not None:
+                results.latencies.append(spent)
+                results.wrong += not right
+                results.late += late
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+
+
+def start_profiler(path: Path | None, pid: int) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the bot during the timed rounds (collapsed stacks), when asked."""
+    if path is None:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+    return subprocess.Popen([*command, "--nonblocking", "--gil", "-o", str(path)])  # noqa: S603
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
+
+
+async def main(
+    requests: int, concurrency: int, rounds: int, profile: Path | None = None
+) -> dict[str, float]:
+    print(f"Answer latency: {machine()}")
+    figures: dict[str, float] = {}
+    fake = WatchedSlack()
+    await fake.start()
+    fake.add_channel(APPROVALS, "payments-approvals")
+    fake.add_channel(NOTIFY, "payments")
+    with tempfile.TemporaryDirectory(prefix="paybot-bench-") as name:
+        folder = Path(name)
+        url, people, ids = await prepare(folder, fake)
+        bot = paybot_server(url, fake.base_url, folder)
+        floor = floor_server(fake.base_url, folder)
+        rng = random.Random(11)
+        wanted = rng.sample(ids, requests)
+
+        def commands(server: Server, batch: list[str]) -> list[SignedCommand]:
+            return [
+                slash_command(
+                    fake,
+                    people[i % len(people)],
+                    f"lookup {txn}",
+                    "static answer" if server is floor else f"Payment {txn}",
+                )
+                for i, txn in enumerate(batch)
+            ]
+
+        try:
+            await bot.start()
+            await floor.start()
+            await asyncio.sleep(2)  # the worker's first rounds; then the bot is idle
+            figures["idle_mb"] = resident_mb(bot.pid)
+            figures["floor_idle_mb"] = resident_mb(floor.pid)
+            connector = aiohttp.TCPConnector(limit=concurrency)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                for server in (floor, bot):
+                    warm = rng.sample(ids, WARM_UP)
+                    await load(http, fake, server, commands(server, warm), concurrency, None)
+                results = {s.name: Results(s.name) for s in (floor, bot)}
+                per_round = requests // rounds
+                print(
+                    f"  {requests:,} `/pay lookup <id>` each, concurrency {concurrency}, "
+                    f"{rounds} alternating rounds of {per_round}, sandbox of {TRANSACTIONS:,}"
+                )
+                profiler = start_profiler(profile, bot.pid)
+                for number in range(rounds):
+                    batch = wanted[number * per_round : (number + 1) * per_round]
+                    order = (floor, bot) if number % 2 == 0 else (bot, floor)
+                    for server in order:
+                        used = cpu_seconds(server.pid)
+                        await load(
+                            http,
+                            fake,
+                            server,
+                            commands(server, batch),
+                            concurrency,
+                            results[server.name],
+                        )
+                        results[server.name].cpu += cpu_seconds(server.pid) - used
+                stop_profiler(profiler)
+            figures["after_mb"] = resident_mb(bot.pid)
+            figures["floor_after_mb"] = resident_mb(floor.pid)
+        finally:
+            bot.stop()
+            floor.stop()
+            await fake.stop()
+    for result in results.values():
+        print(result.line())
+    for wrong in WRONG:
+        print(f"  wrong: {wrong}")
+    floor_values, bot_values = results["floor"].latencies, results["paybot"].latencies
+    figures.update(
+        floor_p50=percentile(floor_values, 0.5),
+        floor_p99=percentile(floor_values, 0.99),
+        bot_p50=percentile(bot_values, 0.5),
+        bot_p99=percentile(bot_values, 0.99),
+        wrong=results["paybot"].wrong + results["floor"].wrong,
+        late=results["paybot"].late,
+    )
+    figures["ratio_p50"] = figures["bot_p50"] / figures["floor_p50"]
+    figures["ratio_p99"] = figures["bot_p99"] / figures["floor_p99"]
+    print(
+        f"  ratio paybot / floor: p50 {figures['ratio_p50']:.2f}x (target 1.3x), "
+        f"p99 {figures['ratio_p99']:.2f}x (target 1.5x)"
+    )
+    print(
+        f"  resident memory (VmRSS) of paybot serve: idle {figures['idle_mb']:.0f} MB, "
+        f"after the run {figures['after_mb']:.0f} MB (target < 150 MB); "
+        f"floor {figures['floor_idle_mb']:.0f} / {figures['floor_after_mb']:.0f} MB"
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--profile", type=Path, help="write py-spy's samples of the bot here")
+    arguments = parser.parse_args()
+    asyncio.run(
+        main(arguments.requests, arguments.concurrency, arguments.rounds, arguments.profile)
+    )
