@@ -115,8 +115,11 @@ async def test_a_refund_approved_in_slack_is_made_once_at_payrix(
     parent = await payrix_bot.fake.wait_for(
         lambda: next(iter(payrix_bot.fake.messages(APPROVALS)), None), what="approval message"
     )
+    clicked = payrix_bot.fake.message_json(parent)  # every click carries the message as it was
     for _ in range(3):  # double clicks
-        await payrix_bot.slack.block_action(manager, "refund_approve", message=parent)
+        await payrix_bot.slack.block_action(
+            manager, "refund_approve", message=clicked, channel_id=APPROVALS
+        )
 
     async def request() -> RefundRequest | None:
         async with payrix_bot.store.sessions() as session:
