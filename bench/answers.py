@@ -37,6 +37,7 @@ from support import (
     paybot_server,
     percentile,
     resident_mb,
+    run,
     seeded_database,
     slash_command,
 )
@@ -148,7 +149,7 @@ def start_profiler(path: Path | None, pid: int) -> subprocess.Popen[bytes] | Non
     if path is None:
         return None
     spy = Path(sys.executable).with_name("py-spy")
-    command = [str(spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+    command = [str(spy), "record", "--pid", str(pid), "--rate", "500", "--format", "raw"]
     return subprocess.Popen([*command, "--nonblocking", "--gil", "-o", str(path)])  # noqa: S603
 
 
@@ -235,6 +236,8 @@ async def main(
         floor_p99=percentile(floor_values, 0.99),
         bot_p50=percentile(bot_values, 0.5),
         bot_p99=percentile(bot_values, 0.99),
+        bot_cpu_ms=results["paybot"].cpu_ms(),
+        floor_cpu_ms=results["floor"].cpu_ms(),
         wrong=results["paybot"].wrong + results["floor"].wrong,
         late=results["paybot"].late,
     )
@@ -259,6 +262,4 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--profile", type=Path, help="write py-spy's samples of the bot here")
     arguments = parser.parse_args()
-    asyncio.run(
-        main(arguments.requests, arguments.concurrency, arguments.rounds, arguments.profile)
-    )
+    run(main(arguments.requests, arguments.concurrency, arguments.rounds, arguments.profile))

@@ -70,4 +70,9 @@ if __name__ == "__main__":
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3100)
     arguments = parser.parse_args()
-    asyncio.run(serve(arguments.host, arguments.port))
+    try:  # the loop `paybot serve` runs on (bot.server.event_loop_runner), without importing it
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(arguments.host, arguments.port))
+    else:
+        uvloop.run(serve(arguments.host, arguments.port))

@@ -31,6 +31,7 @@ from support import (
     copy_database,
     machine,
     paybot_server,
+    run,
     seeded_database,
 )
 
@@ -73,10 +74,10 @@ async def watch(
     fake: FakeSlack,
     seen: Callable[[Message], None],
     done: Callable[[], bool],
-    timeout: float,  # noqa: ASYNC109
+    within: float,
 ) -> bool:
-    """Read each new message once (``seen``) until ``done()``; False on timeout."""
-    deadline, read = time.monotonic() + timeout, 0
+    """Read each new message once (``seen``) until ``done()``; False after ``within`` s."""
+    deadline, read = time.monotonic() + within, 0
     while True:
         messages = fake.all_messages()
         for message in messages[read:]:
@@ -139,7 +140,7 @@ async def burst(events: int) -> dict[str, float]:
                 if message.channel == NOTIFY:
                     visible.update(wanted.intersection(TRANSACTION_ID.findall(shown(message))))
 
-            complete = await watch(fake, seen, lambda: visible >= wanted, timeout=240)
+            complete = await watch(fake, seen, lambda: visible >= wanted, within=240)
             elapsed = time.monotonic() - started
         finally:
             bot.stop()
@@ -220,7 +221,7 @@ async def direct_messages(members: int) -> dict[str, float]:
                 if channel is not None and channel.user in wanted and "Refund of" in message.text:
                     told.add(channel.user)
 
-            complete = await watch(fake, seen, lambda: told >= wanted, timeout=360)
+            complete = await watch(fake, seen, lambda: told >= wanted, within=360)
             elapsed = time.monotonic() - started
         finally:
             await sender.close()
@@ -241,17 +242,23 @@ async def direct_messages(members: int) -> dict[str, float]:
     return figures
 
 
-async def main(events: int, members: int) -> dict[str, dict[str, float]]:
+async def main(events: int, members: int, only: str | None = None) -> dict[str, dict[str, float]]:
     print(
         f"Notifications: {machine()}; FakeSlack allows {PER_CHANNEL_PER_SECOND:g} message a "
         f"second a channel, {PER_WORKSPACE_PER_MINUTE} a minute in the workspace"
     )
-    return {"burst": await burst(events), "dms": await direct_messages(members)}
+    figures = {}
+    if only in (None, "burst"):
+        figures["burst"] = await burst(events)
+    if only in (None, "dms"):
+        figures["dms"] = await direct_messages(members)
+    return figures
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--only", choices=["burst", "dms"])
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.members))
+    run(main(arguments.events, arguments.members, arguments.only))

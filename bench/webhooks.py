@@ -22,9 +22,11 @@ from support import (
     WEBHOOK_SECRET,
     WatchedSlack,
     copy_database,
+    cpu_seconds,
     machine,
     paybot_server,
     percentile,
+    run,
     seeded_database,
 )
 
@@ -35,6 +37,7 @@ from bot.processors.sandbox.models import SandboxTransaction
 from bot.processors.sandbox.webhooks import encode
 
 TRANSACTIONS = 100_000
+WARM_UP = 100  # events posted (and stored) before the timed ones, as a running bot is warm
 
 
 async def stored(url: str, prefix: str) -> int:
@@ -82,17 +85,16 @@ async def main(events: int, concurrency: int) -> dict[str, float]:
                 WEBHOOK_SECRET,
                 now,
             )
-            for number in range(events)
+            for number in range(events + WARM_UP)
         ]
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         try:
             await bot.start()
-            queue = list(reversed(posts))
             connector = aiohttp.TCPConnector(limit=concurrency)
             async with aiohttp.ClientSession(connector=connector) as http:
 
-                async def client() -> None:
+                async def post(queue: list[tuple[bytes, dict[str, str]]], timed: bool) -> None:
                     while queue:
                         body, headers = queue.pop()
                         started = time.perf_counter()
@@ -100,13 +102,19 @@ async def main(events: int, concurrency: int) -> dict[str, float]:
                             f"{bot.url}/webhooks/sandbox", data=body, headers=headers
                         ) as answer:
                             await answer.read()
-                        latencies.append((time.perf_counter() - started) * 1000)
+                        if timed:
+                            latencies.append((time.perf_counter() - started) * 1000)
                         statuses[answer.status] = statuses.get(answer.status, 0) + 1
 
+                warm = list(reversed(posts[:WARM_UP]))
+                await asyncio.gather(*(post(warm, False) for _ in range(concurrency)))
+                queue = list(reversed(posts[WARM_UP:]))
+                used = cpu_seconds(bot.pid)
                 started = time.perf_counter()
-                await asyncio.gather(*(client() for _ in range(concurrency)))
+                await asyncio.gather(*(post(queue, True) for _ in range(concurrency)))
                 answered = time.perf_counter() - started
-                while (count := await stored(url, prefix)) < events:
+                cpu = cpu_seconds(bot.pid) - used
+                while (count := await stored(url, prefix)) < events + WARM_UP:
                     if time.perf_counter() - started > 120:
                         break
                     await asyncio.sleep(0.01)
@@ -121,20 +129,22 @@ async def main(events: int, concurrency: int) -> dict[str, float]:
         max=max(latencies),
         answered_s=answered,
         stored_s=all_stored,
-        stored=count,
-        ok=ok,
+        stored=count - WARM_UP,
+        ok=ok - WARM_UP,
+        cpu_ms=cpu * 1000 / events,
     )
     print(
-        f"  {events:,} events, one a POST, concurrency {concurrency}: {ok:,} answered 2xx "
-        f"(statuses {dict(sorted(statuses.items()))})"
+        f"  {events:,} events, one a POST, concurrency {concurrency}, after {WARM_UP} to warm "
+        f"up: {ok - WARM_UP:,} answered 2xx (statuses {dict(sorted(statuses.items()))})"
     )
     print(
         f"  time to the 2xx answer: p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms "
-        f"(target < 20 ms), max {figures['max']:.1f} ms"
+        f"(target < 20 ms), max {figures['max']:.1f} ms; server CPU "
+        f"{figures['cpu_ms']:.2f} ms a webhook"
     )
     print(
         f"  all answered in {answered:.2f} s ({events / answered:,.0f} a second); "
-        f"{count:,} stored in processor_events {all_stored:.2f} s after the first post"
+        f"{count - WARM_UP:,} stored in processor_events {all_stored:.2f} s after the first post"
     )
     return figures
 
@@ -144,4 +154,4 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.concurrency))
+    run(main(arguments.events, arguments.concurrency))

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
+from bot.db.engine import checkpoint
 from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.services.container import Services
@@ -132,6 +133,9 @@ def create_worker(
         metrics.outbox_backlog.set(await services.outbox.backlog())
         metrics.jobs_backlog.set(await services.jobs.pending())
 
+    async def checkpoint_wal() -> None:
+        await checkpoint(services.sessions)
+
     return Worker(
         services.jobs,
         {**refund_jobs.handlers(), **dispute_jobs.handlers()},
@@ -142,6 +146,7 @@ def create_worker(
             services.refunds.check_pending,
             services.deliveries.forget_old,
             refresh,
+            checkpoint_wal,
         ],
         on_stop=[delivery.stop],
         on_failure=lambda kind: metrics.job_failures.labels(kind).inc(),

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -327,7 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(secrets_of(settings))
-        code: int = asyncio.run(args.run(args, settings))
+        run: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run
+        if args.command in ("serve", "socket"):
+            from bot.server import event_loop_runner
+
+            run = event_loop_runner()
+        code: int = run(args.run(args, settings))
         return code
     except FormErrors as exc:
         return _fail("; ".join(exc.errors.values()))

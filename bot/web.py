@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -31,7 +31,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A request id for every log line of the request, and the request counted and timed."""
     metrics = request.app[BOT_KEY].store.metrics
     given = request.headers.get("X-Request-Id", "")
-    rid = given if given.isalnum() and len(given) <= 64 else uuid.uuid4().hex[:16]
+    rid = given if given.isalnum() and len(given) <= 64 else secrets.token_hex(8)
     token = request_id.set(rid)
     started, status = time.perf_counter(), 500
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.handlers import replies
+from bot.handlers import replies, routes
 from bot.services.container import Services
 
 Middleware = Callable[..., Awaitable[BoltResponse | None]]
@@ -27,10 +27,12 @@ def delivery_key(body: dict[str, Any]) -> str | None:
 
 
 def once(services: Services) -> Middleware:
-    """A Slack retry or a replayed payload gets 200 and does nothing a second time."""
+    """A Slack retry or a replayed payload gets 200 and does nothing a second time. Commands that
+    only read are let through without a key: the key is a committed write, a third of the cost
+    of a `/pay lookup` (bench/answers.py), and a repeat of a read changes nothing."""
 
     async def deduplicate(body: dict[str, Any], next: Next) -> BoltResponse | None:
-        key = delivery_key(body)
+        key = None if routes.only_reads(body) else delivery_key(body)
         if key is not None and not await services.deliveries.first_time(key):
             return BoltResponse(status=200, body="")
         await next()

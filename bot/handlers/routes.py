@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from bot.domain import Source
 from bot.ids import ActionId, CallbackId, EventName, Subcommand
 from bot.pan import mask_pans
-from bot.roles import Action
+from bot.roles import ACTION_PERMISSION, Action, Permission
 
 COMMANDS: dict[Subcommand, Action] = {
     Subcommand.HELP: Action.HELP,
@@ -136,3 +136,18 @@ def resolve(body: dict[str, Any]) -> Route | None:
     if kind in ("url_verification", "ssl_check"):
         return None
     return Route(Source.EVENT, str(kind), None, user_id)
+
+
+def only_reads(body: dict[str, Any]) -> bool:
+    """A slash command that only shows something (a lookup, a listing, help): answering a
+    repeat of it again changes nothing, so it needs no delivery key. Slack never retries a slash
+    command, and a replay needs the signed request within its five minutes; the lookup is
+    audited each time it is answered, a repeat included."""
+    if "command" not in body:
+        return False
+    route = resolve(body)
+    return (
+        route is not None
+        and route.action is not None
+        and ACTION_PERMISSION[route.action] is Permission.VIEW
+    )

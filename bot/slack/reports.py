@@ -10,7 +10,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.reports import report_blocks, report_summary_text
-from bot.charts import report_chart
 from bot.errors import InvalidInput
 from bot.overview import Report
 from bot.services.reports import report_csv
@@ -22,6 +21,8 @@ NOT_IN_CHANNEL = (
 
 
 async def post_report(client: AsyncWebClient, channel_id: str, report: Report) -> None:
+    from bot.charts import report_chart  # matplotlib: ~40 MB, loaded by the first report only
+
     chart = await asyncio.to_thread(report_chart, report)  # matplotlib is CPU work: off the loop
     rows = report_csv(report)
     try:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import Block, DividerBlock
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import disputes as dispute_blocks
@@ -31,7 +31,7 @@ from bot.slack.directory import SlackDirectory
 log = logging.getLogger("paybot.notify")
 
 DIGEST_AT = 4  # this many items or more at once for one channel become a digest
-ITEMS_PER_MESSAGE = 16  # a dispute takes two blocks and a divider: 16 stay inside Slack's 50
+BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as fit
 
 
 METADATA_EVENT = "paybot_outbox"
@@ -57,7 +57,13 @@ class Rendered:
 
 
 class Pacer:
-    """At most one post per ``interval`` seconds per channel, across this process."""
+    """At most one post per ``interval`` seconds per channel, across this process.
+
+    The interval counts from Slack's answer to the previous post (``answered``): that post had
+    arrived by then, so the next one arrives at least ``interval`` after it whatever the jitter
+    on the way. Counted from the sending instead, two posts can land a hair under a second
+    apart, and the 429 that follows costs a whole Retry-After.
+    """
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
@@ -70,6 +76,9 @@ class Pacer:
             if gap > 0:
                 await asyncio.sleep(gap)
             self._last[channel] = time.monotonic()
+
+    def answered(self, channel: str) -> None:
+        self._last[channel] = time.monotonic()
 
 
 class Delivery:
@@ -153,15 +162,18 @@ class Delivery:
             if found:
                 return found
         await self._pacer.wait(channel)
-        answer = await self._client.chat_postMessage(
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {role: keys}},
-        )
+        try:
+            answer = await self._client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {role: keys}},
+            )
+        finally:
+            self._pacer.answered(channel)
         self.posted += 1
         return {"channel": str(answer["channel"]), "ts": str(answer["ts"])}
 
@@ -234,8 +246,7 @@ class Delivery:
             parent_ts = parent["ts"]
             await outbox.set_thread([r.item.id for r in items], parent_ts)
         delivered = 0
-        for start in range(0, len(items), ITEMS_PER_MESSAGE):
-            chunk = items[start : start + ITEMS_PER_MESSAGE]
+        for chunk in chunks(items):
             blocks = chunk_blocks(chunk)
             try:
                 posted = await self._post(
@@ -370,12 +381,28 @@ class Delivery:
         )
 
 
+def _body(one: Rendered) -> list[Block]:
+    """An item's blocks in a digest: without its header, as the parent says what they are."""
+    return [b for b in one.blocks if b.type != "header"]
+
+
+def chunks(items: Sequence[Rendered]) -> list[list[Rendered]]:
+    """Items in order, as few thread messages as Slack's 50 blocks allow: each message is a
+    second of the channel's rate limit, so a burst of a thousand takes a few dozen."""
+    grouped: list[list[Rendered]] = []
+    size = 0
+    for one in items:
+        blocks = len(_body(one))
+        if grouped and size + blocks <= BLOCKS_PER_MESSAGE:
+            grouped[-1].append(one)
+            size += blocks
+        else:
+            grouped.append([one])
+            size = blocks
+    return grouped
+
+
 def chunk_blocks(chunk: Sequence[Rendered]) -> list[Block]:
-    """Several items in one thread message: a dispute keeps its Respond and Accept buttons."""
-    blocks: list[Block] = []
-    for one in chunk:
-        body = [b for b in one.blocks if b.type != "header"]
-        if blocks:
-            blocks.append(DividerBlock())
-        blocks.extend(body)
-    return blocks[:50]
+    """Several items in one thread message: each starts with its bold title, and a dispute
+    keeps its Respond and Accept buttons."""
+    return [block for one in chunk for block in _body(one)][:BLOCKS_PER_MESSAGE]

@@ -29,6 +29,7 @@ class Worker:
         on_stop: list[Periodic] | None = None,
         on_failure: Callable[[str], None] | None = None,
         interval: float = 1.0,
+        settle: float = 0.05,
     ) -> None:
         self._queue = queue
         self._handlers = handlers
@@ -36,6 +37,8 @@ class Worker:
         self._on_stop = on_stop or []
         self._on_failure = on_failure or (lambda _kind: None)
         self._interval = interval
+        # Woken, wait until the wakes have stopped for this long (see ``_quiet``).
+        self._settle = min(settle, interval)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -85,7 +88,27 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
             except TimeoutError:
                 pass
+            else:
+                await self._quiet()
             self._wake.clear()
+
+    async def _quiet(self) -> None:
+        """Woken by new work: start once the wakes have stopped for ``settle`` seconds (at most
+        ``interval`` after the first). A burst of a thousand webhooks is then taken in (each
+        answered 2xx once stored) before the worker announces it, instead of the two competing
+        for the processor while the burst arrives; and it wakes the worker once, not a thousand
+        times (each round is a dozen queries)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._interval
+        while not self._stopping:
+            self._wake.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=min(self._settle, remaining))
+            except TimeoutError:
+                return
 
     def start(self) -> None:
         if self._task is None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from aiohttp import web
 from sqlalchemy import select
 
+from bot.app import create_bot
 from bot.db.models import AuditEntry
 from bot.handlers.routes import BUTTONS, COMMANDS, EVENTS, MODALS
 from bot.ids import ActionId, CallbackId, EventName, Subcommand
 from bot.roles import ACTION_PERMISSION, Action, Role, allowed
 from bot.services.users import Users
-from tests.conftest import Harness, eventually
+from bot.store import open_store
+from bot.web import create_web_app
+from bot.workspace.signing import SlackSender
+from tests.conftest import SIGNING_SECRET, Harness, eventually, free_port
 
 NO_ACCESS = "no Payments Portal access"
 
@@ -250,3 +256,60 @@ async def test_audit_command_shows_entries_for_a_transaction(harness: Harness) -
     await harness.slack.command(staff, f"lookup {txn.id}")
     shown = json.dumps((await harness.slack.command(manager, f"audit {txn.id}")).json["blocks"])
     assert "sam" in shown and "lookup" in shown and txn.id in shown
+
+
+async def test_a_change_in_this_process_is_seen_by_the_next_request(harness: Harness) -> None:
+    """Actors are cached for a second; a change made here clears them at once."""
+    await harness.user("ada", "admin")
+    staff = await harness.user("sam", "staff")
+    txn = await harness.charge()
+    assert txn.id in json.dumps((await harness.slack.command(staff, f"lookup {txn.id}")).json)
+    await harness.store.services.users.set_role(None, "sam", "viewer", source=_cli())
+    answer = await harness.slack.command(staff, f"refund {txn.id}")
+    assert "needs the staff role" in answer.json["text"]
+    await harness.store.services.users.set_active(None, "sam", False, source=_cli())
+    assert NO_ACCESS in (await harness.slack.command(staff, "help")).json["text"]
+
+
+async def test_a_deactivation_by_another_process_takes_effect_within_two_seconds(
+    harness: Harness,
+) -> None:
+    """The CLI (or a second bot) changes the database behind this process's cache: the cache
+    lives at most a second, so the refusal comes within about that."""
+    await harness.user("ada", "admin")
+    staff = await harness.user("sam", "staff")
+    assert "Paybot help" in json.dumps((await harness.slack.command(staff, "help")).json)
+    other = await open_store(harness.bot.settings, clock=harness.clock)
+    try:
+        await other.services.users.set_active(None, "sam", False, source=_cli())
+    finally:
+        await other.close()
+    deactivated = asyncio.get_running_loop().time()
+
+    async def refused() -> bool:
+        return NO_ACCESS in json.dumps((await harness.slack.command(staff, "help")).json)
+
+    await eventually(refused, timeout=2.0, what="sam refused after the CLI deactivated him")
+    assert asyncio.get_running_loop().time() - deactivated <= 2.0
+
+
+async def test_commands_beyond_the_per_minute_limit_are_refused(harness: Harness) -> None:
+    harness.bot.settings.paybot_rate_limit_per_minute = 3
+    bot = await create_bot(harness.bot.settings, clock=harness.clock, store=harness.store)
+    port = free_port()
+    runner = web.AppRunner(create_web_app(bot, close_bot=False))  # the store stays the harness's
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        staff = await harness.user("sam", "staff")
+        viewer = await harness.user("vic", "viewer")
+        sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, harness.fake)
+        answers = [(await sender.command(staff, "help")).json for _ in range(4)]
+        assert all("faster than" not in json.dumps(a) for a in answers[:3])
+        assert "faster than 3 a minute" in answers[3]["text"]
+        assert "faster than" not in json.dumps((await sender.command(viewer, "help")).json)
+        await sender.close()
+    finally:
+        await runner.cleanup()
+        await bot.worker.stop()
+        await bot.http.close()

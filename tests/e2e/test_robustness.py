@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+from urllib.parse import urlencode
 
 import aiohttp
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.db.base import Base
-from bot.db.models import RefundRequest
+from bot.db.models import AuditEntry, RefundRequest, SlackDelivery
 from bot.domain import Account, RefundState
 from bot.errors import ProcessorError
 from bot.ids import ActionId, CallbackId, Subcommand
@@ -203,6 +204,44 @@ async def test_oversized_malformed_forged_and_replayed_requests(harness: Harness
     async with harness.store.sessions() as session:
         requests = (await session.scalars(select(RefundRequest))).all()
     assert len(requests) == 1
+
+
+async def test_a_replayed_read_is_answered_again_and_a_replayed_request_is_not(
+    harness: Harness,
+) -> None:
+    """Delivery keys guard what changes something: a lookup repeated within the five minutes is
+    answered (and audited) again with no key stored; a repeated `/pay refund` opens no second
+    modal."""
+    staff = await harness.user("sam", "staff")
+    txn = await harness.charge()
+    url = f"{harness.url}/slack/events"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def signed(text: str, trigger: str) -> tuple[str, dict[str, str]]:
+        fields = {"command": "/pay", "text": text, "user_id": staff, "team_id": "T0PAYBOT"}
+        body = urlencode({**fields, "trigger_id": trigger})
+        return body, {**form, **sign(body, SIGNING_SECRET)}
+
+    async with aiohttp.ClientSession() as http:
+        body, headers = signed(f"lookup {txn.id}", "1.2.lookup")
+        for _ in range(2):
+            async with http.post(url, data=body, headers=headers) as answer:
+                assert answer.status == 200 and f"Payment {txn.id}" in await answer.text()
+        body, headers = signed(f"refund {txn.id}", "1.2.refund")
+        answers = []
+        for _ in range(2):
+            async with http.post(url, data=body, headers=headers) as answer:
+                answers.append((answer.status, await answer.text()))
+    assert answers[1] == (200, "")
+    await harness.fake.wait_for(lambda: harness.fake.calls_to("views.open"), what="the modal")
+    assert len(harness.fake.calls_to("views.open")) == 1
+    async with harness.store.sessions() as session:
+        keys = set(await session.scalars(select(SlackDelivery.key)))
+        lookups = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "lookup"))
+        ).all()
+    assert keys == {"trigger:1.2.refund"}
+    assert [(e.target_id, e.outcome) for e in lookups] == [(txn.id, "done")] * 2
 
 
 async def test_slack_retries_of_an_event_do_the_work_once(harness: Harness) -> None:

@@ -432,6 +432,32 @@ async def test_rate_limiter_per_channel_and_workspace(
     await client.chat_postMessage(channel="C0APPROVALS", text="limiter off")
 
 
+async def test_a_call_before_its_retry_after_is_noted(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    """What a benchmark checks: every 429 honoured, per channel and for the whole workspace."""
+    now = [1000.0]
+    fake._monotonic = lambda: now[0]
+    fake.rate_limit(per_channel_per_second=1.0, per_workspace_per_minute=2)
+    await client.chat_postMessage(channel="C0GENERAL", text="1")
+    await slack_error(client.chat_postMessage(channel="C0GENERAL", text="too soon"))
+    await slack_error(client.chat_postMessage(channel="C0GENERAL", text="again too soon"))
+    await client.chat_postMessage(channel="C0APPROVALS", text="another channel may post")
+    assert [(e.method, e.scope) for e in fake.early_calls] == [("chat.postMessage", "C0GENERAL")]
+    now[0] += 1.0
+    error = await slack_error(client.chat_postMessage(channel="C0GENERAL", text="3rd"))
+    assert error.response.headers["Retry-After"] == "59", "the workspace's minute is full"
+    now[0] += 30
+    await slack_error(client.chat_postMessage(channel="C0APPROVALS", text="any channel"))
+    assert [(e.scope, round(e.early_by)) for e in fake.early_calls[1:]] == [("*", 29)]
+    fake.rate_limit(None, None)
+    fake.fail_next("users.info", retry_after=5)
+    await slack_error(client.users_info(user=ALICE))
+    now[0] += 5
+    await client.users_info(user=ALICE)
+    assert len(fake.early_calls) == 2, "waiting out the Retry-After is fine"
+
+
 async def test_concurrent_posts_get_distinct_timestamps(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
