@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
-from bot.db.engine import checkpoint
+from bot.db.engine import checkpoint, engine_of
 from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.services.container import Services
@@ -129,13 +129,11 @@ def create_worker(
         services, client, directory, services.clock, pace=settings.paybot_notify_pace
     )
 
-    async def refresh() -> None:
-        metrics.outbox_backlog.set(await services.outbox.backlog())
-        metrics.jobs_backlog.set(await services.jobs.pending())
-
     async def checkpoint_wal() -> None:
         await checkpoint(services.sessions)
 
+    # SQLite only: its WAL is copied into the database file here, not in a commit (see checkpoint).
+    on_sqlite = engine_of(services.sessions).dialect.name == "sqlite"
     return Worker(
         services.jobs,
         {**refund_jobs.handlers(), **dispute_jobs.handlers()},
@@ -145,8 +143,7 @@ def create_worker(
             delivery.deliver,
             services.refunds.check_pending,
             services.deliveries.forget_old,
-            refresh,
-            checkpoint_wal,
+            *([checkpoint_wal] if on_sqlite else []),
         ],
         on_stop=[delivery.stop],
         on_failure=lambda kind: metrics.job_failures.labels(kind).inc(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -56,7 +55,7 @@ class MeteredGateway:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._gateway, name)
-        if not callable(attribute) or name.startswith("_") or name in ("parse_webhook", "close"):
+        if not callable(attribute) or name.startswith("_"):
             return attribute
 
         @functools.wraps(attribute)
@@ -67,6 +66,7 @@ class MeteredGateway:
                 self._metrics.processor_errors.labels(name, str(exc.retryable).lower()).inc()
                 raise
 
+        setattr(self, name, counted)  # built once: the next lookup finds it without __getattr__
         return counted
 
     def parse_webhook(self, body: bytes, headers: Any) -> Any:
@@ -74,6 +74,3 @@ class MeteredGateway:
 
     async def close(self) -> None:
         await self._gateway.close()
-
-
-Refresh = Callable[[], Awaitable[None]]

@@ -111,7 +111,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[BOT_KEY].store.metrics.render()
+    """The backlogs are counted here, when someone scrapes, not on every worker round."""
+    bot = request.app[BOT_KEY]
+    bot.store.metrics.outbox_backlog.set(await bot.services.outbox.backlog())
+    bot.store.metrics.jobs_backlog.set(await bot.services.jobs.pending())
+    body = bot.store.metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

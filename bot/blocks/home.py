@@ -41,14 +41,16 @@ def _panel(block_id: str, text: str, label: str, action_id: ActionId) -> Section
     )
 
 
-def refund_line(request: RefundRequestInfo, links: Mapping[str, str], can_decide: bool) -> str:
+def refund_line(request: RefundRequestInfo, links: Mapping[str, str]) -> str:
+    """A request, with its approval link when ``links`` has one (only those who may decide get
+    links, see bot/slack/home.approval_links)."""
     line = (
         f"• *{request.amount}* on `{escape(request.transaction_id)}` · "
         f"{STATE_WORDS.get(request.state, request.state.value)} · "
         f"asked by {escape(request.requester_username)} {day(request.created_at)}"
     )
     link = links.get(request.id)
-    if can_decide and link and request.state is RefundState.REQUESTED:
+    if link:
         line += f" · <{link}|Approve or reject>"
     return line
 
@@ -58,8 +60,8 @@ def _refunds_text(work: RefundWork, links: Mapping[str, str]) -> str:
         f"*Refunds*\n{work.awaiting_count} waiting for approval · "
         f"{work.at_processor_count} at the processor"
     )
-    lines = [refund_line(r, links, work.can_decide) for r in work.awaiting_approval]
-    lines += [refund_line(r, links, work.can_decide) for r in work.at_processor]
+    lines = [refund_line(r, links) for r in work.awaiting_approval]
+    lines += [refund_line(r, links) for r in work.at_processor]
     return text + ("\n" + "\n".join(lines) if lines else "")
 
 
@@ -144,10 +146,10 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
 
 def refund_work_blocks(work: RefundWork, links: Mapping[str, str]) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Refunds in progress")]
-    lines = [refund_line(r, links, work.can_decide) for r in work.awaiting_approval]
+    lines = [refund_line(r, links) for r in work.awaiting_approval]
     awaiting = "\n".join(lines) or "None."
     blocks.append(paragraph(f"*Waiting for approval* ({work.awaiting_count})\n{awaiting}"))
-    lines = [refund_line(r, links, work.can_decide) for r in work.at_processor]
+    lines = [refund_line(r, links) for r in work.at_processor]
     at_processor = "\n".join(lines) or "None."
     blocks.append(paragraph(f"*At the processor* ({work.at_processor_count})\n{at_processor}"))
     shown = len(work.awaiting_approval) + len(work.at_processor)

@@ -49,3 +49,24 @@ async def insert_new(
     )
     result = await session.execute(statement, [dict(row) for row in rows])
     return set(result.scalars())
+
+
+async def insert_first_new(
+    session: AsyncSession,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    key: str,
+) -> list[bool]:
+    """``insert_new`` for rows that may repeat a key among themselves (the writes of concurrent
+    requests): the first row of each key is inserted; per row, whether it was new, which only
+    the first of its key can be."""
+    first: dict[Any, Mapping[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row[key], row)
+    fresh = await insert_new(session, model, list(first.values()), keys, key)
+    answers = []
+    for row in rows:
+        answers.append(row[key] in fresh)
+        fresh.discard(row[key])
+    return answers

@@ -46,10 +46,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 async def checkpoint(sessions: SessionFactory) -> None:
     """On SQLite, copy what the WAL holds into the database file without waiting for (or
-    holding up) readers and writers; nothing elsewhere."""
+    holding up) readers and writers."""
     async with sessions() as session:
-        if session.bind is not None and session.bind.dialect.name == "sqlite":
-            await session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+        await session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
 
 
 def engine_of(sessions: SessionFactory) -> AsyncEngine:

@@ -23,7 +23,7 @@ def middleware(services: Services) -> Middleware:
         client: AsyncWebClient,
         next: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
-        route = routes.resolve(body)
+        route = routes.route_of(body, context)
         if route is None:
             await next()
             return None
@@ -38,7 +38,6 @@ def middleware(services: Services) -> Middleware:
                 answer = BoltResponse(status=200, body="")
             return answer
         context["actor"] = actor
-        context["route"] = route
         await next()
         return None
 

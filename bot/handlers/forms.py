@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import InvalidInput
+from bot.overview import STALE
 
 
 def value(view: dict[str, Any], block_id: str, action_id: str = "value") -> str | None:
@@ -38,8 +39,9 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 def button_value(model: type[Model], value: str | None) -> Model:
-    """A button's JSON value, checked: a stale or forged value is a clear refusal, not a crash."""
+    """A button's (or a modal's private metadata's) JSON value, checked: a stale or forged value
+    is a clear refusal, not a crash."""
     try:
         return model.model_validate_json(value or "{}")
     except ValidationError:
-        raise InvalidInput("That button is out of date: run the command again.") from None
+        raise InvalidInput(STALE) from None

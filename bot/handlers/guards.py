@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from bot.handlers import replies, routes
@@ -31,8 +31,10 @@ def once(services: Services) -> Middleware:
     only read are let through without a key: the key is a committed write, a third of the cost
     of a `/pay lookup` (bench/answers.py), and a repeat of a read changes nothing."""
 
-    async def deduplicate(body: dict[str, Any], next: Next) -> BoltResponse | None:
-        key = None if routes.only_reads(body) else delivery_key(body)
+    async def deduplicate(
+        body: dict[str, Any], context: AsyncBoltContext, next: Next
+    ) -> BoltResponse | None:
+        key = None if routes.only_reads(routes.route_of(body, context)) else delivery_key(body)
         if key is not None and not await services.deliveries.first_time(key):
             return BoltResponse(status=200, body="")
         await next()
@@ -75,11 +77,7 @@ def rate_limited(services: Services) -> Middleware:
     per_minute = services.settings.paybot_rate_limit_per_minute
     limiter = PerMinute(per_minute)
 
-    async def throttle(
-        body: dict[str, Any],
-        request: AsyncBoltRequest,
-        next: Next,
-    ) -> BoltResponse | None:
+    async def throttle(body: dict[str, Any], next: Next) -> BoltResponse | None:
         user = body.get("user_id")
         if "command" in body and user and not limiter.hit(str(user)):
             return replies.json_response(

@@ -6,9 +6,9 @@ adds the lookup card as a message of its own, so the list stays where it was.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from pydantic import BaseModel
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -16,14 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.history import columns_modal, history_blocks
-from bot.blocks.transactions import transaction_card
 from bot.domain import Source
-from bot.errors import InvalidInput
 from bot.handlers import forms
 from bot.handlers.commands import Command, Router
+from bot.handlers.lookup import card
 from bot.ids import ActionId, BlockId, CallbackId, Subcommand
-from bot.overview import STALE, HistoryFilter
-from bot.roles import Action
+from bot.overview import HistoryFilter
 from bot.services.container import Services
 from bot.services.history import parse_history
 
@@ -54,17 +52,10 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         ack: AsyncAck, action: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        actor = context["actor"]
-        found = await services.transactions.lookup(
-            actor, str(action.get("value") or ""), Source.BUTTON
+        blocks, text = await card(
+            services, context["actor"], str(action.get("value") or ""), Source.BUTTON
         )
-        card = transaction_card(
-            found.transaction,
-            can_refund=services.access.can(actor, Action.REQUEST_REFUND),
-            refusal=found.refund_refusal,
-        )
-        text = f"Payment {found.transaction.id}"
-        await respond(blocks=card, text=text, response_type="ephemeral", replace_original=False)
+        await respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
 
     @app.action(ActionId.HISTORY_COLUMNS)
     async def open_columns(
@@ -77,7 +68,8 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         await ack()
         shown = HistoryFilter.decode(action.get("value"))
         columns = await history.columns(context["actor"])
-        metadata = json.dumps({"filter": shown.encode(), "response_url": body.get("response_url")})
+        origin = ColumnsOrigin(filter=shown.encode(), response_url=body.get("response_url"))
+        metadata = origin.model_dump_json()
         await client.views_open(
             trigger_id=body["trigger_id"], view=columns_modal(columns, metadata)
         )
@@ -86,7 +78,8 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     async def save_columns(
         ack: AsyncAck, view: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        shown, response_url = _read_metadata(view.get("private_metadata"))
+        origin = forms.button_value(ColumnsOrigin, view.get("private_metadata"))
+        shown, response_url = HistoryFilter.decode(origin.filter), origin.response_url
         await history.choose_columns(context["actor"], forms.values(view, BlockId.HISTORY_COLUMNS))
         await ack()
         if response_url:
@@ -95,13 +88,9 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
             await webhook.send(blocks=history_blocks(page), text=TITLE, replace_original=True)
 
 
-def _read_metadata(text: str | None) -> tuple[HistoryFilter, str | None]:
-    """The page the modal was opened from, and where to show it again."""
-    try:
-        saved = json.loads(text or "")
-    except ValueError:
-        raise InvalidInput(STALE) from None
-    if not isinstance(saved, dict):
-        raise InvalidInput(STALE)
-    url = saved.get("response_url")
-    return HistoryFilter.decode(saved.get("filter")), url if isinstance(url, str) else None
+class ColumnsOrigin(BaseModel):
+    """The Columns modal's private metadata: the page it was opened from, and where to show it
+    again."""
+
+    filter: str | None = None
+    response_url: str | None = None

@@ -1,25 +1,34 @@
-"""`/pay lookup <exact id>`: answered in the acknowledgement itself, ephemeral."""
+"""`/pay lookup <exact id>`: answered in the acknowledgement itself, ephemeral. The card is the
+same wherever a payment is opened (`/pay history`'s View button uses ``card`` too)."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.models.blocks import Block
 
 from bot.blocks.transactions import transaction_card
-from bot.domain import Source
+from bot.domain import PortalAccount, Source
 from bot.handlers.commands import Command, Router
 from bot.ids import Subcommand
 from bot.roles import Action
 from bot.services.container import Services
 
 
+async def card(
+    services: Services, actor: PortalAccount, text: str, source: Source
+) -> tuple[list[Block], str]:
+    """The lookup card of the payment with exactly this id, and its notification text."""
+    found = await services.transactions.lookup(actor, text, source)
+    blocks = transaction_card(
+        found.transaction,
+        can_refund=services.access.can(actor, Action.REQUEST_REFUND),
+        refusal=found.refund_refusal,
+    )
+    return blocks, f"Payment {found.transaction.id}"
+
+
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     async def lookup(cmd: Command) -> None:
-        found = await services.transactions.lookup(cmd.actor, cmd.args, Source.COMMAND)
-        blocks = transaction_card(
-            found.transaction,
-            can_refund=services.access.can(cmd.actor, Action.REQUEST_REFUND),
-            refusal=found.refund_refusal,
-        )
-        await cmd.answer(blocks, f"Payment {found.transaction.id}")
+        await cmd.answer(*await card(services, cmd.actor, cmd.args, Source.COMMAND))
 
     router.add(Subcommand.LOOKUP, lookup)

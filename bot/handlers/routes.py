@@ -102,14 +102,18 @@ def split_command(text: str) -> tuple[str, str]:
     return parts[0].lower(), parts[1] if len(parts) > 1 else ""
 
 
+def _target(text: str) -> str | None:
+    """What a person typed or clicked, as the audit log may keep it: card numbers masked before
+    it is cut to length (a cut number would no longer be recognised)."""
+    return mask_pans(text)[:80] or None
+
+
 def resolve(body: dict[str, Any]) -> Route | None:
     """The route of a request body, or None for bodies no person sent (nothing to authorize)."""
     if "command" in body:
         name, args = split_command(str(body.get("text") or ""))
         sub = member(Subcommand, name) or Subcommand.HELP
-        return Route(
-            Source.COMMAND, name, COMMANDS.get(sub), body.get("user_id"), args[:80] or None
-        )
+        return Route(Source.COMMAND, name, COMMANDS.get(sub), body.get("user_id"), _target(args))
     kind = body.get("type")
     user_id = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
     if kind == "block_actions":
@@ -122,7 +126,7 @@ def resolve(body: dict[str, Any]) -> Route | None:
             action_id,
             rule,
             user_id,
-            mask_pans(str(action.get("value") or ""))[:80] or None,
+            _target(str(action.get("value") or "")),
         )
     if kind in ("view_submission", "view_closed"):
         callback_id = str((body.get("view") or {}).get("callback_id", ""))
@@ -138,16 +142,22 @@ def resolve(body: dict[str, Any]) -> Route | None:
     return Route(Source.EVENT, str(kind), None, user_id)
 
 
-def only_reads(body: dict[str, Any]) -> bool:
+def route_of(body: dict[str, Any], context: dict[str, Any]) -> Route | None:
+    """The request's route, resolved once and kept in the Bolt context for the middleware after."""
+    if "route" not in context:
+        context["route"] = resolve(body)
+    route: Route | None = context["route"]
+    return route
+
+
+def only_reads(route: Route | None) -> bool:
     """A slash command that only shows something (a lookup, a listing, help): answering a
     repeat of it again changes nothing, so it needs no delivery key. Slack never retries a slash
     command, and a replay needs the signed request within its five minutes; the lookup is
     audited each time it is answered, a repeat included."""
-    if "command" not in body:
-        return False
-    route = resolve(body)
     return (
         route is not None
+        and route.source is Source.COMMAND
         and route.action is not None
         and ACTION_PERMISSION[route.action] is Permission.VIEW
     )

@@ -19,6 +19,7 @@ from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
 from bot.db.models import AuditEntry
 from bot.domain import AuditLine, AuditPage, PortalAccount, Source
+from bot.pan import mask_pans
 
 
 class Outcome(StrEnum):
@@ -70,9 +71,9 @@ class AuditLog:
             "actor_role": actor.role if actor else None,
             "action": record.action,
             "target_type": record.target_type,
-            "target_id": record.target_id,
+            "target_id": mask_pans(record.target_id) if record.target_id else None,
             "outcome": record.outcome.value,
-            "reason": record.reason,
+            "reason": mask_pans(record.reason) if record.reason else None,
             "source": record.source.value,
             "before": record.before,
             "after": record.after,

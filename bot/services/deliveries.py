@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
-from bot.db.dml import insert_new
+from bot.db.dml import insert_first_new
 from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
 from bot.db.models import SlackDelivery
@@ -42,10 +42,4 @@ class Deliveries:
 
 async def _first_times(session: AsyncSession, rows: list[dict[str, Any]]) -> list[bool]:
     """Whether each row's key is new; a key twice in one group is new the first time only."""
-    unique = list({row["key"]: row for row in rows}.values())
-    new = await insert_new(session, SlackDelivery, unique, ["key"], "key")
-    answers = []
-    for row in rows:
-        answers.append(row["key"] in new)
-        new.discard(row["key"])
-    return answers
+    return await insert_first_new(session, SlackDelivery, rows, ["key"], "key")

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
-from bot.db.dml import insert_new, insert_or_ignore
+from bot.db.dml import insert_first_new, insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
 from bot.db.models import EventCursor, ProcessorEventRow
@@ -77,22 +77,19 @@ class Events:
             for events, source in groups
             for event in events
         ]
-        first: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            first.setdefault(row["event_id"], row)
-        fresh = await insert_new(
-            session, ProcessorEventRow, list(first.values()), ["backend", "event_id"], "event_id"
+        new = iter(
+            await insert_first_new(
+                session, ProcessorEventRow, rows, ["backend", "event_id"], "event_id"
+            )
         )
         counts = []
         for events, _ in groups:
-            new = 0
+            count = 0
             for event in events:
-                if event.id not in fresh:
-                    continue
-                fresh.discard(event.id)
-                new += 1
-                await self._announce(session, event, now)
-            counts.append(new)
+                if next(new):
+                    count += 1
+                    await self._announce(session, event, now)
+            counts.append(count)
         return counts
 
     async def _announce(self, session: AsyncSession, event: ProcessorEvent, now: datetime) -> None:

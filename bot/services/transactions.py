@@ -52,32 +52,33 @@ class Transactions:
         try:
             txn = await self._gateway.get_transaction(transaction_id)
         except ProcessorError as exc:
-            await self._audit.record(
-                AuditRecord(
-                    action=Action.LOOKUP.value,
-                    outcome=Outcome.FAILED,
-                    source=source,
-                    actor=actor,
-                    target_type="transaction",
-                    target_id=transaction_id,
-                    reason=exc.message,
-                )
-            )
+            await self._audited(actor, transaction_id, source, Outcome.FAILED, exc.message)
             raise
-        await self._audit.record(
-            AuditRecord(
-                action=Action.LOOKUP.value,
-                outcome=Outcome.DONE if txn else Outcome.FAILED,
-                source=source,
-                actor=actor,
-                target_type="transaction",
-                target_id=transaction_id,
-                reason=None if txn else "not found",
-            )
-        )
         if txn is None:
+            await self._audited(actor, transaction_id, source, Outcome.FAILED, "not found")
             raise NotFound(
                 f"No transaction has exactly the id `{transaction_id}`. Lookups need the full id "
                 "(partial ids are never matched): copy it from the portal or `/pay history`."
             )
+        await self._audited(actor, transaction_id, source, Outcome.DONE, None)
         return Lookup(txn, refund_refusal(txn))
+
+    async def _audited(
+        self,
+        actor: PortalAccount,
+        transaction_id: str,
+        source: Source,
+        outcome: Outcome,
+        reason: str | None,
+    ) -> None:
+        await self._audit.record(
+            AuditRecord(
+                action=Action.LOOKUP.value,
+                outcome=outcome,
+                source=source,
+                actor=actor,
+                target_type="transaction",
+                target_id=transaction_id,
+                reason=reason,
+            )
+        )

@@ -3,14 +3,15 @@ that changes what the dashboard shows (a refund approved, a dispute closed) call
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_home
 from bot.blocks.home import home_view
-from bot.domain import RefundRequestInfo, RefundState
+from bot.domain import RefundState
+from bot.overview import RefundWork
 from bot.roles import Action
 from bot.services.access import NO_ACCESS
 from bot.services.container import Services
@@ -24,27 +25,30 @@ async def publish_home(client: AsyncWebClient, services: Services, slack_user_id
         await client.views_publish(user_id=slack_user_id, view=message_home(NO_ACCESS))
         return
     board = await services.home.dashboard(actor)
-    links: dict[str, str] = {}
-    if board.refunds is not None and board.refunds.can_decide:
-        links = await approval_links(client, board.refunds.awaiting_approval)
+    links = await approval_links(client, board.refunds)
     await client.views_publish(user_id=slack_user_id, view=home_view(board, links))
 
 
-async def approval_links(
-    client: AsyncWebClient, requests: Iterable[RefundRequestInfo]
-) -> dict[str, str]:
-    """Links to the approval messages (where Approve and Reject are); a deleted one is skipped."""
+async def approval_links(client: AsyncWebClient, work: RefundWork | None) -> dict[str, str]:
+    """Links to the approval messages (where Approve and Reject are), for someone who may
+    decide: asked of Slack all at once, as every dashboard opening waits for them. A deleted
+    message is skipped; the request is still listed, without the link."""
+    if work is None or not work.can_decide:
+        return {}
+    waiting = [
+        (r.id, r.approval_channel, r.approval_ts)
+        for r in work.awaiting_approval
+        if r.state is RefundState.REQUESTED and r.approval_channel and r.approval_ts
+    ]
+    answers = await asyncio.gather(
+        *(client.chat_getPermalink(channel=c, message_ts=ts) for _, c, ts in waiting),
+        return_exceptions=True,
+    )
     links: dict[str, str] = {}
-    for request in requests:
-        if request.state is not RefundState.REQUESTED:
+    for (request_id, _, _), answer in zip(waiting, answers, strict=True):
+        if isinstance(answer, SlackApiError):
             continue
-        if not (request.approval_channel and request.approval_ts):
-            continue
-        try:
-            answer = await client.chat_getPermalink(
-                channel=request.approval_channel, message_ts=request.approval_ts
-            )
-        except SlackApiError:
-            continue  # the panel still lists the request, without the link
-        links[request.id] = str(answer["permalink"])
+        if isinstance(answer, BaseException):
+            raise answer
+        links[request_id] = str(answer["permalink"])
     return links

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -99,6 +100,8 @@ class Delivery:
         self.posted = 0
         self._stopping = False
         self._claimed: set[int] = set()
+        # Channel (and thread) histories read this round: recovery looks many keys up in one.
+        self._pages: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
 
     async def stop(self) -> None:
         """Take no more posts; hand back what this process claimed but did not post."""
@@ -111,6 +114,7 @@ class Delivery:
         if self._stopping:
             return 0
         items = await self._services.outbox.claim(self.owner)
+        self._pages = {}
         self._claimed.update(i.id for i in items)
         by_channel: defaultdict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
@@ -184,24 +188,33 @@ class Delivery:
         processor's event ids, so another installation posting to the channel never matches."""
         if channel.startswith(("U", "W")):
             return None  # a DM's history needs im:history: a repeated DM is the accepted risk
-        if thread_ts:
-            page = await self._client.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            page = await self._client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=100
-            )
-        for message in page.get("messages") or []:
+        for message in await self._messages(channel, thread_ts):
             metadata = message.get("metadata") or {}
             posted = (metadata.get("event_payload") or {}).get(role) or []
             if metadata.get("event_type") == METADATA_EVENT and set(keys) <= set(posted):
                 return {"channel": channel, "ts": str(message["ts"])}
         return None
 
+    async def _messages(self, channel: str, thread_ts: str | None) -> list[dict[str, Any]]:
+        """The latest messages of a channel or thread, read from Slack once a round: what a dead
+        process posted was there before the round began, and the history methods allow only
+        about 50 calls a minute."""
+        page_key = (channel, thread_ts)
+        if page_key not in self._pages:
+            if thread_ts:
+                page = await self._client.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+                )
+            else:
+                page = await self._client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=100
+                )
+            self._pages[page_key] = list(page.get("messages") or [])
+        return self._pages[page_key]
+
     async def _drop_posted(self, channel: str, items: list[OutboxItem]) -> list[OutboxItem]:
         """Items a dead process posted as single messages: mark them sent instead of posting again."""
-        retried = [i for i in items if i.attempts > 1 and not channel.startswith(("U", "W"))]
+        retried = [i for i in items if i.attempts > 1]
         if not retried:
             return items
         posted: set[int] = set()

@@ -51,6 +51,18 @@ async def test_unknown_slack_user_is_refused_and_audited(harness: Harness) -> No
     ]
 
 
+async def test_a_card_number_typed_by_someone_refused_is_masked_in_the_audit_log(
+    harness: Harness,
+) -> None:
+    """The refusal is audited with what was typed, a card number masked; a long line is cut
+    only after masking, so a number at the end is still recognised."""
+    padding = "x" * 70
+    await harness.slack.command("UNOBODY", f"lookup {padding} 4111 1111 1111 1111")
+    await harness.slack.command("UNOBODY", "refund 4111111111111111")
+    targets = [row.target_id for row in await audit_rows(harness)]
+    assert targets == [f"{padding} [card •••• 1111]"[:80], "[card •••• 1111]"]
+
+
 async def test_deactivated_user_is_refused(harness: Harness) -> None:
     await harness.user("ada", "admin")
     staff = await harness.user("sam", "staff")

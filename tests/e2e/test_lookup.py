@@ -129,3 +129,19 @@ async def test_healthz_answers_when_the_database_does(harness: Harness) -> None:
         async with http.get(f"{harness.url}/healthz") as response:
             assert response.status == 200
             assert (await response.json())["database"] == "ok"
+
+
+async def test_metrics_count_the_backlog_when_scraped(harness: Harness) -> None:
+    """Counted at the scrape: with the worker stopped, nothing else would have counted it."""
+    await harness.bot.worker.stop()
+    txn = await harness.charge()
+    await harness.sandbox.dispute(txn.id)
+    await harness.store.services.events.poll()  # stored and owed to the channel, not posted
+    await harness.sandbox.dispute((await harness.charge()).id)
+    await harness.store.services.events.poll()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{harness.url}/metrics") as response:
+            assert response.status == 200
+            scraped = await response.text()
+    assert await harness.store.services.outbox.backlog() == 2
+    assert "paybot_outbox_backlog 2.0" in scraped

@@ -19,6 +19,7 @@ from bot.domain import Account, RefundState
 from bot.errors import ProcessorError
 from bot.ids import ActionId, CallbackId, Subcommand
 from bot.logs import configure, secrets_of
+from bot.pan import luhn_valid
 from bot.workspace.signing import sign
 from bot.workspace.slack_api import block_problems
 from tests.conftest import APPROVALS, BOT_TOKEN, NOTIFY, SIGNING_SECRET, Harness, eventually
@@ -368,14 +369,6 @@ async def test_slack_429_and_500_are_retried_and_nothing_is_posted_twice(harness
 
 LUHN_CANDIDATE = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
 SECRET_SHAPES = re.compile(r"xoxb-|xapp-|sk_live_|whsec_")
-
-
-def luhn_valid(number: str) -> bool:
-    total = 0
-    for index, digit in enumerate(reversed(number)):
-        value = int(digit) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 def leaks(text_: str) -> list[str]:
