@@ -26,6 +26,7 @@ from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.db.engine import checkpoint, engine_of
 from bot.errors import ConfigError
+from bot.handlers.installation import Installation
 from bot.metrics import Metrics
 from bot.services.container import Services
 from bot.slack.directory import SlackDirectory
@@ -109,7 +110,8 @@ async def create_bot(
             process_before_response=False,
             raise_error_for_unhandled_request=False,
         )
-        handlers.register(bolt, store.services)
+        ours = Installation.from_auth_test(identity.data if isinstance(identity.data, dict) else {})
+        handlers.register(bolt, store.services, ours)
         worker = create_worker(settings, store.services, client, store.metrics)
         store.services.wake = worker.kick
     except BaseException:

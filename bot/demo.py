@@ -398,7 +398,9 @@ async def start_demo(
     except BaseException:
         listener.close()
         raise
-    sender = SlackSender(root, settings.secret("slack_signing_secret"), fake, team_id=fake.team_id)
+    sender = SlackSender(
+        root, settings.secret("slack_signing_secret"), fake, team_id=fake.team_id, window=None
+    )
     workspace = BrowserWorkspace(
         fake,
         sender,

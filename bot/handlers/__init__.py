@@ -13,21 +13,29 @@ from bot.handlers import (
     guards,
     history,
     home,
+    installation,
     listings,
     lookup,
     profile,
     refunds,
     reports,
+    runner,
     users,
 )
 from bot.services.container import Services
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(
+    app: AsyncApp, services: Services, ours: installation.Installation | None = None
+) -> None:
+    """``ours`` is the installation auth.test named at start; requests for another are refused."""
+    runner.install(app)
+    if ours is not None:
+        app.middleware(installation.middleware(services, ours))
     app.middleware(guards.once(services))
     app.middleware(guards.rate_limited(services))
     app.middleware(authorization.middleware(services))
-    app.error(errors.handle)
+    app.error(errors.handler(services))
     router = commands.register(app, services)
     for feature in (lookup, profile, refunds, disputes, users, audit):
         feature.register(app, services, router)

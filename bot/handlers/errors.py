@@ -4,43 +4,58 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import FormErrors, PaybotError
-from bot.handlers import replies
+from bot.handlers import guards, replies
+from bot.services.container import Services
 
 log = logging.getLogger("paybot.errors")
 
+ErrorHandler = Callable[..., Awaitable[BoltResponse | None]]
 
-async def handle(
-    error: Exception,
-    body: dict[str, Any],
-    response: BoltResponse | None,
-    client: AsyncWebClient,
-) -> BoltResponse | None:
-    """``response`` is None once the request was acknowledged: then the answer goes out later."""
-    if isinstance(error, FormErrors) and response is not None:
-        return replies.json_response({"response_action": "errors", "errors": error.errors})
-    if isinstance(error, PaybotError):
-        text = error.message
-    else:
-        reference = uuid.uuid4().hex[:8]
-        log.exception("unhandled error (reference %s)", reference)
-        text = (
-            f"Something went wrong on our side (reference {reference}). "
-            "Try again, or give an admin the reference."
-        )
-    if response is not None:
-        answer = replies.immediate(body, text)
-        if answer is not None:
-            return answer
-        response.status = 200
-        response.body = ""
-    try:
-        await replies.later(body, text, client)
-    except Exception:
-        log.exception("could not tell the user about an error")
-    return None
+
+def handler(services: Services) -> ErrorHandler:
+    async def handle(
+        error: Exception,
+        body: dict[str, Any],
+        response: BoltResponse | None,
+        client: AsyncWebClient,
+    ) -> BoltResponse | None:
+        """``response`` is None once the request was acknowledged: the answer goes out later.
+
+        An event's delivery key is given back, so that Slack's retry of it does the work that
+        failed (Slack retries an event whose answer was not 200 in time, X-Slack-Retry-Num)."""
+        key = guards.event_key(body)
+        if key is not None:
+            await services.deliveries.release(key)
+        if isinstance(error, FormErrors) and response is not None:
+            errors = replies.field_errors(body, error.errors)
+            if errors:
+                return replies.json_response({"response_action": "errors", "errors": errors})
+        if isinstance(error, PaybotError):
+            text = error.message
+        else:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("unhandled error (reference %s)", reference)
+            text = (
+                f"Something went wrong on our side (reference {reference}). "
+                "Try again, or give an admin the reference."
+            )
+        if response is not None:
+            answer = replies.immediate(body, text)
+            if answer is not None:
+                return answer
+            response.status = 200
+            response.body = ""
+        try:
+            await replies.later(body, text, client)
+        except Exception:
+            log.exception("could not tell the user about an error")
+        return None
+
+    return handle

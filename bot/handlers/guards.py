@@ -17,9 +17,17 @@ Middleware = Callable[..., Awaitable[BoltResponse | None]]
 Next = Callable[[], Awaitable[None]]
 
 
-def delivery_key(body: dict[str, Any]) -> str | None:
+def event_key(body: dict[str, Any]) -> str | None:
+    """An Events API delivery's key: its retries carry the same event_id."""
     if body.get("type") == "event_callback" and body.get("event_id"):
         return f"event:{body['event_id']}"
+    return None
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    event = event_key(body)
+    if event is not None:
+        return event
     trigger = body.get("trigger_id")
     if trigger:
         return f"trigger:{trigger}"

@@ -22,11 +22,26 @@ def json_response(payload: dict[str, Any]) -> BoltResponse:
     )
 
 
+def input_blocks(view: dict[str, Any]) -> list[str]:
+    """The block_ids of a view's input blocks: the only keys Slack takes in ``errors``."""
+    return [
+        str(block["block_id"])
+        for block in view.get("blocks") or []
+        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id")
+    ]
+
+
 def first_input_block(view: dict[str, Any]) -> str | None:
-    for block in view.get("blocks") or []:
-        if block.get("type") == "input" and block.get("block_id"):
-            return str(block["block_id"])
-    return None
+    found = input_blocks(view)
+    return found[0] if found else None
+
+
+def field_errors(body: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
+    """The field errors that name an input of the submitted view; Slack refuses the answer
+    (and shows the person an error) when ``errors`` names a block the view does not have, as
+    in a stale or forged view the bot did not open."""
+    present = set(input_blocks(body.get("view") or {}))
+    return {block_id: text[:1900] for block_id, text in errors.items() if block_id in present}
 
 
 def immediate(body: dict[str, Any], text: str) -> BoltResponse | None:

@@ -33,6 +33,11 @@ class Deliveries:
             _first_times, {"key": key[:200], "received_at": self._clock()}
         )
 
+    async def release(self, key: str) -> None:
+        """Forget a key whose work failed, so that Slack's retry of the delivery does it."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(SlackDelivery).where(SlackDelivery.key == key[:200]))
+
     async def forget_old(self) -> None:
         async with self._sessions.begin() as session:
             await session.execute(

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
@@ -32,6 +32,30 @@ _PICKED_ELSEWISE = (
 )
 
 
+def _describe(body: str, content_type: str) -> str:
+    """A request in a few words, for a failure message: `/pay lookup txn_1`, `block_actions
+    refund_open`, `view_submission refund_request`, `event_callback app_home_opened`."""
+    try:
+        if content_type == _FORM:
+            form = dict(parse_qsl(body))
+            if "payload" not in form:
+                return f"{form.get('command', '?')} {form.get('text', '')}".strip()
+            payload = json.loads(form["payload"])
+        else:
+            payload = json.loads(body)
+    except ValueError:
+        return "a request"
+    kind = str(payload.get("type", "?"))
+    detail = (
+        (payload.get("actions") or [{}])[0].get("action_id")
+        or (payload.get("view") or {}).get("callback_id")
+        or (payload.get("event") or {}).get("type")
+        or payload.get("callback_id")
+        or ""
+    )
+    return f"{kind} {detail}".strip()
+
+
 def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
     """The two headers Slack adds to every request; pass an old `timestamp` to forge a stale
     (replayed) request."""
@@ -40,6 +64,25 @@ def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]
     if signature is None:
         raise ValueError("cannot sign without a body and a timestamp")
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+
+# How long Slack waits for the HTTP answer to a command, a click, a submission or an event.
+SLACK_WINDOW = 3.0
+_SIGNATURE_HEADERS = {"x-slack-signature", "x-slack-request-timestamp"}
+
+
+class SlackWouldFail(AssertionError):
+    """The bot answered a request shaped like Slack's with something Slack shows as an error:
+    a status other than 200, or an answer later than Slack waits."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One request Slack would have sent, and how the bot answered it."""
+
+    what: str
+    status: int
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -172,7 +215,13 @@ def find_element(
 class SlackSender:
     """Posts signed requests to the bot's /slack/events like Slack. With a FakeSlack, the
     response_urls and trigger_ids it sends belong to that fake, clicks are checked against
-    buttons that really exist, and modal submissions close, update or push views there."""
+    buttons that really exist, and modal submissions close, update or push views there.
+
+    Every request it signs is timed at the HTTP answer and kept in ``answers``; with a
+    ``window`` (Slack's 3 s by default), an answer other than 200 or later than the window
+    raises SlackWouldFail in the test that sent it, as Slack would show the person an error.
+    Requests whose signature headers the caller forged, and ``raw`` ones, are not Slack's
+    and are not checked."""
 
     def __init__(
         self,
@@ -181,6 +230,7 @@ class SlackSender:
         fake: FakeSlack | None,
         session: aiohttp.ClientSession | None = None,
         team_id: str = "T0PAYBOT",
+        window: float | None = SLACK_WINDOW,
     ) -> None:
         self.url = bot_url.rstrip("/") + "/slack/events"
         self.signing_secret = signing_secret
@@ -190,6 +240,8 @@ class SlackSender:
         self.app_id = fake.app_id if fake else "A0PAYBOT"
         self._session = session
         self._own_session = session is None
+        self.window = window
+        self.answers: list[Answered] = []
 
     async def close(self) -> None:
         if self._own_session and self._session is not None:
@@ -453,9 +505,24 @@ class SlackSender:
         return await self._send(urlencode({"payload": json.dumps(payload)}), _FORM, headers)
 
     async def _send(self, body: str, content_type: str, headers: Mapping[str, str] | None) -> Reply:
-        return await self._post(
+        forged = any(name.lower() in _SIGNATURE_HEADERS for name in headers or {})
+        started = time.monotonic()
+        reply = await self._post(
             body, content_type, {**sign(body, self.signing_secret), **(headers or {})}
         )
+        if not forged:
+            self._check(_describe(body, content_type), reply, time.monotonic() - started)
+        return reply
+
+    def _check(self, what: str, reply: Reply, seconds: float) -> None:
+        self.answers.append(Answered(what, reply.status, seconds))
+        if self.window is None:
+            return
+        if reply.status != 200 or seconds > self.window:
+            raise SlackWouldFail(
+                f"{what} was answered {reply.status} after {seconds:.2f} s (Slack wants 200 "
+                f"within {self.window:g} s): {reply.text[:300]}"
+            )
 
     async def _post(self, body: str, content_type: str, headers: dict[str, str]) -> Reply:
         if self._session is None:

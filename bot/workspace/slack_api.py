@@ -181,6 +181,7 @@ class FakeSlack:
         bot_user_id: str = "U0PAYBOT",
         bot_id: str = "B0PAYBOT",
         app_id: str = "A0PAYBOT",
+        enterprise_id: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -192,6 +193,7 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
+        self.enterprise_id = enterprise_id  # an Enterprise Grid workspace's organization
         self.root_url: str | None = None
         self.calls: list[Call] = []
         self.users: dict[str, FakeUser] = {}
@@ -696,6 +698,8 @@ class FakeSlack:
             "team_id": self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
             "is_enterprise_install": False,
         }
 
