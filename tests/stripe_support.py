@@ -230,6 +230,8 @@ class StripeProxy:
     drop_refunds: int = 0  # made at Stripe, the connection closed without an answer
     fail_with: tuple[int, dict[str, object]] | None = None  # every request answered so
     refund_keys: list[str | None] = field(default_factory=list)
+    # Events localstripe does not make (charge.refunded), listed before its own, newest first.
+    events: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -257,6 +259,10 @@ class StripeProxy:
         if creating_refund and self.delay_refunds > 0:
             self.delay_refunds -= 1
             await asyncio.sleep(2)
+        if request.method == "GET" and request.path == "/v1/events" and self.events:
+            listed = json.loads(body)
+            listed["data"] = [*reversed(self.events), *listed.get("data", [])]
+            body = json.dumps(listed).encode()
         return web.Response(body=body, status=status, content_type="application/json")
 
 

@@ -29,7 +29,7 @@ from bot.domain import (
 )
 from bot.errors import ProcessorError
 from bot.processors.gateway import Gateway
-from bot.processors.stripe import StripeConfig, StripeGateway
+from bot.processors.stripe import MetadataKeys, StripeConfig, StripeGateway, webhooks
 from bot.processors.stripe.mapping import IDEMPOTENCY_KEY
 from tests.conftest import free_port
 from tests.stripe_support import (
@@ -325,6 +325,37 @@ async def test_payouts_are_withdrawals_and_the_event_feed_reads_them_oldest_firs
     assert [w.status for w in page.items] == [WithdrawalStatus.PENDING, WithdrawalStatus.PAID]
     rest = await gateway.list_withdrawals(limit=2, cursor=page.next_cursor)
     assert [w.id for w in rest.items] == [first.id]
+
+
+async def test_charge_refunded_names_the_refund_it_announces_from_the_listed_refunds(
+    proxy: StripeProxy, client: stripe.StripeClient
+) -> None:
+    """Since API version 2022-11-15 a charge no longer embeds its refunds: the event's refund is
+    found by listing the charge's refunds, never taken to be the charge's id."""
+    made = await charge(client, 4200)
+    refund = await client.v1.refunds.create_async({"charge": made.id})
+    refunded = (await client.v1.charges.retrieve_async(made.id)).to_dict()
+    refunded.pop("refunds", None)
+    created = int(refund.created) + 1
+    proxy.events.append(
+        {
+            "id": "evt_charge_refunded_1",
+            "object": "event",
+            "type": "charge.refunded",
+            "created": created,
+            "data": {"object": refunded},
+        }
+    )
+    gateway = gateway_for(proxy.url)
+    try:
+        batch = await gateway.events(None)
+        [found] = [e for e in batch.events if e.id == "evt_charge_refunded_1"]
+        assert (found.type, found.object_id) == (EventType.REFUND_UPDATED, refund.id)
+        assert found.data["transaction_id"] == made.id and found.data["refund_id"] == refund.id
+        # A webhook cannot list them in time: it leaves the event to the feed, mapping nothing.
+        assert webhooks.processor_event(proxy.events[0], MetadataKeys()) is None
+    finally:
+        await gateway.close()
 
 
 async def test_a_cursor_stripe_no_longer_has_starts_the_feed_again(

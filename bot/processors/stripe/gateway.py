@@ -632,7 +632,7 @@ class StripeGateway:
             if not data:
                 break
             for raw in reversed(data):
-                event = webhooks.processor_event(raw, self._keys)
+                event = await self._event_of(raw)
                 if event is not None:
                     mapped.append(event)
             newest = str(data[0]["id"])
@@ -656,8 +656,14 @@ class StripeGateway:
         if not oldest:
             return EventBatch((), None)
         batch = list(reversed(oldest))  # oldest first
-        mapped = (webhooks.processor_event(raw, self._keys) for raw in batch)
+        mapped = [await self._event_of(raw) for raw in batch]
         return EventBatch(tuple(e for e in mapped if e is not None), str(batch[-1]["id"]))
+
+    async def _event_of(self, raw: Obj) -> ProcessorEvent | None:
+        """One event of the feed as ours, listing the charge's refunds where it needs them."""
+        charge_id = webhooks.refunds_needed(raw)
+        refunds = await self._refunds_of(charge_id) if charge_id else None
+        return webhooks.processor_event(raw, self._keys, refunds)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
         return webhooks.verify(body, headers, self._config.webhook_secret, self._keys)

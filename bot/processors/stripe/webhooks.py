@@ -90,8 +90,28 @@ def verify(
     return () if mapped is None else (mapped,)
 
 
-def processor_event(event: object, keys: MetadataKeys) -> ProcessorEvent | None:
-    """One Stripe event as ours, or None for one the bot does not act on."""
+def refunds_needed(event: object) -> str | None:
+    """The charge whose refunds must be listed to map this event: a ``charge.refunded`` whose
+    charge does not embed them (Stripe stopped embedding ``refunds`` in API version 2022-11-15).
+    A webhook cannot wait for that call: such an event is left to the poller, which lists them.
+    """
+    raw = plain(event)
+    if raw.get("type") != "charge.refunded":
+        return None
+    charge = plain(plain(raw.get("data")).get("object"))
+    listed = plain(charge.get("refunds")).get("data")
+    if isinstance(listed, list) and listed:
+        return None
+    return str(charge["id"]) if charge.get("id") else None
+
+
+def processor_event(
+    event: object, keys: MetadataKeys, refunds: list[Any] | None = None
+) -> ProcessorEvent | None:
+    """One Stripe event as ours, or None for one the bot does not act on. ``refunds`` are the
+    charge's refunds, newest first, for a ``charge.refunded`` that does not embed them
+    (``refunds_needed``); without them such an event maps to nothing, never to a refund
+    named by the charge's id."""
     raw = plain(event)
     kind = str(raw.get("type") or "")
     obj = plain(plain(raw.get("data")).get("object"))
@@ -132,7 +152,7 @@ def processor_event(event: object, keys: MetadataKeys) -> ProcessorEvent | None:
         }
         return ProcessorEvent(event_id, EventType.REFUND_UPDATED, refund.id, at, data)
     if kind == "charge.refunded":
-        return _charge_refunded(event_id, obj, at, keys)
+        return _charge_refunded(event_id, obj, at, keys, refunds)
     if kind == "charge.failed":
         payment_return = return_of(obj, keys)
         if payment_return is None:
@@ -162,11 +182,20 @@ def processor_event(event: object, keys: MetadataKeys) -> ProcessorEvent | None:
     return None
 
 
-def _charge_refunded(event_id: str, charge: Obj, at: Any, keys: MetadataKeys) -> ProcessorEvent:
-    """A charge was refunded: the newest refund in it when the event carries them."""
-    listed = plain(charge.get("refunds")).get("data")
-    newest = plain(listed[0]) if isinstance(listed, list) and listed else {}
-    refund_id = str(newest.get("id") or charge["id"])
+def _charge_refunded(
+    event_id: str, charge: Obj, at: Any, keys: MetadataKeys, refunds: list[Any] | None
+) -> ProcessorEvent | None:
+    """A charge was refunded: the event announces its newest refund made by then, from the
+    charge's embedded refunds (older API versions) or the listed ones."""
+    embedded = plain(charge.get("refunds")).get("data")
+    listed = [
+        plain(r) for r in (embedded if isinstance(embedded, list) and embedded else refunds or [])
+    ]
+    made = [r for r in listed if (when(r.get("created")) or at) <= at] or listed
+    if not made or not made[0].get("id"):
+        return None
+    newest = made[0]
+    refund_id = str(newest["id"])
     amount = money(charge.get("amount_refunded"), charge.get("currency"))
     data = {
         "refund_id": newest.get("id"),
