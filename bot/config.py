@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     paybot_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     # Requests a person may make with /pay per minute (per process), against floods and loops.
     paybot_rate_limit_per_minute: int = Field(default=30, ge=1, le=1_000_000)
+    # Seconds a command waits for the processor inside Slack's 3 s before it acks "Looking up …"
+    # and answers through the response_url instead.
+    paybot_answer_budget: float = Field(default=1.5, ge=0, le=2.5)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,17 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def opened_modal(fake: FakeSlack, user: str, what: str = "modal") -> dict[str, Any]:
+    """The modal on top of ``user``'s stack once the bot has filled it: a modal that reads the
+    processor opens with a loading state (no callback_id) and is updated when it answers."""
+    found = await fake.wait_for(
+        lambda: (m := fake.top_modal(user)) is not None and m.get("callback_id") and m,
+        what=what,
+    )
+    assert isinstance(found, dict)
+    return found
 
 
 def free_port() -> int:

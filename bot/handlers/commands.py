@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,12 +31,31 @@ class Command:
     respond: AsyncRespond
     client: AsyncWebClient
     body: dict[str, Any]
+    context: dict[str, Any]
+    budget: float = 1.5
 
     async def answer(self, blocks: Sequence[Block], text: str) -> None:
         """Answer in the acknowledgement itself: ephemeral, seen by the caller only."""
         await self.ack(blocks=blocks, text=text, response_type="ephemeral")
 
+    async def answer_soon(self, work: Awaitable[Answer], waiting: str) -> None:
+        """Answer in the ack when ``work`` (a processor read) is done within the budget;
+        otherwise ack ``waiting`` at once and replace it through the response_url when the
+        work is done. An error before the ack is the ack's answer; one after it reaches the
+        person through the error path (the response_url), so neither costs Slack's 3 s."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.budget)
+        if task in done:
+            await self.answer(*task.result())
+            return
+        await self.ack(text=waiting, response_type="ephemeral")
+        blocks, text = await task
+        await self.respond(
+            blocks=blocks, text=text, response_type="ephemeral", replace_original=True
+        )
 
+
+Answer = tuple[Sequence[Block], str]
 Handler = Callable[[Command], Awaitable[None]]
 
 
@@ -66,6 +86,9 @@ def register(app: AsyncApp, services: Services) -> Router:
     ) -> None:
         name, args = split_command(str(body.get("text") or ""))
         handler = next((h for key, h in router.handlers.items() if key.value == name), show_help)
-        await handler(Command(context["actor"], name, args, ack, respond, client, body))
+        budget = services.settings.paybot_answer_budget
+        await handler(
+            Command(context["actor"], name, args, ack, respond, client, body, context, budget)
+        )
 
     return router

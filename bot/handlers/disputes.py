@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
 from bot.domain import Source
-from bot.handlers import forms
+from bot.handlers import forms, modals
 from bot.handlers.commands import Router
 from bot.ids import ActionId, CallbackId
 from bot.services.container import Services
@@ -31,11 +31,16 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     @app.action(ActionId.DISPUTE_RESPOND)
     async def open_response(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: dict[str, Any],
+        client: AsyncWebClient,
     ) -> None:
         await ack()
+        await modals.open_loading(client, body, context, "Respond to dispute")
         dispute = await disputes.open_dispute(str(action.get("value") or ""))
-        await client.views_open(trigger_id=body["trigger_id"], view=response_modal(dispute))
+        await modals.fill(client, context, response_modal(dispute))
 
     @app.view(CallbackId.DISPUTE_RESPONSE)
     async def draft(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:

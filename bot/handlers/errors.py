@@ -11,7 +11,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import FormErrors, PaybotError
-from bot.handlers import guards, replies
+from bot.handlers import guards, modals, replies
 from bot.services.container import Services
 
 log = logging.getLogger("paybot.errors")
@@ -25,6 +25,7 @@ def handler(services: Services) -> ErrorHandler:
         body: dict[str, Any],
         response: BoltResponse | None,
         client: AsyncWebClient,
+        context: dict[str, Any],
     ) -> BoltResponse | None:
         """``response`` is None once the request was acknowledged: the answer goes out later.
 
@@ -53,7 +54,11 @@ def handler(services: Services) -> ErrorHandler:
             response.status = 200
             response.body = ""
         try:
-            await replies.later(body, text, client)
+            loading = modals.opened(context)
+            if loading is not None:
+                await replies.in_modal(loading.view_id, loading.title, text, client)
+            else:
+                await replies.later(body, text, client)
         except Exception:
             log.exception("could not tell the user about an error")
         return None

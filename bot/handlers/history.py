@@ -18,7 +18,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.blocks.history import columns_modal, history_blocks
 from bot.domain import Source
 from bot.handlers import forms
-from bot.handlers.commands import Command, Router
+from bot.handlers.commands import Answer, Command, Router
 from bot.handlers.lookup import card
 from bot.ids import ActionId, BlockId, CallbackId, Subcommand
 from bot.overview import HistoryFilter
@@ -32,8 +32,10 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     history = services.history
 
     async def list_history(cmd: Command) -> None:
-        view = await history.page(cmd.actor, parse_history(cmd.args))
-        await cmd.answer(history_blocks(view), TITLE)
+        async def page() -> Answer:
+            return history_blocks(await history.page(cmd.actor, parse_history(cmd.args))), TITLE
+
+        await cmd.answer_soon(page(), "Looking up the payment history …")
 
     router.add(Subcommand.HISTORY, list_history)
 

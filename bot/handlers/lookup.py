@@ -1,5 +1,6 @@
-"""`/pay lookup <exact id>`: answered in the acknowledgement itself, ephemeral. The card is the
-same wherever a payment is opened (`/pay history`'s View button uses ``card`` too)."""
+"""`/pay lookup <exact id>`: answered in the acknowledgement itself when the processor answers
+within the budget, else through the response_url; ephemeral. The card is the same wherever a
+payment is opened (`/pay history`'s View button uses ``card`` too)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def card(
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     async def lookup(cmd: Command) -> None:
-        await cmd.answer(*await card(services, cmd.actor, cmd.args, Source.COMMAND))
+        found = card(services, cmd.actor, cmd.args, Source.COMMAND)
+        await cmd.answer_soon(found, "Looking up the payment …")
 
     router.add(Subcommand.LOOKUP, lookup)

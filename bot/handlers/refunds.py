@@ -11,19 +11,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.common import message_modal
 from bot.blocks.refunds import refund_modal, reject_modal
 from bot.domain import Source
-from bot.handlers import forms
+from bot.handlers import forms, modals
 from bot.handlers.commands import Command, Router
 from bot.ids import ActionId, BlockId, CallbackId, Subcommand
 from bot.services.container import Services
+
+REFUND_TITLE = "Refund payment"
 
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     refunds = services.refunds
 
     async def refund_command(cmd: Command) -> None:
-        txn = await refunds.refundable(cmd.actor, cmd.args, Source.COMMAND)
         await cmd.ack()
-        await cmd.client.views_open(trigger_id=cmd.body["trigger_id"], view=refund_modal(txn))
+        await modals.open_loading(cmd.client, cmd.body, cmd.context, REFUND_TITLE)
+        txn = await refunds.refundable(cmd.actor, cmd.args, Source.COMMAND)
+        await modals.fill(cmd.client, cmd.context, refund_modal(txn))
 
     router.add(Subcommand.REFUND, refund_command)
 
@@ -36,10 +39,11 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
+        await modals.open_loading(client, body, context, REFUND_TITLE)
         txn = await refunds.refundable(
             context["actor"], str(action.get("value") or ""), Source.BUTTON
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=refund_modal(txn))
+        await modals.fill(client, context, refund_modal(txn))
 
     @app.view(CallbackId.REFUND_REQUEST)
     async def submit(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:

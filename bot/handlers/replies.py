@@ -63,6 +63,11 @@ def immediate(body: dict[str, Any], text: str) -> BoltResponse | None:
     return None
 
 
+async def in_modal(view_id: str, title: str, text: str, client: AsyncWebClient) -> None:
+    """Tell the person in the modal they are looking at (one opened while it loads)."""
+    await client.views_update(view_id=view_id, view=message_modal(title, escape(text)))
+
+
 async def later(body: dict[str, Any], text: str, client: AsyncWebClient) -> None:
     """Tell the person after the ack: ephemeral via response_url, App Home, or a DM."""
     safe = escape(text)

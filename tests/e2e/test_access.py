@@ -18,7 +18,7 @@ from bot.services.users import Users
 from bot.store import open_store
 from bot.web import create_web_app
 from bot.workspace.signing import SlackSender
-from tests.conftest import SIGNING_SECRET, Harness, eventually, free_port
+from tests.conftest import SIGNING_SECRET, Harness, eventually, free_port, opened_modal
 
 NO_ACCESS = "no Payments Portal access"
 
@@ -171,7 +171,7 @@ async def open_add_modal(harness: Harness, admin: str) -> dict:
     listing = await harness.slack.command(admin, "users")
     assert listing.status == 200
     await harness.slack.block_action(admin, "users_add", message=listing.json)
-    return await harness.fake.wait_for(lambda: harness.fake.top_modal(admin), what="add-user modal")
+    return await opened_modal(harness.fake, admin, "add-user modal")
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ async def test_last_active_admin_cannot_be_deactivated_or_demoted(harness: Harne
     )
     assert (await harness.store.services.users.get("ada")).active
     await harness.slack.block_action(admin, "users_edit", value="ada", message=listing.json)
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(admin), what="edit modal")
+    modal = await opened_modal(harness.fake, admin, "edit modal")
     answer = await harness.slack.submit(admin, modal, role="staff")
     assert answer.json["response_action"] == "errors"
     assert "last active admin" in answer.json["errors"]["role"]

@@ -15,7 +15,7 @@ from bot.db.models import ProcessorEventRow
 from bot.domain import DisputeStatus, EventType, MethodType
 from bot.processors.sandbox.webhooks import encode
 from bot.workspace.slack_api import Message
-from tests.conftest import NOTIFY, WEBHOOK_SECRET, Harness, eventually
+from tests.conftest import NOTIFY, WEBHOOK_SECRET, Harness, eventually, opened_modal
 
 
 def notify_messages(harness: Harness) -> list[Message]:
@@ -163,7 +163,7 @@ async def test_a_burst_of_200_over_a_rate_limited_slack_arrives_once_each_as_dig
 
 async def respond_to(harness: Harness, user: str, dispute_message: Message) -> Message:
     await harness.slack.block_action(user, "dispute_respond", message=dispute_message)
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(user), what="response modal")
+    modal = await opened_modal(harness.fake, user, "response modal")
     answer = await harness.slack.submit(
         user,
         modal,
@@ -197,7 +197,7 @@ async def test_dispute_response_with_four_eyes_submitted_once_for_twenty_approva
 
     modal_check = await harness.slack.block_action(staff, "dispute_respond", message=parent)
     assert modal_check.status == 200
-    empty = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+    empty = await opened_modal(harness.fake, staff, "modal")
     answer = await harness.slack.view_submission(
         staff, empty, {"summary": {"value": {"type": "plain_text_input", "value": "  "}}}
     )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.db.models import AuditEntry, HistoryColumns
 from bot.domain import MethodType, PaymentKind, Transaction
-from tests.conftest import Harness
+from tests.conftest import Harness, opened_modal
 
 JSON = dict[str, Any]
 
@@ -143,7 +143,7 @@ async def test_column_choice_is_remembered(harness: Harness) -> None:
     assert "Visa •••• 4242" in shown and "Grace Alvarez" not in shown  # the default columns
 
     await harness.slack.block_action(viewer, "history_columns", message=listing)
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(viewer), what="modal")
+    modal = await opened_modal(harness.fake, viewer, "modal")
     before = len(harness.fake.responses)
     answer = await harness.slack.submit(
         viewer, modal, history_columns=["date", "amount", "customer"]

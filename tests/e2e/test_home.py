@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.db.models import RefundRequest
 from bot.domain import MethodType
 from bot.slack.home import publish_home
-from tests.conftest import APPROVALS, Harness, eventually
+from tests.conftest import APPROVALS, Harness, eventually, opened_modal
 from tests.e2e.test_history import row_ids
 
 EVERY_PANEL = {"home_volume", "home_refunds", "home_disputes", "home_returns", "home_withdrawals"}
@@ -49,7 +49,7 @@ async def busy_day(harness: Harness) -> None:
 async def request_refund(harness: Harness, staff: str) -> RefundRequest:
     txn = await harness.charge("45.00")
     await harness.slack.command(staff, f"refund {txn.id}")
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(harness.fake, staff, "modal")
     await harness.slack.submit(staff, modal, reason="Client paid twice")
     await harness.fake.wait_for(lambda: harness.fake.messages(APPROVALS), what="approval post")
 

@@ -30,6 +30,7 @@ from tests.conftest import (
     Harness,
     eventually,
     free_port,
+    opened_modal,
 )
 from tests.payrix_standin import API_KEY, MERCHANT, PayrixStandIn, payrix_now
 
@@ -109,7 +110,7 @@ async def test_a_refund_approved_in_slack_is_made_once_at_payrix(
     staff = await payrix_bot.user("sam", "staff")
     manager = await payrix_bot.user("meg", "manager")
     await payrix_bot.slack.command(staff, f"refund {TRUST_PAYMENT}")
-    modal = await payrix_bot.fake.wait_for(lambda: payrix_bot.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(payrix_bot.fake, staff, "modal")
     answer = await payrix_bot.slack.submit(staff, modal, reason="Client paid twice")
     assert answer.json["response_action"] == "update", answer.json
     parent = await payrix_bot.fake.wait_for(

@@ -23,7 +23,14 @@ from bot.services.users import NewUser
 from bot.store import Store, open_store
 from bot.workspace.signing import SlackSender
 from bot.workspace.slack_api import FakeSlack
-from tests.conftest import APPROVALS, BOT_TOKEN, NOTIFY, SIGNING_SECRET, WEBHOOK_SECRET
+from tests.conftest import (
+    APPROVALS,
+    BOT_TOKEN,
+    NOTIFY,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    opened_modal,
+)
 from tests.processes import BotProcess, postgres_database
 
 
@@ -126,7 +133,7 @@ async def test_twenty_approvals_over_two_processes_make_one_refund(pg_cluster: C
     txn = await charge(pg_cluster.sandbox, "180.00")
     first, second = pg_cluster.senders
     await first.command(staff, f"refund {txn.id}")
-    modal = await pg_cluster.fake.wait_for(lambda: pg_cluster.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(pg_cluster.fake, staff, "modal")
     await first.submit(staff, modal, reason="Duplicate payment")
     parent = await pg_cluster.fake.wait_for(
         lambda: next(iter(pg_cluster.fake.messages(APPROVALS)), None),

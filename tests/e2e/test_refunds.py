@@ -12,13 +12,13 @@ from bot.app import create_bot
 from bot.db.models import AuditEntry, RefundRequest
 from bot.domain import Account, MethodType, PaymentKind, RefundState
 from bot.workspace.slack_api import Message
-from tests.conftest import APPROVALS, Harness, eventually
+from tests.conftest import APPROVALS, Harness, eventually, opened_modal
 
 
 async def open_refund_modal(harness: Harness, user: str, transaction_id: str) -> dict:
     answer = await harness.slack.command(user, f"refund {transaction_id}")
     assert answer.status == 200
-    return await harness.fake.wait_for(lambda: harness.fake.top_modal(user), what="refund modal")
+    return await opened_modal(harness.fake, user, "refund modal")
 
 
 async def request_refund(harness: Harness, user: str, transaction_id: str, reason: str) -> Message:
@@ -79,9 +79,15 @@ async def test_empty_and_over_long_reasons_are_field_errors(harness: Harness, re
 
 
 async def refused_with(harness: Harness, user: str, transaction_id: str) -> str:
-    answer = await harness.slack.command(user, f"refund {transaction_id}")
-    assert harness.fake.top_modal(user) is None
-    return answer.json["text"] if answer.json else answer.text
+    """The modal opens at once (loading) and shows the processor's refusal instead of a form."""
+    await harness.slack.command(user, f"refund {transaction_id}")
+    modal = await harness.fake.wait_for(
+        lambda: (m := harness.fake.top_modal(user)) and "Looking it up" not in json.dumps(m) and m,
+        what="the refusal in the modal",
+    )
+    assert not modal.get("callback_id") and not modal.get("submit"), modal
+    harness.fake.close_view(user, modal["id"])
+    return json.dumps(modal["blocks"])
 
 
 async def test_each_refusal_has_a_clear_reason(harness: Harness) -> None:
@@ -235,9 +241,7 @@ async def test_reject_asks_for_a_reason_and_tells_the_requester(harness: Harness
     txn = await harness.charge()
     parent = await request_refund(harness, staff, txn.id, "Please refund")
     await harness.slack.block_action(manager, "refund_reject", message=parent)
-    modal = await harness.fake.wait_for(
-        lambda: harness.fake.top_modal(manager), what="reject modal"
-    )
+    modal = await opened_modal(harness.fake, manager, "reject modal")
     answer = await harness.slack.submit(manager, modal, reason="Not eligible under the engagement")
     assert answer.status == 200
     await eventually(lambda: state_is(harness, txn.id, RefundState.REJECTED), what="rejected")

@@ -22,7 +22,15 @@ from bot.logs import configure, secrets_of
 from bot.pan import luhn_valid
 from bot.workspace.signing import sign
 from bot.workspace.slack_api import block_problems
-from tests.conftest import APPROVALS, BOT_TOKEN, NOTIFY, SIGNING_SECRET, Harness, eventually
+from tests.conftest import (
+    APPROVALS,
+    BOT_TOKEN,
+    NOTIFY,
+    SIGNING_SECRET,
+    Harness,
+    eventually,
+    opened_modal,
+)
 
 EXAMPLES = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -187,7 +195,7 @@ async def test_oversized_malformed_forged_and_replayed_requests(harness: Harness
 
     txn = await harness.charge()
     await harness.slack.command(staff, f"refund {txn.id}")
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(harness.fake, staff, "modal")
     state = {"reason": {"value": {"type": "plain_text_input", "value": "Overpaid"}}}
     payload = {
         "type": "view_submission",
@@ -301,7 +309,7 @@ async def test_a_processor_timeout_after_the_refund_is_retried_with_the_same_key
 
     gateway.refund = flaky  # type: ignore[method-assign]
     await harness.slack.command(staff, f"refund {txn.id}")
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(harness.fake, staff, "modal")
     await harness.slack.submit(staff, modal, reason="Overcharged")
     parent = await harness.fake.wait_for(
         lambda: next(iter(harness.fake.messages(APPROVALS)), None), what="post"
@@ -334,7 +342,7 @@ async def test_a_processor_refusal_fails_the_request_and_tells_the_requester(
 
     harness.store.services.gateway.refund = refuse  # type: ignore[method-assign]
     await harness.slack.command(staff, f"refund {txn.id}")
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(harness.fake, staff, "modal")
     await harness.slack.submit(staff, modal, reason="Overcharged")
     parent = await harness.fake.wait_for(
         lambda: next(iter(harness.fake.messages(APPROVALS)), None), what="post"
@@ -398,7 +406,7 @@ async def test_no_card_number_token_or_secret_reaches_slack_logs_or_the_database
         await harness.slack.command(staff, f"lookup {txn.id}")
         await harness.slack.command(staff, "lookup 4111111111111111")
         await harness.slack.command(staff, f"refund {txn.id}")
-        modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+        modal = await opened_modal(harness.fake, staff, "modal")
         await harness.slack.submit(staff, modal, reason="Card 4000056655665556 charged twice")
         parent = await harness.fake.wait_for(
             lambda: next(iter(harness.fake.messages(APPROVALS)), None), what="post"

@@ -19,7 +19,7 @@ from bot.db.models import AuditEntry, Job, ProcessorEventRow, RefundRequest
 from bot.domain import RefundState
 from bot.processors.stripe.mapping import IDEMPOTENCY_KEY
 from bot.workspace.slack_api import Message
-from tests.conftest import APPROVALS, eventually
+from tests.conftest import APPROVALS, eventually, opened_modal
 from tests.stripe_support import (
     WEBHOOK_SECRET,
     LocalStripe,
@@ -61,7 +61,7 @@ async def request_refund(
 ) -> Message:
     answer = await harness.slack.command(user, f"refund {transaction_id}")
     assert answer.status == 200
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(user), what="refund modal")
+    modal = await opened_modal(harness.fake, user, "refund modal")
     submitted = await harness.slack.submit(user, modal, reason=reason)
     assert submitted.json["response_action"] == "update", submitted.json
     return await harness.fake.wait_for(
