@@ -12,6 +12,7 @@ JSON body) for tests to assert on.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import re
@@ -124,6 +125,7 @@ class PayrixStandIn:
     paging_shape: dict[str, str] = field(default_factory=dict)
     canned: list[Canned] = field(default_factory=list)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before every answer: a slow processor
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -182,6 +184,8 @@ class PayrixStandIn:
             await self._runner.cleanup()
 
     async def _record(self, request: web.Request) -> Recorded:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         text = await request.text()
         try:
             body = json.loads(text) if text else None

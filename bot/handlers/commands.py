@@ -32,7 +32,7 @@ class Command:
     client: AsyncWebClient
     body: dict[str, Any]
     context: dict[str, Any]
-    budget: float = 1.5
+    budget: float = 0.7
 
     async def answer(self, blocks: Sequence[Block], text: str) -> None:
         """Answer in the acknowledgement itself: ephemeral, seen by the caller only."""

@@ -21,7 +21,7 @@ from bot.processors.sandbox import SandboxSimulator
 from bot.server import start_http
 from bot.store import open_store
 from bot.workspace.signing import SlackSender
-from bot.workspace.slack_api import FakeSlack
+from bot.workspace.slack_api import FakeSlack, Message
 from tests.conftest import (
     APPROVALS,
     BOT_TOKEN,
@@ -35,6 +35,7 @@ from tests.conftest import (
 from tests.payrix_standin import API_KEY, MERCHANT, PayrixStandIn, payrix_now
 
 TRUST_PAYMENT = "t1_txn_68fff2f40c20d4182c620b5"  # 2.59, settled, Actionstep trust payment
+OTHER_PAYMENT = "t1_txn_68ffee14c62bdea22c16d11"  # 1.50, approved only
 
 
 @pytest.fixture
@@ -202,3 +203,83 @@ async def test_payrix_webhooks_are_refused_with_the_reason(payrix_bot: Harness) 
         ) as reply:
             assert reply.status == 400
             assert "documents no signature" in (await reply.json())["error"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A processor slower than Slack waits: nobody sees an error
+
+
+def open_chargeback(standin: PayrixStandIn, now: int, chargeback_id: str) -> None:
+    chargeback = copy.deepcopy(standin.find("chargebacks", "t1_chb_6616a9de06fd751e5ae91e5"))
+    assert chargeback is not None
+    chargeback.update(id=chargeback_id, txn=OTHER_PAYMENT, reply=20261130, created=now)
+    standin.add("chargebacks", chargeback)
+    standin.add(
+        "chargebackStatuses",
+        {
+            "id": chargeback_id.replace("chb", "chs"),
+            "created": now,
+            "modified": now,
+            "chargeback": chargeback_id,
+            "chargebackMessage": None,
+            "status": "open",
+        },
+    )
+
+
+async def test_a_processor_answering_after_four_seconds_costs_nobody_an_error(
+    payrix_bot: Harness, standin: PayrixStandIn
+) -> None:
+    staff = await payrix_bot.user("sam", "staff")
+    fake, slack = payrix_bot.fake, payrix_bot.slack
+    open_chargeback(standin, payrix_now(payrix_bot.clock()), "t1_chb_slow0000000000000000001")
+    standin.delay = 4.0
+
+    lookup = await slack.command(staff, f"lookup {TRUST_PAYMENT}")
+    history = await slack.command(staff, "history")
+    refund = await slack.command(staff, f"refund {TRUST_PAYMENT}")
+    refund_modal = fake.top_modal(staff)
+    respond = await slack.block_action(
+        staff, "dispute_respond", "t1_chb_slow0000000000000000001", channel_id=NOTIFY
+    )
+    respond_modal = fake.top_modal(staff)
+    for answered in slack.answers[-4:]:
+        assert answered.status == 200 and answered.seconds < 1.0, answered
+    assert "Looking up" in lookup.json["text"] and "Looking up" in history.json["text"]
+    assert refund.text == "" and respond.text == ""
+    # Both modals were opened within the trigger's life, each with its loading state.
+    assert refund_modal is not None and respond_modal is not None
+    assert "Looking it up" in json.dumps(refund_modal) and "Looking it up" in json.dumps(
+        respond_modal
+    )
+
+    def filled(view_id: str, callback_id: str) -> bool:
+        return fake.views[view_id].get("callback_id") == callback_id
+
+    await fake.wait_for(
+        lambda: (
+            filled(refund_modal["id"], "refund_request")
+            and filled(respond_modal["id"], "dispute_response")
+        ),
+        timeout=40,
+        what="both modals filled",
+    )
+    assert TRUST_PAYMENT in fake.views[refund_modal["id"]]["private_metadata"]
+
+    def shown(what: str) -> Message | None:
+        return next((m for m in fake.ephemerals(staff) if m.text == what), None)
+
+    card = await fake.wait_for(lambda: shown(f"Payment {TRUST_PAYMENT}"), timeout=40, what="card")
+    assert card is not None and TRUST_PAYMENT in json.dumps(card.blocks)
+    listed = await fake.wait_for(lambda: shown("Payment history"), timeout=40, what="history")
+    assert listed is not None
+
+    # A history page: acked at once, the next page through the response_url.
+    before = len(fake.ephemerals(staff))
+    turned = await slack.block_action(staff, "history_next", message=listed)
+    assert turned.status == 200 and slack.answers[-1].seconds < 1.0
+    await fake.wait_for(
+        lambda: listed.edited or len(fake.ephemerals(staff)) > before,
+        timeout=40,
+        what="the next page",
+    )
