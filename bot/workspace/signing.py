@@ -493,6 +493,13 @@ class SlackSender:
         body = {"token": _VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
         return await self._send(json.dumps(body), "application/json", None)
 
+    async def send(self, body: str | JSON, headers: Mapping[str, str] | None = None) -> Reply:
+        """A hand-built body, signed and checked like Slack's: a dict is posted as JSON (an
+        Events API body), a string as a form (a slash command, or ``payload=…``)."""
+        if isinstance(body, str):
+            return await self._send(body, _FORM, headers)
+        return await self._send(json.dumps(body), "application/json", headers)
+
     async def raw(
         self, body: str, content_type: str = _FORM, headers: Mapping[str, str] | None = None
     ) -> Reply:
