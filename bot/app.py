@@ -108,7 +108,7 @@ async def create_bot(
             signing_secret=settings.secret("slack_signing_secret"),
             authorize=authorize,
             process_before_response=False,
-            raise_error_for_unhandled_request=False,
+            raise_error_for_unhandled_request=True,  # answered 200 by the error handler
         )
         ours = Installation.from_auth_test(identity.data if isinstance(identity.data, dict) else {})
         handlers.register(bolt, store.services, ours)

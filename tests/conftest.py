@@ -150,8 +150,17 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(database_url: str, clock: ManualClock) -> AsyncIterator[Harness]:
-    fake = FakeSlack(bot_token=BOT_TOKEN)
+def workspace_options() -> dict[str, Any]:
+    """FakeSlack options of the harness's workspace; a test module overrides it (an
+    Enterprise Grid workspace: ``{"enterprise_id": "E0PAYBOT"}``)."""
+    return {}
+
+
+@pytest.fixture
+async def harness(
+    database_url: str, clock: ManualClock, workspace_options: dict[str, Any]
+) -> AsyncIterator[Harness]:
+    fake = FakeSlack(bot_token=BOT_TOKEN, **workspace_options)
     api_url = await fake.start()
     fake.add_channel(APPROVALS, "payments-approvals")
     fake.add_channel(NOTIFY, "payments")

@@ -27,6 +27,10 @@ def middleware(services: Services) -> Middleware:
         if route is None:
             await next()
             return None
+        if route.action is None and body.get("type") == "event_callback":
+            # An event the bot does not act on (a message, a reaction, tokens_revoked): nobody
+            # asked for anything, so nothing is refused or said; Slack gets its 200.
+            return BoltResponse(status=200, body="")
         try:
             actor = await services.access.authorize(
                 route.user_id, route.action, route.source, target_type=None, target_id=route.target
@@ -34,7 +38,7 @@ def middleware(services: Services) -> Middleware:
         except Denied as refusal:
             answer = replies.immediate(body, refusal.message)
             if answer is None:
-                await replies.later(body, refusal.message, client)
+                replies.after_answer(body, refusal.message, client)
                 answer = BoltResponse(status=200, body="")
             return answer
         context["actor"] = actor

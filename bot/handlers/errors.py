@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,6 +32,8 @@ def handler(services: Services) -> ErrorHandler:
 
         An event's delivery key is given back, so that Slack's retry of it does the work that
         failed (Slack retries an event whose answer was not 200 in time, X-Slack-Retry-Num)."""
+        if isinstance(error, BoltUnhandledRequestError):
+            return unhandled(body)
         key = guards.event_key(body)
         if key is not None:
             await services.deliveries.release(key)
@@ -53,6 +56,8 @@ def handler(services: Services) -> ErrorHandler:
                 return answer
             response.status = 200
             response.body = ""
+            replies.after_answer(body, text, client)  # the 200 goes first
+            return None
         try:
             loading = modals.opened(context)
             if loading is not None:
@@ -64,3 +69,11 @@ def handler(services: Services) -> ErrorHandler:
         return None
 
     return handle
+
+
+def unhandled(body: dict[str, Any]) -> BoltResponse:
+    """Nothing listens for this request (a view_closed, a shortcut, an event the bot does not
+    act on): Slack still gets its 200, and a person who asked gets a sentence."""
+    log.info("no listener for a %s request", body.get("type") or "command")
+    answer = replies.immediate(body, "Paybot does not offer that. Try `/pay help`.")
+    return answer or BoltResponse(status=200, body="")

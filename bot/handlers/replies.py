@@ -6,7 +6,9 @@ same to the user and neither can forget a kind of request.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Any
 
 from slack_bolt.response import BoltResponse
@@ -14,6 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_home, message_modal
 from bot.blocks.text import escape
+
+log = logging.getLogger("paybot.errors")
 
 
 def json_response(payload: dict[str, Any]) -> BoltResponse:
@@ -66,6 +70,24 @@ def immediate(body: dict[str, Any], text: str) -> BoltResponse | None:
 async def in_modal(view_id: str, title: str, text: str, client: AsyncWebClient) -> None:
     """Tell the person in the modal they are looking at (one opened while it loads)."""
     await client.views_update(view_id=view_id, view=message_modal(title, escape(text)))
+
+
+_telling: set[asyncio.Task[None]] = set()
+
+
+def after_answer(body: dict[str, Any], text: str, client: AsyncWebClient) -> None:
+    """``later``, started now and finished after the HTTP answer has gone: a slow response_url
+    or Web API call must not delay Slack's answer (middleware cannot run after it)."""
+
+    async def tell() -> None:
+        try:
+            await later(body, text, client)
+        except Exception:
+            log.exception("could not tell the user")
+
+    task = asyncio.ensure_future(tell())
+    _telling.add(task)
+    task.add_done_callback(_telling.discard)
 
 
 async def later(body: dict[str, Any], text: str, client: AsyncWebClient) -> None:
