@@ -9,14 +9,20 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
 
 from bot.app import Bot, create_bot
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.web import create_web_app
 
 log = logging.getLogger("paybot.server")
 T = TypeVar("T")
+SOCKET_TRIES = 3  # asking Slack for a Socket Mode URL, before start-up gives up
+SOCKET_CONNECT_SECONDS = 30
 
 
 def event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
@@ -37,8 +43,11 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
-async def start_http(bot: Bot, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(create_web_app(bot), access_log=None, shutdown_timeout=10)
+async def start_http(bot: Bot, host: str, port: int, *, http_events: bool = True) -> web.AppRunner:
+    """The aiohttp server (and, through its start-up, the worker); cleaning it up stops both."""
+    runner = web.AppRunner(
+        create_web_app(bot, http_events=http_events), access_log=None, shutdown_timeout=10
+    )
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
@@ -56,28 +65,77 @@ def settle_garbage_collector() -> None:
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> None:
-    bot = await create_bot(settings)
-    runner = await start_http(bot, host, port)
+    """HTTP: Slack posts to /slack/events; webhooks, /healthz and /metrics on the same port."""
+    await _run(settings, host, port, socket_mode=False)
+
+
+async def serve_socket_mode(settings: Settings, *, host: str, port: int) -> None:
+    """Socket Mode: Slack's requests come over a WebSocket the bot opens; the same worker, and
+    the same HTTP listener for webhooks, /healthz and /metrics, but no /slack/events."""
+    settings.require("slack_app_token")
+    await _run(settings, host, port, socket_mode=True)
+
+
+async def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -> None:
+    """Start, serve until SIGTERM/SIGINT, stop: one path for both ways of running."""
+    bot = await create_bot(settings, socket_mode=socket_mode)
+    runner = await start_http(bot, host, port, http_events=not socket_mode)
+    connection = None
+    try:
+        if socket_mode:
+            connection = await connect_socket_mode(bot, settings.secret("slack_app_token"))
+    except BaseException:
+        await runner.cleanup()
+        raise
     settle_garbage_collector()
-    log.info("paybot listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
+    routes = "GET /healthz, GET /metrics" if socket_mode else "POST /slack/events, GET /healthz"
+    log.info(
+        "paybot %s, listening on http://%s:%d (%s)",
+        "connected over Socket Mode" if socket_mode else "serving over HTTP",
+        host,
+        port,
+        routes,
+    )
     try:
         await _until_stopped()
     finally:
         log.info("stopping: no new requests, finishing in-flight work")
+        if connection is not None:
+            await connection.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
 
 
-async def serve_socket_mode(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-    settings.require("slack_app_token")
-    bot = await create_bot(settings)
-    handler = AsyncSocketModeHandler(bot.bolt, settings.secret("slack_app_token"))
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    settle_garbage_collector()
-    log.info("paybot connected over Socket Mode")
+async def connect_socket_mode(
+    bot: Bot, app_token: str, *, tries: int = SOCKET_TRIES, pause: float = 2.0
+) -> AsyncSocketModeHandler:
+    """Bolt's Socket Mode handler, connected. The WebSocket URL is asked for here, a bounded
+    number of times: slack_sdk's own connect retries a refused token every ten seconds forever,
+    and a token Slack refuses (invalid_auth, not_allowed_token_type, ...) will not come right by
+    waiting, so that stops start-up at once with one line."""
+    handler = AsyncSocketModeHandler(bot.bolt, app_token, web_client=bot.client)
+    for attempt in range(1, tries + 1):
+        try:
+            opened = await bot.client.apps_connections_open(app_token=app_token)
+            break
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error != "ratelimited" or attempt == tries:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+                raise ConfigError(f"SLACK_APP_TOKEN was refused by Slack ({error})") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if attempt == tries:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+                raise ConfigError(
+                    f"Slack's Socket Mode could not be reached after {tries} tries ({exc})"
+                ) from None
+        await asyncio.sleep(pause)
+    handler.client.wss_uri = str(opened["url"])
     try:
-        await _until_stopped()
-    finally:
+        async with asyncio.timeout(SOCKET_CONNECT_SECONDS):
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+    except TimeoutError:
         await handler.close_async()  # type: ignore[no-untyped-call]
-        await bot.close()
+        raise ConfigError(
+            f"Slack's Socket Mode WebSocket did not answer within {SOCKET_CONNECT_SECONDS}s"
+        ) from None
+    return handler

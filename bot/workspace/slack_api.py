@@ -19,9 +19,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.workspace.socket_mode import SocketModeHub
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -175,6 +178,7 @@ class FakeSlack:
         self,
         bot_token: str = "xoxb-paybot-test",  # noqa: S107 - a fake workspace's token
         *,
+        app_token: str = "xapp-1-A0PAYBOT-1-paybot-test",  # noqa: S107 - Socket Mode's token
         team_id: str = "T0PAYBOT",
         team_name: str = "Paybot Test",
         team_domain: str = "paybot-test",
@@ -186,6 +190,7 @@ class FakeSlack:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -217,7 +222,12 @@ class FakeSlack:
         self._limiter: _Limiter | None = None
         self._holds: dict[tuple[str, str], float] = {}
         self._response_targets: dict[str, _ResponseTarget] = {}
+        # Imported here: the Socket Mode module builds on the sender, which builds on this one.
+        from bot.workspace.socket_mode import SocketModeHub
+
+        self.socket_mode: SocketModeHub = SocketModeHub(app_id)
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -251,6 +261,7 @@ class FakeSlack:
             web.route("*", "/api/{method}", self._serve_api),
             web.post("/upload/{file_id}", self._serve_upload),
             web.post("/response/{key}", self._serve_response),
+            *self.socket_mode.routes(),
         ]
 
     def make_app(self) -> web.Application:
@@ -271,6 +282,7 @@ class FakeSlack:
         return self.base_url
 
     async def stop(self) -> None:
+        await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -562,7 +574,7 @@ class FakeSlack:
             handler = self._handlers.get(method)
             if handler is None:
                 raise SlackError("unknown_method")
-            self._authenticate(request, token)
+            self._authenticate(request, token, method)
             self._check_hold(method, "*")
             fault = self._take_fault(method)
             if fault is not None:
@@ -598,14 +610,22 @@ class FakeSlack:
         if until is not None and until > self._monotonic():
             self.early_calls.append(EarlyCall(method, scope, until - self._monotonic()))
 
-    def _authenticate(self, request: web.Request, token: str | None) -> None:
+    def _authenticate(self, request: web.Request, token: str | None, method: str) -> None:
+        """The bot token for every method but apps.connections.open, which takes the app-level
+        token alone; the wrong kind of good token is not_allowed_token_type, as in Slack."""
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             token = header.removeprefix("Bearer ").strip()
         if not token:
             raise SlackError("not_authed")
-        if not secrets.compare_digest(token, self.bot_token):
-            raise SlackError("invalid_auth")
+        wanted, other = self.bot_token, self.app_token
+        if method == "apps.connections.open":
+            wanted, other = other, wanted
+        if secrets.compare_digest(token, wanted):
+            return
+        if secrets.compare_digest(token, other):
+            raise SlackError("not_allowed_token_type")
+        raise SlackError("invalid_auth")
 
     def _take_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method)
@@ -687,6 +707,9 @@ class FakeSlack:
         )
 
     # -- Web API methods --------------------------------------------------------------------
+
+    def _apps_connections_open(self, p: JSON) -> JSON:
+        return {"url": self.socket_mode.new_url(self._root())}
 
     def _auth_test(self, p: JSON) -> JSON:
         return {
