@@ -112,7 +112,6 @@ async def connect_socket_mode(
     number of times: slack_sdk's own connect retries a refused token every ten seconds forever,
     and a token Slack refuses (invalid_auth, not_allowed_token_type, ...) will not come right by
     waiting, so that stops start-up at once with one line."""
-    handler = AsyncSocketModeHandler(bot.bolt, app_token, web_client=bot.client)
     for attempt in range(1, tries + 1):
         try:
             opened = await bot.client.apps_connections_open(app_token=app_token)
@@ -120,15 +119,14 @@ async def connect_socket_mode(
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error != "ratelimited" or attempt == tries:
-                await handler.close_async()  # type: ignore[no-untyped-call]
                 raise ConfigError(f"SLACK_APP_TOKEN was refused by Slack ({error})") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             if attempt == tries:
-                await handler.close_async()  # type: ignore[no-untyped-call]
                 raise ConfigError(
                     f"Slack's Socket Mode could not be reached after {tries} tries ({exc})"
                 ) from None
         await asyncio.sleep(pause)
+    handler = AsyncSocketModeHandler(bot.bolt, app_token, web_client=bot.client)
     handler.client.wss_uri = str(opened["url"])
     try:
         async with asyncio.timeout(SOCKET_CONNECT_SECONDS):

@@ -65,7 +65,16 @@ class BotProcess:
         self.starts += 1
         log = (self.log_dir / f"paybot-{self.port}-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", self.command, "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                self.command,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             env=self.environment(),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -198,9 +198,7 @@ class SocketSender(SlackSender):
         super().__init__("http://socket-mode.invalid", "", fake, team_id=team_id)
         self.hub = hub
 
-    async def _send(
-        self, body: str, content_type: str, headers: Mapping[str, str] | None
-    ) -> Reply:
+    async def _send(self, body: str, content_type: str, headers: Mapping[str, str] | None) -> Reply:
         if content_type == "application/json":
             payload = json.loads(body)
             if payload.get("type") != "event_callback":

@@ -59,7 +59,13 @@ async def socket_harness(database_url: str, clock: ManualClock) -> AsyncIterator
     connection = await connect_socket_mode(bot, fake.app_token)
     sender = SocketSender(fake.socket_mode, fake)
     harness = Harness(
-        bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, f"http://127.0.0.1:{port}"
+        bot,
+        fake,
+        sender,
+        store,
+        SandboxSimulator(store.sessions, clock),
+        clock,
+        f"http://127.0.0.1:{port}",
     )
     yield harness
     assert fake.socket_mode.problems == [], fake.socket_mode.problems
