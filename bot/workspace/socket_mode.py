@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 
 from bot.workspace.signing import Reply, SlackSender
+from bot.workspace.slack_api import FakeSlack
 
 JSON = dict[str, Any]
 ACK_SECONDS = 3.0  # Slack's window for an envelope's ack
@@ -194,9 +195,9 @@ class SocketSender(SlackSender):
     to the bot as envelopes through the fake's WebSocket instead of signed HTTP posts. A Reply
     is 200 with the ack's payload, or 504 when no ack came within Slack's 3 seconds."""
 
-    def __init__(self, hub: SocketModeHub, fake: Any, team_id: str = "T0PAYBOT") -> None:
+    def __init__(self, fake: FakeSlack, team_id: str = "T0PAYBOT") -> None:
         super().__init__("http://socket-mode.invalid", "", fake, team_id=team_id)
-        self.hub = hub
+        self.hub = fake.socket_mode
 
     async def _send(self, body: str, content_type: str, headers: Mapping[str, str] | None) -> Reply:
         if content_type == "application/json":

@@ -18,6 +18,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain import RefundState
 from bot.processors.sandbox import SandboxSimulator
+from bot.processors.sandbox.webhooks import encode
 from bot.server import connect_socket_mode, start_http
 from bot.store import open_store
 from bot.workspace.slack_api import FakeSlack
@@ -57,7 +58,7 @@ async def socket_harness(database_url: str, clock: ManualClock) -> AsyncIterator
     port = free_port()
     runner = await start_http(bot, "127.0.0.1", port, http_events=False)
     connection = await connect_socket_mode(bot, fake.app_token)
-    sender = SocketSender(fake.socket_mode, fake)
+    sender = SocketSender(fake)
     harness = Harness(
         bot,
         fake,
@@ -147,6 +148,24 @@ async def test_an_event_arrives_as_an_envelope_and_healthz_answers(
             assert events.status == 404, "Socket Mode takes no Slack requests over HTTP"
 
 
+async def test_a_processor_webhook_is_taken_on_the_http_port(socket_harness: Harness) -> None:
+    harness = socket_harness
+    txn = await harness.charge("77.00")
+    dispute = await harness.sandbox.dispute(txn.id)
+    feed = await harness.store.services.gateway.events(None, 100)
+    body, headers = encode(feed.events, WEBHOOK_SECRET, harness.clock())
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{harness.url}/webhooks/sandbox", data=body, headers=headers
+        ) as answer:
+            assert answer.status == 200
+            assert (await answer.json())["received"] == len(feed.events)
+    await harness.fake.wait_for(
+        lambda: any(dispute.id in m.text for m in harness.fake.messages(NOTIFY)),
+        what="chargeback announced",
+    )
+
+
 # -- `paybot socket` as a real process ------------------------------------------------------
 
 
@@ -171,7 +190,7 @@ async def test_paybot_socket_answers_serves_healthz_and_stops_on_sigterm(
         harness = Harness(
             None,  # type: ignore[arg-type]
             fake,
-            SocketSender(fake.socket_mode, fake),
+            SocketSender(fake),
             store,
             SandboxSimulator(store.sessions),
             None,  # type: ignore[arg-type]
@@ -183,7 +202,8 @@ async def test_paybot_socket_answers_serves_healthz_and_stops_on_sigterm(
         assert answer.status == 200
         await fake.wait_for(lambda: "42.00 USD" in lookup_answer(harness, answer.json))
 
-        assert process.terminate() == 0
+        # In a thread: the fake (on this loop) must answer the WebSocket's closing handshake.
+        assert await asyncio.to_thread(process.terminate) == 0
         await fake.wait_for(lambda: fake.socket_mode.connected == 0, what="socket closed")
         logs = process.logs()
         assert "Traceback" not in logs, logs[-3000:]
