@@ -173,7 +173,7 @@ class SocketModeHub:
             self._connections.remove(connection)
             for waiter in connection.pending.values():
                 if not waiter.done():
-                    waiter.cancel()
+                    waiter.set_exception(ConnectionError("the socket closed before the ack"))
         return socket
 
     def _take_ack(self, connection: _Connection, data: str) -> None:
