@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -13,16 +15,22 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.app import Bot, create_bot
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.logs import request_id
+from bot.metrics import Metrics
 from bot.web import create_web_app
 
 log = logging.getLogger("paybot.server")
+access = logging.getLogger("paybot.access")
 T = TypeVar("T")
 SOCKET_TRIES = 3  # asking Slack for a Socket Mode URL, before start-up gives up
 SOCKET_CONNECT_SECONDS = 30
+SHUTDOWN_SECONDS = 10  # for what is in flight when SIGTERM comes, under HTTP or Socket Mode
 
 
 def event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
@@ -46,7 +54,9 @@ async def _until_stopped() -> None:
 async def start_http(bot: Bot, host: str, port: int, *, http_events: bool = True) -> web.AppRunner:
     """The aiohttp server (and, through its start-up, the worker); cleaning it up stops both."""
     runner = web.AppRunner(
-        create_web_app(bot, http_events=http_events), access_log=None, shutdown_timeout=10
+        create_web_app(bot, http_events=http_events),
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_SECONDS,
     )
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -101,13 +111,57 @@ async def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -
     finally:
         log.info("stopping: no new requests, finishing in-flight work")
         if connection is not None:
-            await connection.close_async()  # type: ignore[no-untyped-call]
+            await connection.finish()
         await runner.cleanup()
+
+
+class ObservedSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, each envelope given a request id and counted and timed up to
+    its ack, as the HTTP side does for /slack/events (bot.web.observe)."""
+
+    def __init__(self, bot: Bot, app_token: str) -> None:
+        super().__init__(bot.bolt, app_token, web_client=bot.client)
+        self._metrics: Metrics = bot.store.metrics
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]  # as Bolt
+        token = request_id.set(secrets.token_hex(8))
+        started = time.perf_counter()
+        route = f"socket_mode/{req.type}"
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await super().handle(client, req)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+            elapsed = time.perf_counter() - started
+            self._metrics.requests.labels(route, "ack").inc()
+            self._metrics.ack_latency.observe(elapsed)
+            access.info(
+                "SOCKET %s %.1fms",
+                req.type,
+                elapsed * 1000,
+                extra={"route": route, "ms": round(elapsed * 1000, 1)},
+            )
+            request_id.reset(token)
+
+    async def finish(self, timeout: float = SHUTDOWN_SECONDS) -> None:  # noqa: ASYNC109
+        """Close once the envelopes in hand are acked (waiting `timeout` at most), as aiohttp's
+        shutdown lets the requests in flight finish."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("%d Socket Mode envelope(s) not acked in %ss", self._in_flight, timeout)
+        await self.close_async()  # type: ignore[no-untyped-call]
 
 
 async def connect_socket_mode(
     bot: Bot, app_token: str, *, tries: int = SOCKET_TRIES, pause: float = 2.0
-) -> AsyncSocketModeHandler:
+) -> ObservedSocketModeHandler:
     """Bolt's Socket Mode handler, connected. The WebSocket URL is asked for here, a bounded
     number of times: slack_sdk's own connect retries a refused token every ten seconds forever,
     and a token Slack refuses (invalid_auth, not_allowed_token_type, ...) will not come right by
@@ -126,7 +180,7 @@ async def connect_socket_mode(
                     f"Slack's Socket Mode could not be reached after {tries} tries ({exc})"
                 ) from None
         await asyncio.sleep(pause)
-    handler = AsyncSocketModeHandler(bot.bolt, app_token, web_client=bot.client)
+    handler = ObservedSocketModeHandler(bot, app_token)
     handler.client.wss_uri = str(opened["url"])
     try:
         async with asyncio.timeout(SOCKET_CONNECT_SECONDS):

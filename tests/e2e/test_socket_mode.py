@@ -71,7 +71,7 @@ async def socket_harness(database_url: str, clock: ManualClock) -> AsyncIterator
     yield harness
     assert fake.socket_mode.problems == [], fake.socket_mode.problems
     assert all(a.acked for a in fake.socket_mode.acks), "every envelope acked within 3 s"
-    await connection.close_async()  # type: ignore[no-untyped-call]
+    await connection.finish()
     await runner.cleanup()
     await fake.stop()
 
@@ -144,6 +144,9 @@ async def test_an_event_arrives_as_an_envelope_and_healthz_answers(
             assert (await health.json())["status"] == "ok"
         async with http.get(f"{harness.url}/metrics") as metrics:
             assert metrics.status == 200
+            counted = await metrics.text()
+        assert 'route="socket_mode/events_api",status="ack"' in counted, "envelopes counted"
+        assert "paybot_slack_ack_seconds_count 1.0" in counted
         async with http.post(f"{harness.url}/slack/events", data="{}") as events:
             assert events.status == 404, "Socket Mode takes no Slack requests over HTTP"
 
