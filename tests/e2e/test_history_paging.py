@@ -24,7 +24,9 @@ async def test_a_post_below_the_first_page_of_history_is_found_not_repeated(
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.kind == "dispute.created")
-            .values(state="pending", slack_ts=None, lease_owner=None, lease_until=None)
+            .values(
+                state="pending", slack_ts=None, thread_ts=None, lease_owner=None, lease_until=None
+            )
         )
     for i in range(HISTORY_PAGE + 20):
         harness.fake.post_as_user(staff, NOTIFY, f"chatter {i}")
