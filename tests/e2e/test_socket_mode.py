@@ -151,6 +151,25 @@ async def test_an_event_arrives_as_an_envelope_and_healthz_answers(
             assert events.status == 404, "Socket Mode takes no Slack requests over HTTP"
 
 
+async def test_after_slack_asks_for_a_reconnect_commands_still_arrive(
+    socket_harness: Harness,
+) -> None:
+    """Slack sends `disconnect` (refresh_requested) a few times an hour; slack_sdk opens a new
+    connection with a new URL and the old one goes."""
+    harness = socket_harness
+    hub = harness.fake.socket_mode
+    staff = await harness.user("sam", "staff")
+    txn = await harness.charge("12.00")
+    await hub.disconnect_all()
+    await harness.fake.wait_for(
+        lambda: hub.connections_opened == 2 and hub.connected == 1, what="reconnected"
+    )
+    assert len(harness.fake.calls_to("apps.connections.open")) == 2
+    answer = await harness.slack.command(staff, f"lookup {txn.id}")
+    assert answer.status == 200
+    await harness.fake.wait_for(lambda: "12.00 USD" in lookup_answer(harness, answer.json))
+
+
 async def test_a_processor_webhook_is_taken_on_the_http_port(socket_harness: Harness) -> None:
     harness = socket_harness
     txn = await harness.charge("77.00")
