@@ -52,7 +52,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_socket(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve_socket_mode
 
-    await serve_socket_mode(settings)
+    await serve_socket_mode(settings, host=args.host, port=args.port)
     return 0
 
 
@@ -235,7 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.set_defaults(run=cmd_serve)
 
-    socket = sub.add_parser("socket", help="run the bot over Socket Mode (needs SLACK_APP_TOKEN)")
+    socket = sub.add_parser(
+        "socket",
+        help="run the bot over Socket Mode (needs SLACK_APP_TOKEN); webhooks, /healthz and "
+        "/metrics over HTTP on --port",
+    )
+    socket.add_argument("--host", default="0.0.0.0")  # noqa: S104  (as serve)
+    socket.add_argument("--port", type=int, default=3000)
     socket.set_defaults(run=cmd_socket)
 
     demo = sub.add_parser(

@@ -119,10 +119,15 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def create_web_app(bot: Bot, *, close_bot: bool = True) -> web.Application:
+def create_web_app(
+    bot: Bot, *, close_bot: bool = True, http_events: bool = True
+) -> web.Application:
+    """The bot's HTTP side; its start-up starts the worker. Under Socket Mode (`http_events`
+    False) Slack's requests come over the WebSocket instead, and /slack/events is not served."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[observe])
     app[BOT_KEY] = bot
-    app.router.add_post("/slack/events", slack_events)
+    if http_events:
+        app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/{backend}", webhook)
     app.router.add_get("/metrics", metrics)

@@ -1,4 +1,5 @@
-"""Real `paybot serve` processes for multi-process and crash tests: started, killed, restarted."""
+"""Real `paybot serve` (or `paybot socket`) processes for multi-process, crash and signal tests:
+started, killed, restarted."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ OURS = ("SLACK_", "PAYBOT_", "PAYMENTS_", "DATABASE_", "STRIPE_", "PAYRIX_")
 
 @dataclass
 class BotProcess:
-    """One `paybot serve` process; its stderr (JSON logs) is kept in a file for inspection."""
+    """One `paybot serve` process (`command` "socket" for Socket Mode); its stderr (JSON logs)
+    is kept in a file for inspection."""
 
     database_url: str
     slack_api_url: str
@@ -33,6 +35,7 @@ class BotProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    command: str = "serve"
 
     @property
     def url(self) -> str:
@@ -62,7 +65,16 @@ class BotProcess:
         self.starts += 1
         log = (self.log_dir / f"paybot-{self.port}-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                self.command,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             env=self.environment(),
             stdout=log,
             stderr=subprocess.STDOUT,

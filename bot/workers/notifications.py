@@ -38,6 +38,26 @@ BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as 
 METADATA_EVENT = "paybot_outbox"
 CARRIES = "outbox"  # the message shows these items: they are delivered
 ANNOUNCES = "digest"  # a digest parent: it names items its thread will hold, delivers none
+HISTORY_PAGE = 200  # messages a page when recovery reads a channel or thread
+HISTORY_PAGES = 5  # how far back recovery looks: a dead process posted recently
+
+
+def metadata(role: str, keys: Sequence[str]) -> dict[str, Any]:
+    """The outbox keys a message carries, in its message metadata. Slack's documented shape
+    (docs.slack.dev/messaging/message-metadata; @slack/types MessageMetadata): event_payload
+    values are strings, numbers, booleans, objects of those or arrays of such objects, so the
+    keys travel as an array of {"key": ...} objects, not an array of strings."""
+    return {"event_type": METADATA_EVENT, "event_payload": {role: [{"key": k} for k in keys]}}
+
+
+def carried(message: dict[str, Any], role: str) -> set[str]:
+    """The outbox keys a message's metadata names in `role` (none if it is not ours)."""
+    found = message.get("metadata") or {}
+    if found.get("event_type") != METADATA_EVENT:
+        return set()
+    entries = (found.get("event_payload") or {}).get(role) or []
+    # Plain strings: what earlier versions wrote, still in the channels' history.
+    return {str(e.get("key") if isinstance(e, dict) else e) for e in entries}
 
 
 class Stopping(Exception):
@@ -174,7 +194,7 @@ class Delivery:
                 thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {role: keys}},
+                metadata=metadata(role, keys),
             )
         finally:
             self._pacer.answered(channel)
@@ -189,27 +209,39 @@ class Delivery:
         if channel.startswith(("U", "W")):
             return None  # a DM's history needs im:history: a repeated DM is the accepted risk
         for message in await self._messages(channel, thread_ts):
-            metadata = message.get("metadata") or {}
-            posted = (metadata.get("event_payload") or {}).get(role) or []
-            if metadata.get("event_type") == METADATA_EVENT and set(keys) <= set(posted):
+            if set(keys) <= carried(message, role):
                 return {"channel": channel, "ts": str(message["ts"])}
         return None
 
     async def _messages(self, channel: str, thread_ts: str | None) -> list[dict[str, Any]]:
-        """The latest messages of a channel or thread, read from Slack once a round: what a dead
-        process posted was there before the round began, and the history methods allow only
-        about 50 calls a minute."""
+        """The latest messages of a channel or thread (a few pages, followed by their cursors),
+        read from Slack once a round: what a dead process posted was there before the round
+        began, and the history methods allow only about 50 calls a minute."""
         page_key = (channel, thread_ts)
         if page_key not in self._pages:
-            if thread_ts:
-                page = await self._client.conversations_replies(
-                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-                )
-            else:
-                page = await self._client.conversations_history(
-                    channel=channel, include_all_metadata=True, limit=100
-                )
-            self._pages[page_key] = list(page.get("messages") or [])
+            found: list[dict[str, Any]] = []
+            cursor: str | None = None
+            for _ in range(HISTORY_PAGES):
+                if thread_ts:
+                    page = await self._client.conversations_replies(
+                        channel=channel,
+                        ts=thread_ts,
+                        include_all_metadata=True,
+                        limit=HISTORY_PAGE,
+                        cursor=cursor,
+                    )
+                else:
+                    page = await self._client.conversations_history(
+                        channel=channel,
+                        include_all_metadata=True,
+                        limit=HISTORY_PAGE,
+                        cursor=cursor,
+                    )
+                found += page.get("messages") or []
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not page.get("has_more") or not cursor:
+                    break
+            self._pages[page_key] = found
         return self._pages[page_key]
 
     async def _drop_posted(self, channel: str, items: list[OutboxItem]) -> list[OutboxItem]:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import math
+import re
 import secrets
 import time
 import uuid
@@ -19,9 +20,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.workspace.socket_mode import SocketModeHub
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -30,6 +34,40 @@ T = TypeVar("T")
 _JSON_FIELDS = ("blocks", "view", "attachments", "files", "metadata")
 SLACKBOT = "USLACKBOT"  # who the Slack client's own notices come from
 _UPLOAD_LIMIT = 64 * 1024 * 1024
+# chat.postMessage: "1 per second" per channel, "short bursts >1 allowed"; how short is not
+# documented, so five.
+POST_BURST = 5
+TRIGGER_SECONDS = 3.0  # a trigger_id opens a view within 3 s of its request, once
+RESPONSE_URL_SECONDS = 30 * 60  # a response_url takes five posts within 30 minutes
+
+# Each method's rate-limit tier (https://docs.slack.dev/apis/web-api/rate-limits, and each
+# method's page), and the calls a minute a tier allows: the documented minimum ("20+ per minute"),
+# per method per workspace. Tier 1 tolerates "a small amount of burst behavior": three.
+# chat.postMessage is Special (about one a second per channel): see `rate_limit`.
+TIER_PER_MINUTE = {1: 3, 2: 20, 3: 50, 4: 100}
+METHOD_TIERS = {
+    "apps.connections.open": 1,
+    "users.list": 2,
+    "files.upload": 2,
+    "chat.update": 3,
+    "chat.delete": 3,
+    "conversations.history": 3,
+    "conversations.replies": 3,
+    "conversations.open": 3,
+    "conversations.info": 3,
+    "users.lookupByEmail": 3,
+    "auth.test": 4,
+    "chat.postEphemeral": 4,
+    "chat.getPermalink": 4,
+    "users.info": 4,
+    "views.open": 4,
+    "views.update": 4,
+    "views.push": 4,
+    "views.publish": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+}
+_METADATA_EVENT_TYPE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 @dataclass
@@ -150,6 +188,7 @@ class _ResponseTarget:
     channel: str | None
     user: str | None
     message_ts: str | None
+    issued: float = 0.0  # the fake's monotonic clock when the request carrying it was sent
     uses: int = 0
 
 
@@ -175,6 +214,7 @@ class FakeSlack:
         self,
         bot_token: str = "xoxb-paybot-test",  # noqa: S107 - a fake workspace's token
         *,
+        app_token: str = "xapp-1-A0PAYBOT-1-paybot-test",  # noqa: S107 - Socket Mode's token
         team_id: str = "T0PAYBOT",
         team_name: str = "Paybot Test",
         team_domain: str = "paybot-test",
@@ -187,6 +227,7 @@ class FakeSlack:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -202,6 +243,7 @@ class FakeSlack:
         self.files: dict[str, FakeFile] = {}
         self.responses: list[tuple[str, JSON]] = []
         self.expired_triggers: set[str] = set()
+        self.tier_limits = True  # Slack's per-method tiers; off only for a test that floods
         self.rate_limited = 0
         self.early_calls: list[EarlyCall] = []  # 429s not honoured: see `_hold`
         self.revision = 0  # goes up on every change a screen could show (see `changed`)
@@ -215,11 +257,19 @@ class FakeSlack:
         self._home: dict[str, str] = {}
         self._stacks: dict[str, list[str]] = {}
         self._trigger_users: dict[str, str] = {}
+        self._triggers: dict[str, float] = {}  # trigger_id -> when its request was sent
+        self._used_triggers: set[str] = set()
+        self._tier_calls: dict[str, deque[float]] = {}
         self._faults: dict[str, list[_Fault]] = {}
-        self._limiter: _Limiter | None = None
+        self._limiter: _Limiter | None = _Limiter(1.0, None, POST_BURST)  # see rate_limit
         self._holds: dict[tuple[str, str], float] = {}
         self._response_targets: dict[str, _ResponseTarget] = {}
+        # Imported here: the Socket Mode module builds on the sender, which builds on this one.
+        from bot.workspace.socket_mode import SocketModeHub
+
+        self.socket_mode: SocketModeHub = SocketModeHub(app_id)
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -253,6 +303,7 @@ class FakeSlack:
             web.route("*", "/api/{method}", self._serve_api),
             web.post("/upload/{file_id}", self._serve_upload),
             web.post("/response/{key}", self._serve_response),
+            *self.socket_mode.routes(),
         ]
 
     def make_app(self) -> web.Application:
@@ -273,6 +324,7 @@ class FakeSlack:
         return self.base_url
 
     async def stop(self) -> None:
+        await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -483,6 +535,7 @@ class FakeSlack:
         trigger_id = (
             f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
         )
+        self._triggers[trigger_id] = self._monotonic()
         if user_id is not None:
             self._trigger_users[trigger_id] = user_id
         return trigger_id
@@ -493,7 +546,9 @@ class FakeSlack:
         """A response_url on this server. Posts to it land in `channel` (in_channel) or
         ephemerally to `user`; with `message_ts`, replace/delete_original act on that message."""
         key = uuid.uuid4().hex
-        self._response_targets[key] = _ResponseTarget(channel, user, message_ts)
+        self._response_targets[key] = _ResponseTarget(
+            channel, user, message_ts, issued=self._monotonic()
+        )
         return f"{self._root()}/response/{key}"
 
     def fail_next(
@@ -516,8 +571,9 @@ class FakeSlack:
         burst: int = 1,
     ) -> None:
         """Limit chat.postMessage like Slack: a token bucket per channel (`burst` posts at
-        once, refilled at the given rate) and a sliding minute for the workspace. Passing
-        None for both turns the limiter off."""
+        once, refilled at the given rate) and a sliding minute for the workspace. On from the
+        start at one a second per channel with bursts of POST_BURST, as Slack; passing None
+        for both turns it off."""
         if per_channel_per_second is None and per_workspace_per_minute is None:
             self._limiter = None
         else:
@@ -564,8 +620,9 @@ class FakeSlack:
             handler = self._handlers.get(method)
             if handler is None:
                 raise SlackError("unknown_method")
-            self._authenticate(request, token)
+            self._authenticate(request, token, method)
             self._check_hold(method, "*")
+            self._take_tier_call(method)
             fault = self._take_fault(method)
             if fault is not None:
                 status = fault.status
@@ -600,14 +657,22 @@ class FakeSlack:
         if until is not None and until > self._monotonic():
             self.early_calls.append(EarlyCall(method, scope, until - self._monotonic()))
 
-    def _authenticate(self, request: web.Request, token: str | None) -> None:
+    def _authenticate(self, request: web.Request, token: str | None, method: str) -> None:
+        """The bot token for every method but apps.connections.open, which takes the app-level
+        token alone; the wrong kind of good token is not_allowed_token_type, as in Slack."""
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             token = header.removeprefix("Bearer ").strip()
         if not token:
             raise SlackError("not_authed")
-        if not secrets.compare_digest(token, self.bot_token):
-            raise SlackError("invalid_auth")
+        wanted, other = self.bot_token, self.app_token
+        if method == "apps.connections.open":
+            wanted, other = other, wanted
+        if secrets.compare_digest(token, wanted):
+            return
+        if secrets.compare_digest(token, other):
+            raise SlackError("not_allowed_token_type")
+        raise SlackError("invalid_auth")
 
     def _take_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method)
@@ -644,6 +709,8 @@ class FakeSlack:
         self.responses.append((str(request.url), body))
         target = self._response_targets.get(request.match_info["key"])
         if target is None:
+            return web.json_response({"ok": False, "error": "expired_url"}, status=404)
+        if self._monotonic() - target.issued > RESPONSE_URL_SECONDS:
             return web.json_response({"ok": False, "error": "expired_url"}, status=404)
         target.uses += 1
         if target.uses > self.response_url_max_uses:
@@ -690,6 +757,9 @@ class FakeSlack:
 
     # -- Web API methods --------------------------------------------------------------------
 
+    def _apps_connections_open(self, p: JSON) -> JSON:
+        return {"url": self.socket_mode.new_url(self._root())}
+
     def _auth_test(self, p: JSON) -> JSON:
         return {
             "url": f"https://{self.team_domain}.slack.com/",
@@ -718,7 +788,7 @@ class FakeSlack:
             thread_ts=self._thread_root(channel.id, p.get("thread_ts")),
             user=self.bot_user_id,
             attachments=attachments,
-            metadata=p.get("metadata") if isinstance(p.get("metadata"), dict) else None,
+            metadata=_checked_metadata(p.get("metadata")),
         )
         self._messages.append(message)
         return {"channel": channel.id, "ts": message.ts, "message": self.message_json(message)}
@@ -731,6 +801,8 @@ class FakeSlack:
         if message.user != self.bot_user_id:
             raise SlackError("cant_update_message")
         text, blocks, attachments = _content(p)
+        if "metadata" in p:
+            message.metadata = _checked_metadata(p.get("metadata"))
         if "text" in p:
             message.text = text
         if "blocks" in p:
@@ -903,31 +975,23 @@ class FakeSlack:
         return {"channel": self._channel_json(channel)}
 
     def _conversations_history(self, p: JSON) -> JSON:
-        """Top-level messages, newest first; metadata only with include_all_metadata, as Slack."""
-        channel = self._resolve(_required(p, "channel"))
+        """Top-level messages, newest first, a page at a time; metadata only with
+        include_all_metadata, as Slack."""
+        channel = self._readable(p)
         oldest = float(p.get("oldest") or 0)
-        with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
         found = [
             m
-            for m in self._messages
+            for m in sorted(self._messages, key=lambda m: float(m.ts), reverse=True)
             if m.channel == channel.id
             and m.ephemeral_to is None
             and m.thread_ts is None
             and float(m.ts) >= oldest
         ]
-        limit = int(p.get("limit") or 100)
-        messages = []
-        for m in sorted(found, key=lambda m: float(m.ts), reverse=True)[:limit]:
-            shown = self.message_json(m)
-            if not with_metadata:
-                shown.pop("metadata", None)
-            messages.append(shown)
-        return {"messages": messages, "has_more": len(found) > limit}
+        return self._page(p, found, "history", default=100, most=999)
 
     def _conversations_replies(self, p: JSON) -> JSON:
-        channel = self.channels.get(_required(p, "channel"))
-        if channel is None:
-            raise SlackError("channel_not_found")
+        """A thread, its parent first, a page at a time."""
+        channel = self._readable(p)
         parent = self._find(channel.id, _required(p, "ts"), ephemeral=False)
         if parent is None:
             raise SlackError("thread_not_found")
@@ -939,10 +1003,47 @@ class FakeSlack:
             and m.ephemeral_to is None
             and (m.ts == root or m.thread_ts == root)
         ]
+        return self._page(p, thread, "replies", default=1000, most=1000)
+
+    def _readable(self, p: JSON) -> FakeChannel:
+        """A channel whose history the bot may read, by id: a public channel it is not in
+        answers not_in_channel, a private one it is not in does not exist for it."""
+        channel = self.channels.get(_required(p, "channel"))
+        if channel is None or (channel.is_private and not channel.is_member):
+            raise SlackError("channel_not_found")
+        if not channel.is_member and not channel.is_im:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _page(self, p: JSON, found: list[Message], kind: str, *, default: int, most: int) -> JSON:
+        """One page: `limit` (Slack's default and maximum), has_more, and a next_cursor that
+        the next call passes as `cursor`."""
+        try:
+            limit = min(int(p.get("limit") or default), most)
+        except ValueError as e:
+            raise SlackError("invalid_limit") from e
+        start = 0
+        if p.get("cursor"):
+            try:
+                decoded = base64.b64decode(str(p["cursor"])).decode()
+                if not decoded.startswith(f"{kind}:"):
+                    raise ValueError(decoded)
+                start = int(decoded.removeprefix(f"{kind}:"))
+            except ValueError as e:
+                raise SlackError("invalid_cursor") from e
+        with_metadata = _flag(p.get("include_all_metadata"))
+        messages = []
+        for m in found[start : start + limit]:
+            shown = self.message_json(m)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        more = start + limit < len(found)
+        cursor = base64.b64encode(f"{kind}:{start + limit}".encode()).decode() if more else ""
         return {
-            "messages": [self.message_json(m) for m in thread],
-            "has_more": False,
-            "response_metadata": {"next_cursor": ""},
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": cursor},
         }
 
     def _files_get_upload_url(self, p: JSON) -> JSON:
@@ -1030,6 +1131,19 @@ class FakeSlack:
         self._last_ts_us = now_us
         return f"{now_us // 1_000_000}.{now_us % 1_000_000:06d}"
 
+    def _take_tier_call(self, method: str) -> None:
+        """A sliding minute per method: past its tier's calls a minute, 429 with Retry-After."""
+        tier = METHOD_TIERS.get(method)
+        if tier is None or not self.tier_limits:
+            return
+        now = self._monotonic()
+        recent = self._tier_calls.setdefault(method, deque())
+        while recent and now - recent[0] >= 60:
+            recent.popleft()
+        if len(recent) >= TIER_PER_MINUTE[tier]:
+            raise _RateLimited(max(1, math.ceil(60 - (now - recent[0]))))
+        recent.append(now)
+
     def _take_post_token(self, channel_id: str) -> None:
         limiter = self._limiter
         if limiter is None:
@@ -1052,9 +1166,20 @@ class FakeSlack:
             limiter.recent.append(now)
 
     def _use_trigger(self, p: JSON) -> str | None:
+        """A trigger_id opens one view, within 3 s of the request that carried it; one the
+        fake never sent is invalid_trigger_id (views.open, views.push)."""
         trigger_id = _required(p, "trigger_id")
-        if trigger_id in self.expired_triggers:
+        issued = self._triggers.get(trigger_id)
+        if issued is None:
+            raise SlackError(
+                "exchanged_trigger_id"
+                if trigger_id in self._used_triggers
+                else "invalid_trigger_id"
+            )
+        if trigger_id in self.expired_triggers or self._monotonic() - issued > TRIGGER_SECONDS:
             raise SlackError("expired_trigger_id")
+        del self._triggers[trigger_id]
+        self._used_triggers.add(trigger_id)
         return self._trigger_users.get(trigger_id)
 
     def _checked_view(self, view: object, *, home: bool, new: bool = False) -> JSON:
@@ -1252,6 +1377,49 @@ def _content(p: JSON) -> tuple[str, list[JSON] | None, list[JSON] | None]:
     if problems:
         raise SlackError("invalid_blocks", problems)
     return text, blocks, attachments
+
+
+def _checked_metadata(metadata: object) -> JSON | None:
+    """Message metadata as Slack takes it, else its error. The rule followed is the shape Slack
+    documents (docs.slack.dev/messaging/message-metadata, and @slack/types' MessageMetadata):
+    `event_type` a human-readable alphanumeric name (letters, digits, `_`), and `event_payload`
+    an object whose values are strings, numbers, booleans, objects of those, or arrays of such
+    objects; not null, and not an array of plain strings."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict) or set(metadata) - {"event_type", "event_payload"}:
+        raise SlackError(
+            "invalid_metadata_format", ["metadata must be {event_type, event_payload}"]
+        )
+    event_type, payload = metadata.get("event_type"), metadata.get("event_payload")
+    if not isinstance(event_type, str) or not _METADATA_EVENT_TYPE.match(event_type):
+        raise SlackError(
+            "invalid_metadata_format", [f"event_type {event_type!r} is not alphanumeric"]
+        )
+    if not isinstance(payload, dict):
+        raise SlackError("invalid_metadata_format", ["event_payload must be an object"])
+    problems = [
+        f"event_payload.{key} is {type(value).__name__}, not a string, number, boolean, "
+        "object or array of objects"
+        for key, value in payload.items()
+        if not _metadata_value(value)
+    ]
+    if problems:
+        raise SlackError("invalid_metadata_schema", problems)
+    return metadata
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+def _metadata_value(value: object) -> bool:
+    def flat(obj: object) -> bool:
+        return isinstance(obj, dict) and all(_scalar(v) for v in obj.values())
+
+    if isinstance(value, list):
+        return all(flat(item) for item in value)
+    return _scalar(value) or flat(value)
 
 
 def _brief(params: JSON) -> str:

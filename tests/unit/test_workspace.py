@@ -317,11 +317,15 @@ async def test_views_refused_like_slack(fake: FakeSlack, client: AsyncWebClient)
         **MODAL,
         "title": {"type": "plain_text", "text": "Request a refund for this payment"},
     }
-    error = await slack_error(client.views_open(trigger_id="1.2.abc", view=long_title))
+    error = await slack_error(
+        client.views_open(trigger_id=fake.new_trigger_id(ALICE), view=long_title)
+    )
     assert error.response["error"] == "invalid_arguments"
     assert "more than 24" in error.response["response_metadata"]["messages"][0]
     no_submit = {k: v for k, v in MODAL.items() if k != "submit"}
-    error = await slack_error(client.views_open(trigger_id="1.2.abc", view=no_submit))
+    error = await slack_error(
+        client.views_open(trigger_id=fake.new_trigger_id(ALICE), view=no_submit)
+    )
     assert "submit is required" in " ".join(error.response["errors"])
     assert (await slack_error(client.views_update(view_id="V0NONE", view=MODAL))).response[
         "error"
@@ -461,6 +465,7 @@ async def test_a_call_before_its_retry_after_is_noted(
 async def test_concurrent_posts_get_distinct_timestamps(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
+    fake.rate_limit(None, None)  # twenty at once in one channel: timestamps, not limits, here
     posted = await asyncio.gather(
         *(client.chat_postMessage(channel="C0GENERAL", text=str(i)) for i in range(20))
     )
