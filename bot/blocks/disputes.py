@@ -270,3 +270,12 @@ def reject_response_modal(response: DisputeResponseInfo) -> View:
             )
         ],
     )
+
+
+def return_text(payment_return: PaymentReturn, meaning: str) -> str:
+    """The notification text (push, preview) of a return: the processor's code is its text too."""
+    return f"ACH return {inline(payment_return.code)} ({inline(meaning)}): {payment_return.amount}"
+
+
+def dispute_text(dispute: Dispute) -> str:
+    return f"New chargeback {inline(dispute.id)}: {dispute.amount}"

@@ -189,3 +189,7 @@ def bookkeeping_checklist(request: RefundRequestInfo) -> str:
 def matter_members_missing(emails: list[str]) -> str:
     listed = ", ".join(inline(e) for e in emails)
     return f"⚠️ Not found in Slack, so not told by DM: {listed}. Tell them another way."
+
+
+def request_text(request: RefundRequestInfo) -> str:
+    return f"Refund request: {request.amount} on {inline(request.transaction_id)}"

@@ -24,6 +24,8 @@ from bot.services.container import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    app.middleware(guards.cleaned())
+    app.middleware(guards.slack_hosts(services))
     app.middleware(guards.once(services))
     app.middleware(guards.rate_limited(services))
     app.middleware(authorization.middleware(services))

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
+from bot.db.dml import LIKE_ESCAPE, like_escaped
 from bot.db.engine import SessionFactory
 from bot.db.models import PortalUser
 from bot.domain import PortalAccount, Source, UserPage
@@ -24,6 +25,7 @@ from bot.ids import BlockId
 from bot.roles import Action, Role
 from bot.services.access import account
 from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.usertext import clean
 
 USERNAME = re.compile(r"[A-Za-z0-9]{3,32}")
 _EMAIL = TypeAdapter(EmailStr)
@@ -123,12 +125,12 @@ class Users:
     async def search(self, text: str | None = None, page: int = 0, per_page: int = 10) -> UserPage:
         query = select(PortalUser).order_by(PortalUser.username)
         if text and text.strip():
-            pattern = f"%{text.strip().lower()}%"
+            pattern = f"%{like_escaped(clean(text).strip().lower())}%"
             query = query.where(
                 or_(
-                    func.lower(PortalUser.username).like(pattern),
-                    func.lower(PortalUser.full_name).like(pattern),
-                    func.lower(PortalUser.email).like(pattern),
+                    func.lower(PortalUser.username).like(pattern, escape=LIKE_ESCAPE),
+                    func.lower(PortalUser.full_name).like(pattern, escape=LIKE_ESCAPE),
+                    func.lower(PortalUser.email).like(pattern, escape=LIKE_ESCAPE),
                 )
             )
         query = query.offset(page * per_page).limit(per_page + 1)
