@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -49,8 +50,24 @@ class RedactingJsonFormatter(JsonFormatter):
         )
         self._redact = redact
 
+    def jsonify_log_record(self, log_data: Any) -> str:
+        """Every value redacted before it is JSON-encoded too: once encoded, a no-break space or
+        a line break between digit groups is an escape (`\\u00a0`, `\\n`) the guard cannot
+        see through."""
+        return super().jsonify_log_record(_redacted(log_data, self._redact))
+
     def format(self, record: logging.LogRecord) -> str:
         return self._redact(super().format(record))
+
+
+def _redacted(value: Any, redact: Redactor) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, redact) for v in value]
+    return value
 
 
 def configure(

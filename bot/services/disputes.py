@@ -431,12 +431,17 @@ class Disputes:
     ) -> Dispute:
         """Record the decision (audited) and the job that tells the processor, before Slack is
         answered. Only the first of many clicks is the accept; the others are audited refusals."""
-        try:
-            dispute = await self.open_dispute(dispute_id)
-        except DisputeRefused as refusal:
-            await self._already(
-                actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, refusal.message
+        dispute = await self._gateway.get_dispute(dispute_id)
+        if dispute is None:
+            raise NotFound("That dispute no longer exists at the processor.")
+        if dispute.status is not DisputeStatus.NEEDS_RESPONSE:
+            why = (
+                "This dispute was already accepted."
+                if dispute.status is DisputeStatus.ACCEPTED
+                else f"This dispute is {dispute.status.value.replace('_', ' ')}: it cannot be "
+                "accepted now."
             )
+            await self._already(actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, why)
         now = self._clock()
         try:
             async with self._sessions.begin() as session:
