@@ -37,8 +37,9 @@ def card_numbers(draw: st.DrawFn) -> str:
     prefixes, lengths = BRANDS[name]
     prefix = draw(st.sampled_from(prefixes))
     length = draw(st.sampled_from(lengths))
-    middle = draw(st.text("0123456789", min_size=length - len(prefix) - 1,
-                          max_size=length - len(prefix) - 1))
+    middle = draw(
+        st.text("0123456789", min_size=length - len(prefix) - 1, max_size=length - len(prefix) - 1)
+    )
     body = prefix + middle
     return body + check_digit(body)
 

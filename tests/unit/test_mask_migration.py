@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.db.base import Base
 from bot.db.engine import create_engine
 from bot.db.migrate import alembic_config
 from bot.db.models import AuditEntry, DisputeResponse, ProcessorEventRow, RefundRequest
@@ -123,7 +124,7 @@ async def check_masking(url: str) -> None:
             "sandbox_disputes",
             "processor_events",
         ):
-            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).mappings().all()
+            rows = (await conn.execute(select(Base.metadata.tables[table]))).mappings().all()
             assert rows, table
             dump += [json.dumps(dict(r), default=str, ensure_ascii=False) for r in rows]
         audit = (
