@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
 import json
 import logging
 from typing import Any
@@ -13,16 +14,18 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.db.base import Base
 from bot.db.models import AuditEntry, ProcessorEventRow
 from bot.domain import MethodType
-from bot.logs import request_id
+from bot.logs import configure, request_id, secrets_of
 from bot.processors.sandbox.models import SandboxEvent
 from bot.workspace.signing import Reply, sign
 from bot.workspace.slack_api import Message
-from tests.card_numbers import KNOWN, leaked
+from tests.card_numbers import KNOWN, card_numbers, leaked, spellings
 from tests.conftest import APPROVALS, NOTIFY, SIGNING_SECRET, WEBHOOK_SECRET, Harness, eventually
 
 SPELLINGS = [
@@ -375,3 +378,71 @@ async def test_a_response_url_off_slack_is_refused(harness: Harness) -> None:
         )
         assert answer.status == 400, (url, answer.text)
     assert harness.fake.responses == []
+
+
+# -- the guard, end to end: generated numbers in every spelling, embedded in random text ---------
+
+PROSE = st.text(
+    st.characters(blacklist_categories=("Nd", "Cs", "Cc")) | st.sampled_from(" .-/\n"),
+    max_size=30,
+)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), before=PROSE, after=PROSE)
+async def test_no_generated_card_number_survives_anywhere(
+    harness: Harness, data: st.DataObject, before: str, after: str
+) -> None:
+    number = data.draw(card_numbers())
+    spelled = data.draw(spellings(number))
+    text_ = f"{before} {spelled} {after}"
+    users = {"sam": "staff", "meg": "manager"}
+    for name, role in users.items():
+        if not (await harness.store.services.users.search(name)).users:
+            await harness.user(name, role)
+    staff, manager = "USAM", "UMEG"
+    stream = io.StringIO()
+    handler = configure(secrets_of(harness.bot.settings), level=logging.DEBUG, stream=stream)
+    sent: list[dict[str, str]] = []
+    gateway = harness.store.services.gateway
+    real = gateway.refund
+
+    async def recorded(
+        transaction_id: str, *, idempotency_key: str, metadata: dict[str, str]
+    ) -> Any:
+        sent.append(dict(metadata))
+        return await real(transaction_id, idempotency_key=idempotency_key, metadata=metadata)
+
+    gateway.refund = recorded  # type: ignore[method-assign]
+    try:
+        txn = await harness.charge()
+        await harness.slack.command(staff, f"history {text_}")
+        await harness.slack.command(staff, f"refund {txn.id}")
+        modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+        await harness.slack.submit(staff, modal, reason=f"refund {text_}"[:500])
+        parent = await harness.fake.wait_for(
+            lambda: next(
+                (m for m in harness.fake.messages(APPROVALS) if txn.id in json.dumps(m.blocks)),
+                None,
+            ),
+            what="approval message",
+        )
+        await harness.slack.block_action(manager, "refund_approve", message=parent)
+        await eventually(lambda: _cycled(harness, lambda: sent), what="refund sent")
+    finally:
+        gateway.refund = real  # type: ignore[method-assign]
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    logged = "\n".join(
+        " ".join(str(v) for v in json.loads(line).values())
+        for line in stream.getvalue().splitlines()
+        if line.startswith("{")
+    )
+    for where, found in (
+        ("Slack payloads and tables", await everything(harness)),
+        ("DEBUG logs", logged + stream.getvalue()),
+        ("processor requests", json.dumps(sent, ensure_ascii=False)),
+    ):
+        assert not leaked(number, found), (where, text_)
