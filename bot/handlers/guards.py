@@ -23,8 +23,8 @@ Next = Callable[[], Awaitable[None]]
 
 
 def cleaned() -> Middleware:
-    """What a person typed (a command's text, the inputs of a modal or a message, a button's
-    value) cleaned before any listener, audit row or log line sees it: card numbers masked,
+    """What a person typed or could forge (a command's text, the inputs of a modal or a message,
+    a button's value, a modal's private metadata) cleaned before any listener, audit row or log line sees it: card numbers masked,
     control and bidirectional characters removed (bot/usertext.py)."""
 
     async def clean_body(body: dict[str, Any], next: Next) -> BoltResponse | None:
@@ -39,6 +39,8 @@ def clean_typed(body: dict[str, Any]) -> None:
     if "command" in body and isinstance(body.get("text"), str):
         body["text"] = clean(body["text"])
     view = body.get("view")
+    if isinstance(view, dict) and isinstance(view.get("private_metadata"), str):
+        view["private_metadata"] = clean(view["private_metadata"])
     for state in (view.get("state") if isinstance(view, dict) else None, body.get("state")):
         blocks = state.get("values") if isinstance(state, dict) else None
         for inputs in (blocks or {}).values() if isinstance(blocks, dict) else ():
