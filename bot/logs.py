@@ -16,6 +16,7 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.pan import mask_pans
+from bot.usertext import map_strings
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -54,20 +55,10 @@ class RedactingJsonFormatter(JsonFormatter):
         """Every value redacted before it is JSON-encoded too: once encoded, a no-break space or
         a line break between digit groups is an escape (`\\u00a0`, `\\n`) the guard cannot
         see through."""
-        return super().jsonify_log_record(_redacted(log_data, self._redact))
+        return super().jsonify_log_record(map_strings(log_data, self._redact))
 
     def format(self, record: logging.LogRecord) -> str:
         return self._redact(super().format(record))
-
-
-def _redacted(value: Any, redact: Redactor) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _redacted(v, redact) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redacted(v, redact) for v in value]
-    return value
 
 
 def configure(

@@ -4,6 +4,7 @@ bidirectional-override characters removed, and a text of nothing visible counted
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bot.pan import mask_pans
@@ -35,10 +36,15 @@ def visible(text: str) -> str:
 
 def clean_all(value: Any) -> Any:
     """Every string inside a JSON-like value cleaned (an audit row's before and after)."""
+    return map_strings(value, clean)
+
+
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """A JSON-like value with ``change`` applied to every string in it, keys included."""
     if isinstance(value, str):
-        return clean(value)
+        return change(value)
     if isinstance(value, dict):
-        return {clean(str(k)): clean_all(v) for k, v in value.items()}
+        return {change(str(k)): map_strings(v, change) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean_all(v) for v in value]
+        return [map_strings(v, change) for v in value]
     return value

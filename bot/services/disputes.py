@@ -30,7 +30,7 @@ from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
-from bot.services.access import four_eyes
+from bot.services.access import four_eyes, too_late
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.services.state import compare_and_set
@@ -262,20 +262,10 @@ class Disputes:
     async def _already(
         self, actor: PortalAccount | None, action: str, dispute_id: str, source: Source, why: str
     ) -> NoReturn:
-        """A decision that came too late: audited as refused, so the log never claims it twice."""
-        if actor is not None:
-            await self._audit.record(
-                AuditRecord(
-                    action,
-                    Outcome.DENIED,
-                    source,
-                    actor,
-                    target_type="dispute",
-                    target_id=dispute_id,
-                    reason=why,
-                )
-            )
-        raise DisputeRefused(why)
+        refusal = DisputeRefused(why)
+        await too_late(
+            self._audit, actor, action, source, refusal, target_type="dispute", target_id=dispute_id
+        )
 
     async def approve(
         self, actor: PortalAccount, response_id: str, source: Source

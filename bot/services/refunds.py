@@ -37,7 +37,7 @@ from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.ids import BlockId
 from bot.processors.gateway import Gateway
 from bot.roles import Action
-from bot.services.access import four_eyes
+from bot.services.access import four_eyes, too_late
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.services.refund_rules import refund_refusal
@@ -294,20 +294,10 @@ class Refunds:
         state: str,
         who: str,
     ) -> NoReturn:
-        """A decision that came too late: audited as refused, so the log never claims it twice."""
-        if actor is not None:
-            await self._audit.record(
-                AuditRecord(
-                    action,
-                    Outcome.DENIED,
-                    source,
-                    actor,
-                    target_type="refund",
-                    target_id=request_id,
-                    reason=f"already {state}{who}",
-                )
-            )
-        raise RefundRefused(f"This refund request was already {state}{who}.")
+        refusal = RefundRefused(f"This refund request was already {state}{who}.")
+        await too_late(
+            self._audit, actor, action, source, refusal, target_type="refund", target_id=request_id
+        )
 
     async def _move(
         self,

@@ -420,7 +420,13 @@ async def test_no_generated_card_number_survives_anywhere(
         txn = await harness.charge()
         await harness.slack.command(staff, f"history {text_}")
         await harness.slack.command(staff, f"refund {txn.id}")
-        modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+        modal = await harness.fake.wait_for(
+            lambda: next(
+                (m for m in [harness.fake.top_modal(staff)] if m and txn.id in json.dumps(m)),
+                None,
+            ),
+            what="this payment's refund modal",
+        )
         await harness.slack.submit(staff, modal, reason=f"refund {text_}"[:500])
         parent = await harness.fake.wait_for(
             lambda: next(

@@ -24,6 +24,7 @@ from alembic import op
 
 from bot.db.base import UTCDateTime
 from bot.pan import mask_pans
+from bot.usertext import map_strings
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -57,16 +58,6 @@ COLUMNS: dict[str, tuple[tuple[str, ...], dict[str, int | None], tuple[str, ...]
 AUDIT_TRIGGER = "audit_log_append_only"
 
 
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_pans(value)
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    return value
-
-
 def _has_13_digits(bind: sa.Connection, column: str) -> sa.TextClause:
     """A cheap filter in the database: the column's text holds at least 13 digits (any card
     number does, however it is spelled; JSON escapes only add digits)."""
@@ -95,7 +86,7 @@ def _mask_table(bind: sa.Connection, name: str) -> int:
                 if masked != row[column]:
                     values[column] = masked
         for column in jsons:
-            masked_json = _masked(row[column])
+            masked_json = map_strings(row[column], mask_pans)
             if masked_json != row[column]:
                 values[column] = masked_json
         if values:
