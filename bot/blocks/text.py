@@ -3,7 +3,6 @@ masked, quoted line by line), and one way to write dates and money."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
@@ -16,7 +15,8 @@ SECTION_TEXT_LIMIT = 3000
 def escape(text: str | None) -> str:
     """User or processor text for mrkdwn: cleaned (card numbers masked, control and
     bidirectional characters removed), `&`, `<`, `>` escaped so `<!channel>` or a link pings and
-    points nowhere, and code fences broken so nothing opens across lines."""
+    points nowhere, and backticks shown as a modifier grave accent (U+02CB) so no code span or fence opens across lines
+    (bold, italic and strike end with their line in mrkdwn)."""
     return "\n".join(_lines(text))
 
 
@@ -36,10 +36,10 @@ def _lines(text: str | None) -> list[str]:
     if not text:
         return []
     safe = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return [_FENCE.sub("`\u200b", line) for line in safe.split("\n")]
+    return safe.replace("`", _GRAVE).split("\n")  # a backtick of theirs opens no code span
 
 
-_FENCE = re.compile(r"`(?=`)")
+_GRAVE = "\u02cb"
 
 
 def clip(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import func, or_, select
@@ -25,7 +25,7 @@ from bot.ids import BlockId
 from bot.roles import Action, Role
 from bot.services.access import account
 from bot.services.audit import AuditLog, AuditRecord, Outcome
-from bot.usertext import clean
+from bot.usertext import clean, visible
 
 USERNAME = re.compile(r"[A-Za-z0-9]{3,32}")
 _EMAIL = TypeAdapter(EmailStr)
@@ -82,6 +82,7 @@ class Users:
         self, actor: PortalAccount | None, user: NewUser, source: Source
     ) -> PortalAccount:
         """Create a portal user; every broken rule comes back at once as a field error."""
+        user = replace(user, full_name=visible(user.full_name))  # from the CLI as from Slack
         errors = _field_errors(user)
         async with self._sessions.begin() as session:
             if BlockId.USERNAME not in errors and await _by_username(session, user.username):
