@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     # Seconds a command waits for the processor inside Slack's 3 s before it acks "Looking up …"
     # and answers through the response_url instead: 0.7 s keeps every answer within 1 s.
     paybot_answer_budget: float = Field(default=0.7, ge=0, le=2.5)
+    # Where a request's response_url may point (origins, comma-separated): Slack's hooks only,
+    # so a forged payload cannot send a page elsewhere. The origin of a SLACK_API_URL other than
+    # Slack's (the fake of the tests and the demo, which serves response_urls) is allowed too.
+    paybot_response_url_origins: str = "https://hooks.slack.com,https://hooks.slack-gov.com"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -112,6 +117,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a channel id such as C0123456789")
         return value
 
+    def response_url_allowed(self, url: str) -> bool:
+        allowed = {o.strip().rstrip("/") for o in self.paybot_response_url_origins.split(",")}
+        if not self.slack_api_url.startswith("https://slack.com/"):
+            allowed.add(_origin(self.slack_api_url))
+        return _origin(url) in allowed and url.startswith(tuple(f"{o}/" for o in allowed))
+
     def require(self, *names: str) -> None:
         """Stop start-up naming the first missing setting a command needs."""
         for name in names:
@@ -125,6 +136,11 @@ class Settings(BaseSettings):
         if value is None:
             raise ConfigError(f"{name.upper()} is not set")
         return str(value.get_secret_value())
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def load_settings(**overrides: object) -> Settings:

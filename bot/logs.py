@@ -11,10 +11,12 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.pan import mask_pans
+from bot.usertext import map_strings
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -48,6 +50,12 @@ class RedactingJsonFormatter(JsonFormatter):
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
         self._redact = redact
+
+    def jsonify_log_record(self, log_data: Any) -> str:
+        """Every value redacted before it is JSON-encoded too: once encoded, a no-break space or
+        a line break between digit groups is an escape (`\\u00a0`, `\\n`) the guard cannot
+        see through."""
+        return super().jsonify_log_record(map_strings(log_data, self._redact))
 
     def format(self, record: logging.LogRecord) -> str:
         return self._redact(super().format(record))

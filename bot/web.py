@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -15,13 +17,17 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from bot.app import Bot
-from bot.errors import PaybotError
+from bot.errors import InvalidInput, PaybotError
 from bot.logs import request_id
 
 log = logging.getLogger("paybot.web")
 access = logging.getLogger("paybot.access")
 
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is refused with 413
+# Slack's deepest payloads (a modal's state, rich text) nest about a dozen levels; a parser
+# recursing through thousands fails, so the depth is counted before anything parses the body.
+MAX_DEPTH = 64
+REFUSED: web.RequestKey[str] = web.RequestKey("refused", str)
 BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,33 +55,71 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         metrics.requests.labels(route, str(status)).inc()
         if route == "/slack/events":
             metrics.ack_latency.observe(elapsed)
+        refused = request.get(REFUSED)
         access.info(
-            "%s %s %d %.1fms",
+            "%s %s %d %.1fms%s",
             request.method,
             route,
             status,
             elapsed * 1000,
+            f" refused: {refused}" if refused else "",
             extra={"route": route, "status": status, "ms": round(elapsed * 1000, 1)},
         )
         request_id.reset(token)
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests deeper than ``limit``, counted without parsing it (brackets
+    outside strings), so a body of ten thousand `[` costs a scan, not a RecursionError."""
+    depth = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def unparseable(body: str, content_type: str) -> str | None:
+    """Why Bolt must not be given this body (its JSON, or a form's `payload` field, nests too
+    deep), or None. Bolt reads JSON when the body starts with `{`, and a form's payload."""
+    if content_type == "application/json" or body.startswith("{"):
+        text = body
+    elif "payload" in body:
+        text = "".join(v for k, v in parse_qsl(body, keep_blank_values=True) if k == "payload")
+    else:
+        return None
+    return f"nested deeper than {MAX_DEPTH} levels" if too_deep(text) else None
+
+
 async def slack_events(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
     try:
+        why = unparseable(await request.text(), request.content_type)
+        if why is not None:
+            return await malformed(request, bot, why)
         bolt_request = await to_bolt_request(request)
-    except (ValueError, TypeError, AttributeError, KeyError):
-        return await malformed(request, bot)
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+        return await malformed(request, bot, f"not a Slack payload ({type(exc).__name__})")
     return await to_aiohttp_response(await bot.bolt.async_dispatch(bolt_request))
 
 
-async def malformed(request: web.Request, bot: Bot) -> web.Response:
-    """A body Bolt cannot parse: 401 unless Slack really signed it, then 400 (never a 500)."""
-    body = await request.text()
+async def malformed(request: web.Request, bot: Bot, why: str) -> web.Response:
+    """A body Bolt cannot parse: 401 unless Slack really signed it, then 400 (never a 500).
+    The access line says why; nothing else is logged."""
+    body = await request.read()
     verifier = SignatureVerifier(bot.settings.secret("slack_signing_secret"))
     if not verifier.is_valid_request(body, dict(request.headers)):
+        request[REFUSED] = f"unsigned, {why}"
         return web.json_response({"error": "invalid request"}, status=401)
-    return web.json_response({"error": "malformed Slack payload"}, status=400)
+    request[REFUSED] = why
+    return web.json_response({"error": f"malformed Slack payload: {why}"}, status=400)
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -85,9 +129,11 @@ async def webhook(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such webhook")
     body = await request.read()
     try:
+        if too_deep(body.decode("utf-8", "replace")):
+            raise InvalidInput(f"malformed webhook body: nested deeper than {MAX_DEPTH} levels")
         events = bot.services.gateway.parse_webhook(body, request.headers)
     except PaybotError as refusal:
-        log.warning("webhook refused: %s", refusal.message)
+        request[REFUSED] = refusal.message
         return web.json_response({"error": refusal.message}, status=400)
     new = await bot.services.events.ingest(events, "webhook")
     if new:

@@ -6,7 +6,7 @@ import json
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
-from bot.blocks.text import escape, note, paragraph, when
+from bot.blocks.text import inline, note, paragraph, when
 from bot.domain import AuditLine, AuditPage
 from bot.ids import ActionId
 
@@ -14,13 +14,13 @@ OUTCOME_MARK = {"done": "✅", "denied": "⛔", "failed": "⚠️"}
 
 
 def _line(entry: AuditLine) -> str:
-    who = escape(entry.actor_username or entry.actor_slack_id or "unknown")
+    who = inline(entry.actor_username or entry.actor_slack_id or "unknown")
     role = f" ({entry.actor_role})" if entry.actor_role else ""
-    target = f" `{escape(entry.target_id)}`" if entry.target_id else ""
-    reason = f"\n    _{escape(entry.reason)}_" if entry.reason else ""
+    target = f" `{inline(entry.target_id)}`" if entry.target_id else ""
+    reason = f"\n    _{inline(entry.reason)}_" if entry.reason else ""
     change = ""
     if entry.before is not None or entry.after is not None:
-        change = f"\n    {escape(json.dumps(entry.before))} → {escape(json.dumps(entry.after))}"
+        change = f"\n    {inline(json.dumps(entry.before))} → {inline(json.dumps(entry.after))}"
     mark = OUTCOME_MARK.get(entry.outcome, "")
     return (
         f"{mark} {when(entry.at)} *{who}*{role} {entry.action.replace('_', ' ')}{target}: "

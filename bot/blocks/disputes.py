@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.text import day, escape, field, note, paragraph
+from bot.blocks.text import day, field, inline, note, paragraph, quote
 from bot.domain import Dispute, DisputeResponseInfo, DisputeStatus, PaymentReturn, ResponseState
 from bot.ids import ActionId, CallbackId
 
@@ -55,13 +55,13 @@ def dispute_blocks(dispute: Dispute, matter_id: str | None, now: datetime) -> li
     """One dispute: the facts and, while it needs a response, Respond and Accept."""
     blocks: list[Block] = [
         SectionBlock(
-            text=f"*Chargeback {escape(dispute.id)}*: {STATUS_LABEL[dispute.status]}",
+            text=f"*Chargeback {inline(dispute.id)}*: {STATUS_LABEL[dispute.status]}",
             fields=[
                 field("Amount", str(dispute.amount)),
-                field("Transaction", f"`{escape(dispute.transaction_id)}`"),
-                field("Matter", escape(matter_id) or "—"),
-                field("Reason", escape(dispute.reason)),
-                field("Network reason code", escape(dispute.network_reason_code)),
+                field("Transaction", f"`{inline(dispute.transaction_id)}`"),
+                field("Matter", inline(matter_id) or "—"),
+                field("Reason", inline(dispute.reason)),
+                field("Network reason code", inline(dispute.network_reason_code)),
                 field("Respond by", deadline_text(dispute, now)),
             ],
         )
@@ -105,12 +105,12 @@ def dispute_message(dispute: Dispute, matter_id: str | None, now: datetime) -> l
 def return_blocks(payment_return: PaymentReturn, meaning: str) -> list[Block]:
     return [
         SectionBlock(
-            text=f"*Payment returned: {escape(payment_return.code)}*, {escape(meaning)}",
+            text=f"*Payment returned: {inline(payment_return.code)}*, {inline(meaning)}",
             fields=[
                 field("Amount", str(payment_return.amount)),
-                field("Transaction", f"`{escape(payment_return.transaction_id)}`"),
-                field("Matter", escape(payment_return.matter_id) or "—"),
-                field("Return code", f"{escape(payment_return.code)}: {escape(meaning)}"),
+                field("Transaction", f"`{inline(payment_return.transaction_id)}`"),
+                field("Matter", inline(payment_return.matter_id) or "—"),
+                field("Return code", f"{inline(payment_return.code)}: {inline(meaning)}"),
             ],
         )
     ]
@@ -135,35 +135,35 @@ def digest_parent(disputes: int, returns: int, updates: int) -> str:
 
 
 def status_reply(dispute: Dispute) -> str:
-    return f"Chargeback {escape(dispute.id)} on `{escape(dispute.transaction_id)}` is now: {STATUS_LABEL[dispute.status]}"
+    return f"Chargeback {inline(dispute.id)} on `{inline(dispute.transaction_id)}` is now: {STATUS_LABEL[dispute.status]}"
 
 
 def reminder_text(dispute: Dispute, stage: str, now: datetime) -> str:
     if stage == "overdue":
         return (
-            f"<!channel> ⛔ Chargeback {escape(dispute.id)} ({dispute.amount}) is past its respond-by date "
+            f"<!channel> ⛔ Chargeback {inline(dispute.id)} ({dispute.amount}) is past its respond-by date "
             f"{day(dispute.respond_by)} with no response submitted."
         )
     hours = "72 hours" if stage == "72h" else "24 hours"
     return (
-        f"<!channel> ⏰ Chargeback {escape(dispute.id)} ({dispute.amount}) must be answered within {hours}: "
+        f"<!channel> ⏰ Chargeback {inline(dispute.id)} ({dispute.amount}) must be answered within {hours}: "
         f"respond by {deadline_text(dispute, now)}."
     )
 
 
 def matter_dispute_dm(dispute: Dispute, matter_id: str | None, now: datetime) -> str:
     return (
-        f"A chargeback was opened on a payment of matter {escape(matter_id) or '—'}: {dispute.amount} on "
-        f"`{escape(dispute.transaction_id)}`, reason: {escape(dispute.reason)} "
-        f"({escape(dispute.network_reason_code)}). Respond by {deadline_text(dispute, now)}."
+        f"A chargeback was opened on a payment of matter {inline(matter_id) or '—'}: {dispute.amount} on "
+        f"`{inline(dispute.transaction_id)}`, reason: {inline(dispute.reason)} "
+        f"({inline(dispute.network_reason_code)}). Respond by {deadline_text(dispute, now)}."
     )
 
 
 def response_modal(dispute: Dispute) -> View:
     blocks: list[Block] = [
         paragraph(
-            f"*Chargeback {escape(dispute.id)}*: {dispute.amount}, {escape(dispute.reason)} "
-            f"({escape(dispute.network_reason_code)}), respond by {day(dispute.respond_by)}."
+            f"*Chargeback {inline(dispute.id)}*: {dispute.amount}, {inline(dispute.reason)} "
+            f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by)}."
         ),
     ]
     for block_id, label, required, multiline in EVIDENCE_FIELDS:
@@ -211,8 +211,8 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
     """The draft in the dispute's thread, in whatever state it is (first post and every update)."""
     evidence = response.evidence
     lines = [
-        f"*Summary*\n>{escape(evidence.summary)}",
-        f"*Product or service*\n>{escape(evidence.product_description)}",
+        f"*Summary*\n{quote(evidence.summary)}",
+        f"*Product or service*\n{quote(evidence.product_description)}",
     ]
     for label, value in (
         ("Customer communication", evidence.customer_communication),
@@ -221,12 +221,12 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
         ("Other", evidence.other),
     ):
         if value:
-            lines.append(f"*{label}*\n>{escape(value)}")
+            lines.append(f"*{label}*\n{quote(value)}")
     status = RESPONSE_STATE[response.state]
     if response.rejection_reason:
-        status += f": {escape(response.rejection_reason)}"
+        status += f": {inline(response.rejection_reason)}"
     if response.failure_reason:
-        status += f": {escape(response.failure_reason)}"
+        status += f": {inline(response.failure_reason)}"
     blocks: list[Block] = [
         paragraph(f"*Dispute response drafted by <@{response.requester_slack_id}>*"),
         *[paragraph(text[:2900]) for text in lines],
@@ -270,3 +270,12 @@ def reject_response_modal(response: DisputeResponseInfo) -> View:
             )
         ],
     )
+
+
+def return_text(payment_return: PaymentReturn, meaning: str) -> str:
+    """The notification text (push, preview) of a return: the processor's code is its text too."""
+    return f"ACH return {inline(payment_return.code)} ({inline(meaning)}): {payment_return.amount}"
+
+
+def dispute_text(dispute: Dispute) -> str:
+    return f"New chargeback {inline(dispute.id)}: {dispute.amount}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 
-from bot.blocks.text import escape, field, note, paragraph
+from bot.blocks.text import field, inline, note, paragraph
 from bot.domain import PortalAccount
 from bot.pan import mask_pans
 from bot.roles import PERMISSIONS, Action, Role, allowed
@@ -32,7 +32,7 @@ def help_blocks(actor: PortalAccount, *, unknown: str | None = None) -> list[Blo
     if unknown:
         blocks.append(
             paragraph(
-                f"`{escape(mask_pans(unknown)[:50])}` is not a `/pay` command. Here is what you can do:"
+                f"`{inline(mask_pans(unknown)[:50])}` is not a `/pay` command. Here is what you can do:"
             )
         )
     blocks.append(HeaderBlock(text="Paybot: the Payments Portal in Slack"))
@@ -48,9 +48,9 @@ def profile_blocks(actor: PortalAccount) -> list[Block]:
         HeaderBlock(text=f"Portal user {actor.username}"),
         SectionBlock(
             fields=[
-                field("Username", escape(actor.username)),
-                field("Full name", escape(actor.full_name)),
-                field("E-mail", escape(actor.email)),
+                field("Username", inline(actor.username)),
+                field("Full name", inline(actor.full_name)),
+                field("E-mail", inline(actor.email)),
                 field("Role", role.value),
                 field("Status", "Active" if actor.active else "Inactive"),
             ]

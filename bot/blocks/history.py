@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.text import clip, escape, note, paragraph
+from bot.blocks.text import clip, inline, note, paragraph
 from bot.blocks.transactions import KIND_LABEL
 from bot.domain import HistorySort, PaymentKind, Transaction
 from bot.ids import ActionId, BlockId, CallbackId
@@ -60,11 +60,11 @@ def cell(txn: Transaction, column: HistoryColumn) -> str:
         case HistoryColumn.TYPE:
             return KIND_LABEL.get(txn.kind.value, txn.kind.value)
         case HistoryColumn.METHOD:
-            return escape(str(txn.method))
+            return inline(str(txn.method))
         case HistoryColumn.MATTER:
-            return escape(txn.matter_id) or "—"
+            return inline(txn.matter_id) or "—"
         case HistoryColumn.CUSTOMER:
-            return escape(txn.customer_name) or "—"
+            return inline(txn.customer_name) or "—"
         case HistoryColumn.ACCOUNT:
             return txn.account.value.title()
 
@@ -72,7 +72,7 @@ def cell(txn: Transaction, column: HistoryColumn) -> str:
 def row(txn: Transaction, columns: tuple[HistoryColumn, ...]) -> SectionBlock:
     cells = " · ".join(cell(txn, column) for column in columns)
     return SectionBlock(
-        text=MarkdownTextObject(text=clip(f"`{escape(txn.id)}`\n{cells}")),
+        text=MarkdownTextObject(text=clip(f"`{inline(txn.id)}`\n{cells}")),
         accessory=ButtonElement(text="View", action_id=ActionId.TRANSACTION_VIEW, value=txn.id),
     )
 
@@ -80,7 +80,7 @@ def row(txn: Transaction, columns: tuple[HistoryColumn, ...]) -> SectionBlock:
 def describe(wanted: HistoryFilter) -> str:
     words = f"{KIND_TITLE[wanted.kind]}, {SORT_LABEL[wanted.sort]}"
     if wanted.search:
-        words += f", matching “{escape(wanted.search)}”"
+        words += f", matching “{inline(wanted.search)}”"
     return words
 
 

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.listings import deadline
-from bot.blocks.text import clip, day, escape, field, note, paragraph, when
+from bot.blocks.text import clip, day, field, inline, note, paragraph, when
 from bot.domain import RefundRequestInfo, RefundState
 from bot.ids import ActionId, BlockId
 from bot.overview import Dashboard, RefundWork
@@ -45,9 +45,9 @@ def refund_line(request: RefundRequestInfo, links: Mapping[str, str]) -> str:
     """A request, with its approval link when ``links`` has one (only those who may decide get
     links, see bot/slack/home.approval_links)."""
     line = (
-        f"• *{request.amount}* on `{escape(request.transaction_id)}` · "
+        f"• *{request.amount}* on `{inline(request.transaction_id)}` · "
         f"{STATE_WORDS.get(request.state, request.state.value)} · "
-        f"asked by {escape(request.requester_username)} {day(request.created_at)}"
+        f"asked by {inline(request.requester_username)} {day(request.created_at)}"
     )
     link = links.get(request.id)
     if link:
@@ -73,7 +73,7 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
         ActionsBlock(
             elements=[ButtonElement(text="Refresh", action_id=ActionId.HOME_REFRESH)],
         ),
-        note(f"As of {when(board.as_of)} · your role: *{escape(board.actor.role)}*"),
+        note(f"As of {when(board.as_of)} · your role: *{inline(board.actor.role)}*"),
         SectionBlock(
             block_id=BlockId.HOME_VOLUME,
             fields=[
@@ -96,14 +96,14 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
             )
         )
     disputes = "\n".join(
-        f"• *{line.dispute.amount}* `{escape(line.dispute.transaction_id)}` · {deadline(line)}"
+        f"• *{line.dispute.amount}* `{inline(line.dispute.transaction_id)}` · {deadline(line)}"
         for line in board.disputes
     )
     if board.more_disputes:
         disputes += "\n• …"
     returns = "\n".join(
-        f"• *{line.payment_return.amount}* `{escape(line.payment_return.code)}` "
-        f"{escape(line.meaning)} · {day(line.payment_return.created_at)}"
+        f"• *{line.payment_return.amount}* `{inline(line.payment_return.code)}` "
+        f"{inline(line.meaning)} · {day(line.payment_return.created_at)}"
         for line in board.returns
     )
     latest = board.latest_withdrawal

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.text import clip, day, escape, field, note, paragraph
+from bot.blocks.text import clip, day, field, inline, note, paragraph
 from bot.domain import DisputeStatus, Transaction, Withdrawal
 from bot.ids import ActionId
 from bot.overview import DisputeLine, DisputeList, Listing, ListState, ReturnLine, WithdrawalsView
@@ -65,9 +65,9 @@ def dispute_line(line: DisputeLine) -> SectionBlock:
     dispute = line.dispute
     text = (
         f"*{dispute.amount}* · {DISPUTE_STATUS[dispute.status]} · {deadline(line)}\n"
-        f"`{escape(dispute.id)}` on `{escape(dispute.transaction_id)}` · "
-        f"{escape(dispute.reason)} ({escape(dispute.network_reason_code)}) · "
-        f"matter {escape(dispute.matter_id) or '—'}"
+        f"`{inline(dispute.id)}` on `{inline(dispute.transaction_id)}` · "
+        f"{inline(dispute.reason)} ({inline(dispute.network_reason_code)}) · "
+        f"matter {inline(dispute.matter_id) or '—'}"
     )
     return SectionBlock(
         text=MarkdownTextObject(text=clip(text)), accessory=view_button(dispute.transaction_id)
@@ -94,9 +94,9 @@ def disputes_blocks(disputes: DisputeList) -> list[Block]:
 def return_line(line: ReturnLine) -> SectionBlock:
     item = line.payment_return
     text = (
-        f"*{item.amount}* · `{escape(item.code)}` {escape(line.meaning)} · "
+        f"*{item.amount}* · `{inline(item.code)}` {inline(line.meaning)} · "
         f"returned {day(item.created_at)}\n"
-        f"`{escape(item.transaction_id)}` · matter {escape(item.matter_id) or '—'}"
+        f"`{inline(item.transaction_id)}` · matter {inline(item.matter_id) or '—'}"
     )
     return SectionBlock(
         text=MarkdownTextObject(text=clip(text)), accessory=view_button(item.transaction_id)
@@ -118,8 +118,8 @@ def returns_blocks(returns: Listing[ReturnLine]) -> list[Block]:
 
 def payment_line(txn: Transaction) -> str:
     return (
-        f"• `{escape(txn.id)}` {txn.amount} · {escape(str(txn.method))} · "
-        f"matter {escape(txn.matter_id) or '—'} · {day(txn.created_at)}"
+        f"• `{inline(txn.id)}` {txn.amount} · {inline(str(txn.method))} · "
+        f"matter {inline(txn.matter_id) or '—'} · {day(txn.created_at)}"
     )
 
 
@@ -128,7 +128,7 @@ def withdrawal_line(withdrawal: Withdrawal, state: ListState, is_open: bool) -> 
     text = (
         f"*{withdrawal.amount}* · {withdrawal.status.value.title()} · "
         f"{day(withdrawal.created_at)}, arrives {day(withdrawal.arrives_at)}\n"
-        f"`{escape(withdrawal.id)}` · {count} payment{'s' if count != 1 else ''}"
+        f"`{inline(withdrawal.id)}` · {count} payment{'s' if count != 1 else ''}"
     )
     toggle = ButtonElement(
         text="Hide payments" if is_open else "Payments",
@@ -161,6 +161,6 @@ def withdrawals_blocks(view: WithdrawalsView) -> list[Block]:
             lines = "\n".join(payment_line(txn) for txn in view.payments) or "No payments."
             if view.more_payments:
                 lines += f"\n… and {view.more_payments} more"
-            blocks.append(paragraph(f"*Paid out in {escape(withdrawal.id)}*\n{lines}"))
+            blocks.append(paragraph(f"*Paid out in {inline(withdrawal.id)}*\n{lines}"))
     blocks += pager(listing, state, ActionId.WITHDRAWALS_PREVIOUS, ActionId.WITHDRAWALS_NEXT)
     return blocks

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.text import escape, field, note, paragraph, when
+from bot.blocks.text import clip, field, inline, note, paragraph, quote, when
 from bot.blocks.transactions import transaction_facts
 from bot.domain import Account, RefundRequestInfo, RefundState, Transaction
 from bot.ids import ActionId, BlockId, CallbackId
@@ -48,7 +48,7 @@ STATE_LINE = {
 def refund_modal(txn: Transaction) -> View:
     blocks: list[Block] = [transaction_facts(txn)]
     if txn.items:
-        lines = "\n".join(f"• {escape(i.description)}: {i.amount}" for i in txn.items[:20])
+        lines = "\n".join(f"• {inline(i.description)}: {i.amount}" for i in txn.items[:20])
         blocks.append(paragraph(f"*Payment items*\n{lines}"))
     blocks.append(DividerBlock())
     blocks.append(paragraph(f"*Rules*\n{RULES}"))
@@ -83,7 +83,7 @@ def reject_modal(request: RefundRequestInfo) -> View:
         close="Cancel",
         blocks=[
             paragraph(
-                f"Reject the refund of *{request.amount}* on `{escape(request.transaction_id)}`?"
+                f"Reject the refund of *{request.amount}* on `{inline(request.transaction_id)}`?"
             ),
             InputBlock(
                 block_id=BlockId.REASON,
@@ -97,13 +97,13 @@ def reject_modal(request: RefundRequestInfo) -> View:
 def refund_request_message(request: RefundRequestInfo) -> list[Block]:
     """The approval message in whatever state the request is: first post and every update."""
     facts = [
-        field("Transaction", f"`{escape(request.transaction_id)}`"),
+        field("Transaction", f"`{inline(request.transaction_id)}`"),
         field("Amount", f"{request.amount} (full refund)"),
-        field("Matter", escape(request.matter_id) or "—"),
+        field("Matter", inline(request.matter_id) or "—"),
         field("Paid into", request.account.value.title()),
         field(
             "Requested by",
-            f"<@{request.requester_slack_id}> ({escape(request.requester_username)})",
+            f"<@{request.requester_slack_id}> ({inline(request.requester_username)})",
         ),
         field("Requested", when(request.created_at)),
     ]
@@ -111,23 +111,23 @@ def refund_request_message(request: RefundRequestInfo) -> list[Block]:
         facts.append(
             field(
                 "Decided by",
-                f"<@{request.decided_by_slack_id}> ({escape(request.decided_by_username)})",
+                f"<@{request.decided_by_slack_id}> ({inline(request.decided_by_username)})",
             )
         )
     if request.processor_refund_id:
-        facts.append(field("Processor refund", f"`{escape(request.processor_refund_id)}`"))
+        facts.append(field("Processor refund", f"`{inline(request.processor_refund_id)}`"))
     blocks: list[Block] = [
         HeaderBlock(text=f"Refund request: {request.amount}"),
         SectionBlock(fields=facts[:10]),
-        paragraph(f"*Reason*\n>{escape(request.reason)}"),
+        paragraph(clip(f"*Reason*\n{quote(request.reason)}")),
     ]
     if request.account is Account.TRUST:
         blocks.append(paragraph(f"*Trust payment: extra steps*\n{TRUST_STEPS}"))
     status = STATE_LINE[request.state]
     if request.rejection_reason:
-        status += f": {escape(request.rejection_reason)}"
+        status += f": {inline(request.rejection_reason)}"
     if request.failure_reason:
-        status += f": {escape(request.failure_reason)}"
+        status += f": {inline(request.failure_reason)}"
     blocks.append(paragraph(f"*Status:* {status}"))
     if request.state is RefundState.REQUESTED:
         blocks.append(
@@ -160,21 +160,21 @@ def refund_request_message(request: RefundRequestInfo) -> list[Block]:
 
 def milestone_text(request: RefundRequestInfo, milestone: str) -> str:
     """One sentence per milestone, used for the thread reply and the DMs alike."""
-    amount, txn = request.amount, f"`{escape(request.transaction_id)}`"
+    amount, txn = request.amount, f"`{inline(request.transaction_id)}`"
     decider = f"<@{request.decided_by_slack_id}>" if request.decided_by_slack_id else "a manager"
-    reason = f"\n>{escape(request.reason)}"
+    reason = f"\n{quote(request.reason)}"
     return {
         "approved": f"✅ Approved by {decider}. Sending the refund of {amount} to the processor.",
-        "rejected": f"❌ Rejected by {decider}: {escape(request.rejection_reason)}\nRefund of {amount} on {txn} will not be made.",
-        "submitted": f"🕒 Refund of {amount} on {txn} (matter {escape(request.matter_id) or '—'}) was submitted to the processor; it takes 1-2 business days.\nReason:{reason}",
-        "succeeded": f"💸 Refund of {amount} on {txn} (matter {escape(request.matter_id) or '—'}) has settled.\nReason:{reason}",
-        "failed": f"⚠️ Refund of {amount} on {txn} failed: {escape(request.failure_reason)}\nReason:{reason}",
+        "rejected": f"❌ Rejected by {decider}: {inline(request.rejection_reason)}\nRefund of {amount} on {txn} will not be made.",
+        "submitted": f"🕒 Refund of {amount} on {txn} (matter {inline(request.matter_id) or '—'}) was submitted to the processor; it takes 1-2 business days.\nReason:{reason}",
+        "succeeded": f"💸 Refund of {amount} on {txn} (matter {inline(request.matter_id) or '—'}) has settled.\nReason:{reason}",
+        "failed": f"⚠️ Refund of {amount} on {txn} failed: {inline(request.failure_reason)}\nReason:{reason}",
     }[milestone]
 
 
 def bookkeeping_checklist(request: RefundRequestInfo) -> str:
     steps = [
-        f"☐ Reverse the invoice payment of {request.amount} on matter {escape(request.matter_id) or '—'} "
+        f"☐ Reverse the invoice payment of {request.amount} on matter {inline(request.matter_id) or '—'} "
         "in the practice-management system.",
     ]
     if request.account is Account.TRUST:
@@ -187,5 +187,9 @@ def bookkeeping_checklist(request: RefundRequestInfo) -> str:
 
 
 def matter_members_missing(emails: list[str]) -> str:
-    listed = ", ".join(escape(e) for e in emails)
+    listed = ", ".join(inline(e) for e in emails)
     return f"⚠️ Not found in Slack, so not told by DM: {listed}. Tell them another way."
+
+
+def request_text(request: RefundRequestInfo) -> str:
+    return f"Refund request: {request.amount} on {inline(request.transaction_id)}"

@@ -1,4 +1,5 @@
-"""Text helpers every builder uses: one escape for user text, one way to write dates and money."""
+"""Text helpers every builder uses: the one renderer for user and processor text (escaped,
+masked, quoted line by line), and one way to write dates and money."""
 
 from __future__ import annotations
 
@@ -6,14 +7,39 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.usertext import clean
+
 SECTION_TEXT_LIMIT = 3000
 
 
 def escape(text: str | None) -> str:
-    """Escape user text for mrkdwn, so `<!channel>` or `<@U1>` in a reason pings nobody."""
+    """User or processor text for mrkdwn: cleaned (card numbers masked, control and
+    bidirectional characters removed), `&`, `<`, `>` escaped so `<!channel>` or a link pings and
+    points nowhere, and backticks shown as a modifier grave accent (U+02CB) so no code span or fence opens across lines
+    (bold, italic and strike end with their line in mrkdwn)."""
+    return "\n".join(_lines(text))
+
+
+def inline(text: str | None) -> str:
+    """The same for one line (a field, a list item, a title): line breaks become spaces, so a
+    processor's reason cannot start a line of its own."""
+    return " ".join(_lines(text)).strip()
+
+
+def quote(text: str | None) -> str:
+    """User or processor text of any length as a mrkdwn quote: every line starts with `>`, so
+    no later line of a reason can pass for the bot's own (`*Status:* ✅ Approved`)."""
+    return "\n".join(f">{line}" for line in _lines(text)) or ">"
+
+
+def _lines(text: str | None) -> list[str]:
     if not text:
-        return ""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return []
+    safe = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return safe.replace("`", _GRAVE).split("\n")  # a backtick of theirs opens no code span
+
+
+_GRAVE = "\u02cb"
 
 
 def clip(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:

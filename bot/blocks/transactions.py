@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.text import day, escape, field, note, paragraph, when
+from bot.blocks.text import day, field, inline, note, paragraph, when
 from bot.domain import Transaction
 from bot.ids import ActionId
 
@@ -23,16 +23,16 @@ def transaction_facts(txn: Transaction) -> SectionBlock:
         field("Amount", str(txn.amount)),
         field("Status", txn.status.value.title()),
         field("Type", KIND_LABEL.get(txn.kind.value, txn.kind.value)),
-        field("Method", escape(str(txn.method))),
+        field("Method", inline(str(txn.method))),
         field("Date", when(txn.created_at)),
-        field("Matter", escape(txn.matter_id) or "—"),
+        field("Matter", inline(txn.matter_id) or "—"),
         field("Account", txn.account.value.title()),
-        field("Customer", escape(txn.customer_name) or "—"),
+        field("Customer", inline(txn.customer_name) or "—"),
     ]
     if txn.original_id:
-        facts.append(field("Refund of", f"`{escape(txn.original_id)}`"))
+        facts.append(field("Refund of", f"`{inline(txn.original_id)}`"))
     if txn.return_code:
-        facts.append(field("Return code", escape(txn.return_code)))
+        facts.append(field("Return code", inline(txn.return_code)))
     return SectionBlock(fields=facts[:10])
 
 
@@ -43,20 +43,20 @@ def transaction_card(txn: Transaction, *, can_refund: bool, refusal: str | None)
         transaction_facts(txn),
     ]
     if txn.description:
-        blocks.append(note(escape(txn.description)))
+        blocks.append(note(inline(txn.description)))
     if txn.items:
-        lines = "\n".join(f"• {escape(i.description)}: {i.amount}" for i in txn.items[:20])
+        lines = "\n".join(f"• {inline(i.description)}: {i.amount}" for i in txn.items[:20])
         blocks.append(paragraph(f"*Payment items*\n{lines}"))
     if txn.refunds:
         lines = "\n".join(
-            f"• `{escape(r.id)}` {r.amount}: {r.status.value} (requested {day(r.created_at)})"
+            f"• `{inline(r.id)}` {r.amount}: {r.status.value} (requested {day(r.created_at)})"
             for r in txn.refunds
         )
         blocks.append(paragraph(f"*Refunds*\n{lines}"))
     if txn.disputes:
         lines = "\n".join(
-            f"• `{escape(d.id)}` {d.amount}: {d.status.value.replace('_', ' ')}, "
-            f"{escape(d.reason)} (respond by {day(d.respond_by)})"
+            f"• `{inline(d.id)}` {d.amount}: {d.status.value.replace('_', ' ')}, "
+            f"{inline(d.reason)} (respond by {day(d.respond_by)})"
             for d in txn.disputes
         )
         blocks.append(paragraph(f"*Disputes*\n{lines}"))
@@ -75,5 +75,5 @@ def transaction_card(txn: Transaction, *, can_refund: bool, refusal: str | None)
             )
         )
     elif refusal and txn.kind.value != "refund":
-        blocks.append(note(f"No refund possible: {escape(refusal)}"))
+        blocks.append(note(f"No refund possible: {inline(refusal)}"))
     return blocks

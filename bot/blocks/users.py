@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.text import escape
+from bot.blocks.text import inline
 from bot.domain import PortalAccount, UserPage
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.roles import Role
@@ -43,8 +43,8 @@ def users_list(page: UserPage, search: str | None) -> list[Block]:
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"*{escape(user.username)}*  {escape(user.full_name)}\n"
-                    f"{escape(user.email)} · {user.role} · {status}"
+                    text=f"*{inline(user.username)}*  {inline(user.full_name)}\n"
+                    f"{inline(user.email)} · {user.role} · {status}"
                     + (f" · <@{user.slack_user_id}>" if user.slack_user_id else "")
                 )
             )
@@ -131,7 +131,7 @@ def edit_role_modal(user: PortalAccount) -> View:
         close="Cancel",
         blocks=[
             SectionBlock(
-                text=MarkdownTextObject(text=f"*{escape(user.username)}*  {escape(user.full_name)}")
+                text=MarkdownTextObject(text=f"*{inline(user.username)}*  {inline(user.full_name)}")
             ),
             InputBlock(
                 block_id=BlockId.ROLE,

@@ -70,3 +70,12 @@ async def insert_first_new(
         answers.append(row[key] in fresh)
         fresh.discard(row[key])
     return answers
+
+
+LIKE_ESCAPE = "\\"
+
+
+def like_escaped(text: str) -> str:
+    """Text for a LIKE pattern with its own `%`, `_` and `\\` taken literally (with
+    ``escape=LIKE_ESCAPE``), so `/pay users %` matches a percent sign, not everyone."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -32,6 +32,8 @@ def register(
     runner.install(app)
     if ours is not None:
         app.middleware(installation.middleware(services, ours))
+    app.middleware(guards.cleaned())
+    app.middleware(guards.slack_hosts(services))
     app.middleware(guards.once(services))
     app.middleware(guards.rate_limited(services))
     app.middleware(authorization.middleware(services))

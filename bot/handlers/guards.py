@@ -1,7 +1,9 @@
-"""Middleware that runs before authorization: repeated deliveries and per-user rate limits."""
+"""Middleware that runs before authorization: what people typed cleaned, response_urls held to
+Slack's hosts, repeated deliveries and per-user rate limits."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -12,9 +14,63 @@ from slack_bolt.response import BoltResponse
 
 from bot.handlers import replies, routes
 from bot.services.container import Services
+from bot.usertext import clean
+
+log = logging.getLogger("paybot.guards")
 
 Middleware = Callable[..., Awaitable[BoltResponse | None]]
 Next = Callable[[], Awaitable[None]]
+
+
+def cleaned() -> Middleware:
+    """What a person typed or could forge (a command's text, the inputs of a modal or a message,
+    a button's value, a modal's private metadata) cleaned before any listener, audit row or log line sees it: card numbers masked,
+    control and bidirectional characters removed (bot/usertext.py)."""
+
+    async def clean_body(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        clean_typed(body)
+        await next()
+        return None
+
+    return clean_body
+
+
+def clean_typed(body: dict[str, Any]) -> None:
+    if "command" in body and isinstance(body.get("text"), str):
+        body["text"] = clean(body["text"])
+    view = body.get("view")
+    if isinstance(view, dict) and isinstance(view.get("private_metadata"), str):
+        view["private_metadata"] = clean(view["private_metadata"])
+    for state in (view.get("state") if isinstance(view, dict) else None, body.get("state")):
+        blocks = state.get("values") if isinstance(state, dict) else None
+        for inputs in (blocks or {}).values() if isinstance(blocks, dict) else ():
+            for element in inputs.values() if isinstance(inputs, dict) else ():
+                if isinstance(element, dict) and isinstance(element.get("value"), str):
+                    element["value"] = clean(element["value"])
+    for action in body.get("actions") or () if isinstance(body.get("actions"), list) else ():
+        if isinstance(action, dict) and isinstance(action.get("value"), str):
+            action["value"] = clean(action["value"])
+
+
+def slack_hosts(services: Services) -> Middleware:
+    """A request whose response_url points anywhere but Slack is refused (400): Bolt's respond
+    and our own answers post there, so a forged payload could send a history page elsewhere."""
+    settings = services.settings
+
+    async def check(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        urls = [body.get("response_url")] + [
+            u.get("response_url") for u in body.get("response_urls") or () if isinstance(u, dict)
+        ]
+        for url in urls:
+            if url is not None and not (
+                isinstance(url, str) and settings.response_url_allowed(url)
+            ):
+                log.warning("request refused: its response_url is not on Slack's hosts")
+                return BoltResponse(status=400, body="response_url is not Slack's")
+        await next()
+        return None
+
+    return check
 
 
 def event_key(body: dict[str, Any]) -> str | None:

@@ -84,7 +84,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         shown, response_url = HistoryFilter.decode(origin.filter), origin.response_url
         await history.choose_columns(context["actor"], forms.values(view, BlockId.HISTORY_COLUMNS))
         await ack()
-        if response_url:
+        if response_url and services.settings.response_url_allowed(response_url):
             page = await history.page(context["actor"], shown)
             webhook = AsyncWebhookClient(response_url, session=client.session)
             await webhook.send(blocks=history_blocks(page), text=TITLE, replace_original=True)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 from sqlalchemy import select
 
 from bot.db.engine import SessionFactory
 from bot.db.models import PortalUser
 from bot.domain import PortalAccount, Source
-from bot.errors import Denied
+from bot.errors import Denied, PaybotError
 from bot.roles import Action, Role, allowed, lowest_role
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 
@@ -158,3 +159,30 @@ async def four_eyes(
         )
     )
     raise Denied(message)
+
+
+async def too_late(
+    audit: AuditLog,
+    actor: PortalAccount | None,
+    action: str,
+    source: Source,
+    refusal: PaybotError,
+    *,
+    target_type: str,
+    target_id: str,
+) -> NoReturn:
+    """A decision that lost the race (already accepted, already approved): audited as refused,
+    so the log never claims one decision twice, and raised. Workers (no actor) are not audited."""
+    if actor is not None:
+        await audit.record(
+            AuditRecord(
+                action,
+                Outcome.DENIED,
+                source,
+                actor,
+                target_type=target_type,
+                target_id=target_id,
+                reason=refusal.message,
+            )
+        )
+    raise refusal

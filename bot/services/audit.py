@@ -19,7 +19,7 @@ from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
 from bot.db.models import AuditEntry
 from bot.domain import AuditLine, AuditPage, PortalAccount, Source
-from bot.pan import mask_pans
+from bot.usertext import clean, clean_all
 
 
 class Outcome(StrEnum):
@@ -71,12 +71,12 @@ class AuditLog:
             "actor_role": actor.role if actor else None,
             "action": record.action,
             "target_type": record.target_type,
-            "target_id": mask_pans(record.target_id) if record.target_id else None,
+            "target_id": clean(record.target_id) if record.target_id else None,
             "outcome": record.outcome.value,
-            "reason": mask_pans(record.reason) if record.reason else None,
+            "reason": clean(record.reason) if record.reason else None,
             "source": record.source.value,
-            "before": record.before,
-            "after": record.after,
+            "before": clean_all(record.before),
+            "after": clean_all(record.after),
         }
 
     async def entries(
@@ -84,6 +84,7 @@ class AuditLog:
     ) -> AuditPage:
         """Newest first; ``subject`` is a transaction id, another target id or a username."""
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+        subject = clean(subject).strip() if subject else None  # stored targets are masked too
         if subject:
             query = query.where(
                 or_(AuditEntry.target_id == subject, AuditEntry.actor_username == subject)

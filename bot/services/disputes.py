@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,14 +27,14 @@ from bot.domain import (
     Source,
 )
 from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
-from bot.pan import mask_pans
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
-from bot.services.access import four_eyes
+from bot.services.access import four_eyes, too_late
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.services.state import compare_and_set
+from bot.usertext import visible
 
 POST_DRAFT = "dispute.post_draft"
 SUBMIT = "dispute.submit"
@@ -59,7 +59,7 @@ class DisputeRefused(RefundRefused):
 
 def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
     errors: dict[str, str] = {}
-    cleaned = {name: mask_pans((fields.get(name) or "").strip()) for name in LIMITS}
+    cleaned = {name: visible(fields.get(name) or "") for name in LIMITS}
     for name, what in REQUIRED.items():
         if not cleaned[name]:
             errors[name] = f"Describe {what}: the bank decides on it."
@@ -250,8 +250,22 @@ class Disputes:
         )
         if response.state is not ResponseState.DRAFTED:
             who = f" by {response.decided_by_username}" if response.decided_by_username else ""
-            raise DisputeRefused(f"This response was already {response.state.value}{who}.")
+            await self._already(
+                actor,
+                Action.DECIDE_DISPUTE_RESPONSE.value,
+                response.dispute_id,
+                source,
+                f"This response was already {response.state.value}{who}.",
+            )
         return response
+
+    async def _already(
+        self, actor: PortalAccount | None, action: str, dispute_id: str, source: Source, why: str
+    ) -> NoReturn:
+        refusal = DisputeRefused(why)
+        await too_late(
+            self._audit, actor, action, source, refusal, target_type="dispute", target_id=dispute_id
+        )
 
     async def approve(
         self, actor: PortalAccount, response_id: str, source: Source
@@ -271,7 +285,7 @@ class Disputes:
     async def reject(
         self, actor: PortalAccount, response_id: str, reason: str, source: Source
     ) -> DisputeResponseInfo:
-        text = mask_pans(reason.strip())
+        text = visible(reason)
         if not text or len(text) > 500:
             raise FormErrors({"reason": "Give a reason of 1 to 500 characters."})
         await self.decidable(actor, response_id, source)
@@ -303,46 +317,55 @@ class Disputes:
         jobs: list[tuple[str, str]],
     ) -> DisputeResponseInfo:
         now = self._clock()
-        async with self._sessions.begin() as session:
-            if not await compare_and_set(
-                session,
-                DisputeResponse,
-                response_id,
-                from_state.value,
-                to_state.value,
-                {**values, "updated_at": now},
-            ):
-                current = await session.get(DisputeResponse, response_id)
-                raise DisputeRefused(
-                    f"This response was already {current.state if current else 'removed'}."
-                )
-            row = await session.get(DisputeResponse, response_id, populate_existing=True)
-            assert row is not None
-            self._audit.add(
-                session,
-                AuditRecord(
-                    Action.DECIDE_DISPUTE_RESPONSE.value
-                    if actor
-                    else f"dispute_response_{to_state.value}",
-                    Outcome.FAILED if to_state is ResponseState.FAILED else Outcome.DONE,
-                    source,
-                    actor,
-                    target_type="dispute",
-                    target_id=row.dispute_id,
-                    reason=values.get("failure_reason") or values.get("rejection_reason"),
-                    before={"state": from_state.value},
-                    after={"state": to_state.value, "response": response_id},
-                ),
-            )
-            for kind, milestone in jobs:
-                await enqueue(
+        try:
+            async with self._sessions.begin() as session:
+                if not await compare_and_set(
                     session,
-                    kind,
-                    f"{kind}:{response_id}:{milestone}",
-                    {"response_id": response_id, "milestone": milestone},
-                    now=now,
+                    DisputeResponse,
+                    response_id,
+                    from_state.value,
+                    to_state.value,
+                    {**values, "updated_at": now},
+                ):
+                    current = await session.get(DisputeResponse, response_id)
+                    raise _Late(
+                        current.dispute_id if current else "",
+                        f"This response was already {current.state if current else 'removed'}.",
+                    )
+                row = await session.get(DisputeResponse, response_id, populate_existing=True)
+                assert row is not None
+                self._audit.add(
+                    session,
+                    AuditRecord(
+                        Action.DECIDE_DISPUTE_RESPONSE.value
+                        if actor
+                        else f"dispute_response_{to_state.value}",
+                        Outcome.FAILED if to_state is ResponseState.FAILED else Outcome.DONE,
+                        source,
+                        actor,
+                        target_type="dispute",
+                        target_id=row.dispute_id,
+                        reason=values.get("failure_reason") or values.get("rejection_reason"),
+                        before={"state": from_state.value},
+                        after={"state": to_state.value, "response": response_id},
+                    ),
                 )
-            return response_info(row)
+                for kind, milestone in jobs:
+                    await enqueue(
+                        session,
+                        kind,
+                        f"{kind}:{response_id}:{milestone}",
+                        {"response_id": response_id, "milestone": milestone},
+                        now=now,
+                    )
+                return response_info(row)
+        except _Late as late:
+            action = (
+                Action.DECIDE_DISPUTE_RESPONSE.value
+                if actor
+                else f"dispute_response_{to_state.value}"
+            )
+            await self._already(actor, action, late.args[0], source, late.args[1])
 
     async def submit(self, response_id: str) -> DisputeResponseInfo:
         """Send approved evidence to the processor; safe to run again after a crash."""
@@ -396,29 +419,46 @@ class Disputes:
     async def request_accept(
         self, actor: PortalAccount, dispute_id: str, source: Source
     ) -> Dispute:
-        """Record the decision (audited) and the job that tells the processor, before Slack is answered."""
-        dispute = await self.open_dispute(dispute_id)
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            self._audit.add(
-                session,
-                AuditRecord(
-                    Action.ACCEPT_DISPUTE.value,
-                    Outcome.DONE,
-                    source,
-                    actor,
-                    target_type="dispute",
-                    target_id=dispute_id,
-                    before={"status": dispute.status.value},
-                    after={"status": "accepting"},
-                ),
+        """Record the decision (audited) and the job that tells the processor, before Slack is
+        answered. Only the first of many clicks is the accept; the others are audited refusals."""
+        dispute = await self._gateway.get_dispute(dispute_id)
+        if dispute is None:
+            raise NotFound("That dispute no longer exists at the processor.")
+        if dispute.status is not DisputeStatus.NEEDS_RESPONSE:
+            why = (
+                "This dispute was already accepted."
+                if dispute.status is DisputeStatus.ACCEPTED
+                else f"This dispute is {dispute.status.value.replace('_', ' ')}: it cannot be "
+                "accepted now."
             )
-            await enqueue(
-                session,
-                ACCEPT,
-                f"{ACCEPT}:{dispute_id}",
-                {"dispute_id": dispute_id, "by": actor.slack_user_id or actor.username},
-                now=now,
+            await self._already(actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, why)
+        now = self._clock()
+        try:
+            async with self._sessions.begin() as session:
+                if not await enqueue(
+                    session,
+                    ACCEPT,
+                    f"{ACCEPT}:{dispute_id}",
+                    {"dispute_id": dispute_id, "by": actor.slack_user_id or actor.username},
+                    now=now,
+                ):
+                    raise _Late(dispute_id, "This dispute was already accepted.")
+                self._audit.add(
+                    session,
+                    AuditRecord(
+                        Action.ACCEPT_DISPUTE.value,
+                        Outcome.DONE,
+                        source,
+                        actor,
+                        target_type="dispute",
+                        target_id=dispute_id,
+                        before={"status": dispute.status.value},
+                        after={"status": "accepting"},
+                    ),
+                )
+        except _Late as late:
+            await self._already(
+                actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, late.args[1]
             )
         return dispute
 
@@ -499,3 +539,7 @@ class Disputes:
                 )
             )
         return found is not None
+
+
+class _Late(Exception):
+    """Raised inside a transaction that lost the race, to leave it before auditing the refusal."""

@@ -9,6 +9,7 @@ when the bot was down or crashed mid-way.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.db.models import EventCursor, ProcessorEventRow
 from bot.domain import EventType, ProcessorEvent
 from bot.processors.gateway import Gateway
 from bot.services import outbox
+from bot.usertext import clean_all
 
 # What each event type owes the notify channel.
 ANNOUNCED = {
@@ -63,6 +65,10 @@ class Events:
         """Every event of every group in one statement; the count of new events per group
         (an event in two groups is new in the first only)."""
         now, backend = self._clock(), self._gateway.name
+        groups = [  # what the processor wrote, cleaned before it is stored or shown
+            (tuple(replace(e, data=clean_all(dict(e.data))) for e in events), source)
+            for events, source in groups
+        ]
         rows: list[dict[str, Any]] = [
             {
                 "backend": backend,

@@ -50,8 +50,8 @@ async def enqueue(
     *,
     now: Any,
     delay: timedelta = timedelta(0),
-) -> None:
-    """Add a job in the caller's transaction; the same key twice is one job."""
+) -> bool:
+    """Add a job in the caller's transaction; the same key twice is one job (False: not new)."""
     values = {
         "kind": kind,
         "key": key,
@@ -61,7 +61,7 @@ async def enqueue(
         "run_after": now + delay,
         "created_at": now,
     }
-    await insert_or_ignore(session, Job, values, ["key"])
+    return await insert_or_ignore(session, Job, values, ["key"])
 
 
 class JobQueue:

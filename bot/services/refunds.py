@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,15 +35,15 @@ from bot.domain import (
 )
 from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.ids import BlockId
-from bot.pan import mask_pans
 from bot.processors.gateway import Gateway
 from bot.roles import Action
-from bot.services.access import four_eyes
+from bot.services.access import four_eyes, too_late
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.services.refund_rules import refund_refusal
 from bot.services.state import compare_and_set
 from bot.services.transactions import clean_id
+from bot.usertext import visible
 
 REASON_MAX = 500
 LIVE = (
@@ -61,8 +61,9 @@ ANNOUNCE = "refund.announce"
 
 
 def check_reason(text: str, block_id: str = BlockId.REASON) -> str:
-    """The reason as it will be stored and shown: trimmed, card numbers masked."""
-    reason = mask_pans(text.strip())
+    """The reason as it will be stored and shown: card numbers masked, controls removed,
+    trimmed; a reason of nothing visible (zero-width or blank characters) is no reason."""
+    reason = visible(text)
     if not reason:
         raise FormErrors({block_id: "Give a reason: it is sent to everyone on the matter."})
     if len(reason) > REASON_MAX:
@@ -281,8 +282,22 @@ class Refunds:
         )
         if request.state is not RefundState.REQUESTED:
             who = f" by {request.decided_by_username}" if request.decided_by_username else ""
-            raise RefundRefused(f"This refund request was already {request.state.value}{who}.")
+            await self._already(actor, request_id, source, action.value, request.state.value, who)
         return request
+
+    async def _already(
+        self,
+        actor: PortalAccount | None,
+        request_id: str,
+        source: Source,
+        action: str,
+        state: str,
+        who: str,
+    ) -> NoReturn:
+        refusal = RefundRefused(f"This refund request was already {state}{who}.")
+        await too_late(
+            self._audit, actor, action, source, refusal, target_type="refund", target_id=request_id
+        )
 
     async def _move(
         self,
@@ -298,52 +313,55 @@ class Refunds:
     ) -> RefundRequestInfo:
         """Compare-and-set one transition, with its audit row and its jobs in one transaction."""
         now = self._clock()
-        async with self._sessions.begin() as session:
-            values = {"updated_at": now, **dict(changes or {})}
-            if not await compare_and_set(
-                session, RefundRequest, request_id, from_state.value, to_state.value, values
-            ):
-                current = await session.get(RefundRequest, request_id)
-                state = current.state if current else "gone"
-                who = (
-                    f" by {current.decided_by_username}"
-                    if current and current.decided_by_username
-                    else ""
-                )
-                raise RefundRefused(f"This refund request was already {state}{who}.")
-            self._audit.add(
-                session,
-                AuditRecord(
-                    _action_for(to_state),
-                    Outcome.FAILED if to_state is RefundState.FAILED else Outcome.DONE,
-                    source,
-                    actor,
-                    target_type="refund",
-                    target_id=request_id,
-                    reason=reason,
-                    before=_snapshot(from_state),
-                    after=_snapshot(
-                        to_state,
-                        **{
-                            k: str(v)
-                            for k, v in (changes or {}).items()
-                            if k.endswith("_id") or k.endswith("reason")
-                        },
-                    ),
-                ),
-            )
-            for kind, payload in jobs:
-                milestone = payload.get("milestone", "")
-                await enqueue(
+        try:
+            async with self._sessions.begin() as session:
+                values = {"updated_at": now, **dict(changes or {})}
+                if not await compare_and_set(
+                    session, RefundRequest, request_id, from_state.value, to_state.value, values
+                ):
+                    current = await session.get(RefundRequest, request_id)
+                    state = current.state if current else "gone"
+                    who = (
+                        f" by {current.decided_by_username}"
+                        if current and current.decided_by_username
+                        else ""
+                    )
+                    raise _Late(state, who)
+                self._audit.add(
                     session,
-                    kind,
-                    f"{kind}:{request_id}:{milestone}",
-                    {"request_id": request_id, **payload},
-                    now=now,
+                    AuditRecord(
+                        _action_for(to_state),
+                        Outcome.FAILED if to_state is RefundState.FAILED else Outcome.DONE,
+                        source,
+                        actor,
+                        target_type="refund",
+                        target_id=request_id,
+                        reason=reason,
+                        before=_snapshot(from_state),
+                        after=_snapshot(
+                            to_state,
+                            **{
+                                k: str(v)
+                                for k, v in (changes or {}).items()
+                                if k.endswith("_id") or k.endswith("reason")
+                            },
+                        ),
+                    ),
                 )
-            row = await session.get(RefundRequest, request_id, populate_existing=True)
-            assert row is not None
-            return info(row)
+                for kind, payload in jobs:
+                    milestone = payload.get("milestone", "")
+                    await enqueue(
+                        session,
+                        kind,
+                        f"{kind}:{request_id}:{milestone}",
+                        {"request_id": request_id, **payload},
+                        now=now,
+                    )
+                row = await session.get(RefundRequest, request_id, populate_existing=True)
+                assert row is not None
+                return info(row)
+        except _Late as late:
+            await self._already(actor, request_id, source, _action_for(to_state), *late.args)
 
     async def execute(self, request_id: str) -> RefundRequestInfo:
         """Send an approved refund to the processor; safe to run again after a crash at any point."""
@@ -475,6 +493,10 @@ class Refunds:
 def _our_refund_exists(txn: Transaction, request: RefundRequestInfo) -> bool:
     """After a crash the processor may already hold our refund: then go on and fetch it by key."""
     return any(r.status is not RefundStatus.FAILED for r in txn.refunds)
+
+
+class _Late(Exception):
+    """Raised inside a transaction whose compare-and-set lost, to leave it before auditing."""
 
 
 def _action_for(state: RefundState) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import func, or_, select
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
+from bot.db.dml import LIKE_ESCAPE, like_escaped
 from bot.db.engine import SessionFactory
 from bot.db.models import PortalUser
 from bot.domain import PortalAccount, Source, UserPage
@@ -24,6 +25,7 @@ from bot.ids import BlockId
 from bot.roles import Action, Role
 from bot.services.access import account
 from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.usertext import clean, visible
 
 USERNAME = re.compile(r"[A-Za-z0-9]{3,32}")
 _EMAIL = TypeAdapter(EmailStr)
@@ -80,6 +82,7 @@ class Users:
         self, actor: PortalAccount | None, user: NewUser, source: Source
     ) -> PortalAccount:
         """Create a portal user; every broken rule comes back at once as a field error."""
+        user = replace(user, full_name=visible(user.full_name))  # from the CLI as from Slack
         errors = _field_errors(user)
         async with self._sessions.begin() as session:
             if BlockId.USERNAME not in errors and await _by_username(session, user.username):
@@ -123,12 +126,12 @@ class Users:
     async def search(self, text: str | None = None, page: int = 0, per_page: int = 10) -> UserPage:
         query = select(PortalUser).order_by(PortalUser.username)
         if text and text.strip():
-            pattern = f"%{text.strip().lower()}%"
+            pattern = f"%{like_escaped(clean(text).strip().lower())}%"
             query = query.where(
                 or_(
-                    func.lower(PortalUser.username).like(pattern),
-                    func.lower(PortalUser.full_name).like(pattern),
-                    func.lower(PortalUser.email).like(pattern),
+                    func.lower(PortalUser.username).like(pattern, escape=LIKE_ESCAPE),
+                    func.lower(PortalUser.full_name).like(pattern, escape=LIKE_ESCAPE),
+                    func.lower(PortalUser.email).like(pattern, escape=LIKE_ESCAPE),
                 )
             )
         query = query.offset(page * per_page).limit(per_page + 1)

@@ -370,7 +370,7 @@ class Delivery:
             return Rendered(
                 item,
                 dispute_blocks.return_message(payment_return, meaning),
-                f"ACH return {payment_return.code} ({meaning}): {payment_return.amount}",
+                dispute_blocks.return_text(payment_return, meaning),
             )
         dispute = await gateway.get_dispute(item.object_id)
         if dispute is None:
@@ -381,7 +381,7 @@ class Delivery:
             return Rendered(
                 item,
                 dispute_blocks.dispute_message(dispute, matter_id, now),
-                f"New chargeback {dispute.id}: {dispute.amount}",
+                dispute_blocks.dispute_text(dispute),
                 dispute,
                 matter_id,
             )

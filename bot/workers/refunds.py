@@ -11,6 +11,7 @@ from bot.blocks.refunds import (
     matter_members_missing,
     milestone_text,
     refund_request_message,
+    request_text,
 )
 from bot.domain import RefundRequestInfo
 from bot.services import refunds as refund_jobs
@@ -54,7 +55,7 @@ class RefundJobs:
         assert channel, "PAYBOT_APPROVALS_CHANNEL is checked at start-up"
         posted = await self._client.chat_postMessage(
             channel=channel,
-            text=f"Refund request: {request.amount} on {request.transaction_id}",
+            text=request_text(request),
             blocks=refund_request_message(request),
             unfurl_links=False,
         )
@@ -109,7 +110,7 @@ class RefundJobs:
             await self._client.chat_update(
                 channel=request.approval_channel,
                 ts=request.approval_ts,
-                text=f"Refund request: {request.amount} on {request.transaction_id} ({request.state.value})",
+                text=f"{request_text(request)} ({request.state.value})",
                 blocks=refund_request_message(request),
             )
         return request

@@ -60,7 +60,7 @@ async def test_a_card_number_typed_by_someone_refused_is_masked_in_the_audit_log
     await harness.slack.command("UNOBODY", f"lookup {padding} 4111 1111 1111 1111")
     await harness.slack.command("UNOBODY", "refund 4111111111111111")
     targets = [row.target_id for row in await audit_rows(harness)]
-    assert targets == [f"{padding} [card •••• 1111]"[:80], "[card •••• 1111]"]
+    assert targets == [f"{padding} [Visa •••• 1111]"[:80], "[Visa •••• 1111]"]
 
 
 async def test_deactivated_user_is_refused(harness: Harness) -> None:

@@ -22,6 +22,7 @@ from bot.logs import configure, secrets_of
 from bot.pan import luhn_valid
 from bot.workspace.signing import sign
 from bot.workspace.slack_api import block_problems
+from tests.card_numbers import KNOWN, SPELLED, leaked
 from tests.conftest import (
     APPROVALS,
     BOT_TOKEN,
@@ -380,7 +381,10 @@ SECRET_SHAPES = re.compile(r"xoxb-|xapp-|sk_live_|whsec_")
 
 
 def leaks(text_: str) -> list[str]:
+    """Card numbers in any spelling (the known ones, separators removed; any contiguous one) and
+    secrets."""
     found = [m for m in LUHN_CANDIDATE.findall(text_) if luhn_valid(m)]
+    found += [n for n in KNOWN if leaked(n, text_) and n not in found]
     found += SECRET_SHAPES.findall(text_)
     if SIGNING_SECRET in text_:
         found.append("signing secret")
@@ -390,6 +394,8 @@ def leaks(text_: str) -> list[str]:
 def test_the_leak_scanner_finds_what_it_looks_for() -> None:
     assert leaks("card 4242424242424242 here") == ["4242424242424242"]
     assert leaks("4242424242424241") == []
+    for spelled in SPELLED:
+        assert leaks(spelled), spelled
     assert leaks(f"{BOT_TOKEN} and {SIGNING_SECRET}") == ["xoxb-", "signing secret"]
 
 
@@ -405,9 +411,13 @@ async def test_no_card_number_token_or_secret_reaches_slack_logs_or_the_database
         txn = await harness.charge("125.50", account=Account.TRUST)
         await harness.slack.command(staff, f"lookup {txn.id}")
         await harness.slack.command(staff, "lookup 4111111111111111")
+        for spelled in SPELLED:  # every spelling, wherever a person can type it
+            for command in ("lookup", "history", "audit", "users", "report", "nope"):
+                await harness.slack.command(manager, f"{command} {spelled}")
         await harness.slack.command(staff, f"refund {txn.id}")
         modal = await opened_modal(harness.fake, staff, "modal")
-        await harness.slack.submit(staff, modal, reason="Card 4000056655665556 charged twice")
+        reason = "Card 4000056655665556 charged twice; " + "; ".join(SPELLED)
+        await harness.slack.submit(staff, modal, reason=reason[:500])
         parent = await harness.fake.wait_for(
             lambda: next(iter(harness.fake.messages(APPROVALS)), None), what="post"
         )
@@ -422,17 +432,27 @@ async def test_no_card_number_token_or_secret_reaches_slack_logs_or_the_database
         logging.getLogger().removeHandler(handler)
         logging.getLogger().setLevel(logging.WARNING)
     slack = json.dumps(
-        [c.params for c in harness.fake.calls] + [b for _, b in harness.fake.responses]
+        [c.params for c in harness.fake.calls] + [b for _, b in harness.fake.responses],
+        ensure_ascii=False,
     )
     logs = stream.getvalue()
+    # the values as logged, unescaped: an escaped no-break space or line break would hide a number
+    logged = "\n".join(
+        " ".join(str(v) for v in json.loads(line).values())
+        for line in logs.splitlines()
+        if line.startswith("{")
+    )
     assert "[REDACTED]" in logs and logs.count("\n") > 50, logs[-2000:]
     async with harness.store.engine.connect() as conn:
         rows = []
         for table in Base.metadata.sorted_tables:
-            rows += [str(tuple(r)) for r in (await conn.execute(select(table))).all()]
+            rows += [
+                json.dumps([str(v) for v in r], ensure_ascii=False)
+                for r in (await conn.execute(select(table))).all()
+            ]
     for where, found in (
         ("Slack payloads", leaks(slack)),
-        ("logs", leaks(logs)),
+        ("logs", leaks(logs) + leaks(logged)),
         ("database", leaks("\n".join(rows))),
     ):
         assert found == [], f"{where}: {found}"

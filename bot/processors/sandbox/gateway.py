@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from bot.clock import Clock, add_business_days, utcnow
+from bot.db.dml import LIKE_ESCAPE, like_escaped
 from bot.db.engine import SessionFactory, engine_of
 from bot.domain import (
     Account,
@@ -497,10 +498,6 @@ _ID_START = re.compile(r"[a-z]{2,4}_[0-9a-z]*")
 _AMOUNT = re.compile(r"\$?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?")
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def search_conditions(session: AsyncSession, text: str) -> list[ColumnElement[bool]] | None:
     """What a person typed in the history search box, as alternatives an index each answers.
 
@@ -518,7 +515,7 @@ async def search_conditions(session: AsyncSession, text: str) -> list[ColumnElem
         if folded == "re_":
             return [T.kind == PaymentKind.REFUND.value]
         if len(folded.partition("_")[2]) == 1:  # one in 36 matches: walking in order finds a page
-            return [T.id.like(f"{_like_escape(folded)}%", escape="\\")]
+            return [T.id.like(f"{like_escaped(folded)}%", escape=LIKE_ESCAPE)]
         # Ids are [0-9a-z_], all below "~": every id with this start lies in [start, start~).
         return [and_(T.id >= folded, T.id < folded + "~")]
     conditions: list[ColumnElement[bool]] = [T.matter_key == folded]
@@ -531,17 +528,17 @@ async def search_conditions(session: AsyncSession, text: str) -> list[ColumnElem
             conditions.append(T.last4 == typed)
         return conditions
     # Part of a name: find the customers first (a small table), then seek each one's payments.
-    pattern = f"%{_like_escape(folded)}%"
+    pattern = f"%{like_escaped(folded)}%"
     keys = list(
         await session.scalars(
             select(SandboxCustomer.key)
-            .where(SandboxCustomer.key.like(pattern, escape="\\"))
+            .where(SandboxCustomer.key.like(pattern, escape=LIKE_ESCAPE))
             .order_by(SandboxCustomer.key)
             .limit(MAX_NAME_MATCHES + 1)
         )
     )
     if len(keys) > MAX_NAME_MATCHES:  # so many customers match that a scan finds a page at once
-        conditions.append(T.customer_key.like(pattern, escape="\\"))
+        conditions.append(T.customer_key.like(pattern, escape=LIKE_ESCAPE))
     else:
         conditions.extend(T.customer_key == key for key in keys)
     return conditions

@@ -12,6 +12,9 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain import EventType, ProcessorEvent
 from bot.errors import PaybotError
@@ -69,16 +72,39 @@ def decode(
     if not hmac.compare_digest(_digest(secret, timestamp, body), parts.get("v1", "")):
         raise WebhookRejected("bad webhook signature")
     try:
-        raw = json.loads(body)
-        return tuple(
-            ProcessorEvent(
-                id=str(e["id"]),
-                type=EventType(e["type"]),
-                object_id=str(e["object_id"]),
-                created_at=datetime.fromisoformat(e["created_at"]),
-                data=dict(e.get("data") or {}),
-            )
-            for e in raw["events"]
+        parsed = _Body.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise WebhookRejected(f"malformed webhook body: {where}: {first['msg']}") from None
+    except RecursionError:
+        raise WebhookRejected("malformed webhook body: nested too deep") from None
+    return tuple(
+        ProcessorEvent(
+            id=e.id, type=e.type, object_id=e.object_id, created_at=e.created_at, data=e.data
         )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WebhookRejected(f"malformed webhook body ({type(exc).__name__})") from None
+        for e in parsed.events
+    )
+
+
+class _Event(BaseModel):
+    """One event as the sandbox sends it; every field checked, a time only with its zone."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    type: EventType
+    object_id: str = Field(min_length=1, max_length=200)
+    created_at: AwareDatetime
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _no_data(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    events: list[_Event] = Field(max_length=1000)

@@ -86,7 +86,11 @@ def verify(
         raise WebhookRejected(f"bad Stripe webhook signature ({exc.user_message})") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookRejected(f"malformed Stripe webhook body ({type(exc).__name__})") from None
-    mapped = processor_event(event, keys)
+    try:
+        mapped = processor_event(event, keys)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError) as exc:
+        # e.g. a `created` beyond any date: the event is refused, nothing stored
+        raise WebhookRejected(f"malformed Stripe webhook body ({type(exc).__name__})") from None
     return () if mapped is None else (mapped,)
 
 

@@ -1,0 +1,39 @@
+"""The one renderer for user and processor text, and the text rules behind it."""
+
+from __future__ import annotations
+
+from bot.blocks.text import escape, inline, quote
+from bot.usertext import visible
+
+
+def test_every_line_of_multi_line_text_is_quoted() -> None:
+    shown = quote("Overpaid\n*Status:* ✅ Approved by Mia Manager\n\n```\nx")
+    assert shown.split("\n") == [
+        ">Overpaid",
+        ">*Status:* ✅ Approved by Mia Manager",
+        ">",
+        ">\u02cb\u02cb\u02cb",
+        ">x",
+    ]
+    assert quote(None) == ">" and quote("") == ">"
+
+
+def test_one_line_text_cannot_start_a_line_of_its_own() -> None:
+    assert inline("R01\n*Status:* approved") == "R01 *Status:* approved"
+    assert "\n" not in inline("a\r\nb\rc")
+
+
+def test_mentions_links_controls_and_card_numbers() -> None:
+    for render in (escape, inline, quote):
+        shown = render(
+            "<!channel> <@U1> <https://evil.test|Approve> & 4111.1111.1111.1111\x07\u202e"
+        )
+        assert "<" not in shown and ">" not in shown.lstrip(">")
+        assert "&lt;!channel&gt;" in shown and "&amp;" in shown
+        assert "[Visa •••• 1111]" in shown and "\x07" not in shown and "\u202e" not in shown
+
+
+def test_a_text_of_nothing_visible_is_empty() -> None:
+    for blank in ("", "   ", "\u200b\u200b\u2800", "\u202e\u2066 \u3164\n\t", "\x00\x07"):
+        assert visible(blank) == "", repr(blank)
+    assert visible("  Paid \u202etwice\u202c ") == "Paid twice"
