@@ -59,6 +59,8 @@ from bot.processors.payrix.models import (
     Chargeback,
     ChargebackDocument,
     ChargebackMessage,
+    Disbursement,
+    EntityReturn,
     Fund,
     Merchant,
     Record,
@@ -73,8 +75,10 @@ M = TypeVar("M", bound=Record)
 MAX_PAGE = 100
 MAX_PAGES = 50  # a walk through every page stops here (5,000 records) rather than run on
 MAX_IN = 50  # ids per ``[in]`` search, to keep the search header short
+SCOPED = ("txns", "chargebacks", "batches")  # resources with a ``merchant`` to search by
 EXPAND = ("payment",)
 KEY_MARK = "[paybot {}]"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ID = re.compile(r"[a-z]\d_[a-z]{3}_[0-9a-z]*", re.IGNORECASE)
 _AMOUNT = re.compile(r"\$?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?")
 
@@ -177,19 +181,13 @@ class PayrixGateway:
         expand: Sequence[str] = (),
         max_pages: int = MAX_PAGES,
     ) -> list[M]:
-        """Every record a search finds, page after page (bounded: a runaway walk is an error)."""
-        found: list[M] = []
-        for page in range(1, max_pages + 1):
-            listing = await self._client.fetch(
-                resource, terms, page=page, limit=MAX_PAGE, expand=expand
-            )
-            found += [parse(model, r, what) for r in listing.records]
-            if not listing.has_more:
-                return found
-        raise ProcessorError(
-            f"Payrix has more than {max_pages * MAX_PAGE} {what} records for this request; "
-            "ask for a shorter period."
+        """Every record a search finds, walked by id (bounded: a runaway walk is an error);
+        a sort in ``terms`` is dropped, as the walk orders by id."""
+        wanted = [t for t in terms if t.op != "sort"]
+        records = await self._client.walk(
+            resource, wanted, expand=expand, max_records=max_pages * MAX_PAGE
         )
+        return [parse(model, r, what) for r in records]
 
     async def _by_ids(
         self, resource: str, model: type[M], field: str, ids: Iterable[str], what: str
@@ -198,7 +196,7 @@ class PayrixGateway:
         found: list[M] = []
         for group in chunks(wanted):
             terms = [within(field, group)]
-            if resource in ("txns", "chargebacks", "batches"):
+            if resource in SCOPED:
                 terms.append(self._ours())
             found += await self._every(resource, model, terms, what)
         return found
@@ -224,9 +222,19 @@ class PayrixGateway:
             for cb in chargebacks
         ]
 
+    async def returns_of(self, txn_ids: Iterable[str]) -> dict[str, EntityReturn]:
+        """The latest ``/entityReturns`` record of each returned transaction: its NACHA code."""
+        found: dict[str, EntityReturn] = {}
+        records = await self._by_ids("entityReturns", EntityReturn, "txn", txn_ids, "return")
+        for record in sorted(records, key=lambda r: (r.created or r.modified or _EPOCH, r.id)):
+            found[record.txn or ""] = record
+        return found
+
     async def _with_history(self, txns: Sequence[Txn]) -> list[Transaction]:
-        """Transactions with their refunds and disputes: three searches for the whole page."""
+        """Transactions with their refunds, disputes and return codes: a few searches a page."""
         payments = [t.id for t in txns if t.type not in mapping.REFUND_TYPES]
+        returned = [t.id for t in txns if t.status == mapping.RETURNED]
+        codes = await self.returns_of(returned) if returned else {}
         refunds: dict[str, list[Refund]] = defaultdict(list)
         disputes: dict[str, list[Dispute]] = defaultdict(list)
         if payments:
@@ -247,6 +255,7 @@ class PayrixGateway:
                 self._fields,
                 sorted(refunds.get(t.id, ()), key=lambda r: (r.created_at, r.id)),
                 sorted(disputes.get(t.id, ()), key=lambda d: (d.created_at, d.id)),
+                codes.get(t.id),
             )
             for t in txns
         ]
@@ -372,6 +381,16 @@ class PayrixGateway:
                 mapping.TXN_STATUSES.get(status, f"status {status}") if status is not None else "?"
             )
             return f"{tid} is {label} at Payrix; only captured or settled payments are refunded."
+        if original.type in mapping.ECHECK_SALES and original.funded is None:
+            return (
+                f"{tid} is an eCheck Payrix has not funded yet: the money has not arrived and the "
+                "bank can still return it, so it is refunded only once Payrix shows it funded."
+            )
+        if original.type in mapping.ECHECK_SALES and not (original.first or "").strip():
+            return (
+                f"Payrix needs the payer's first name to refund the eCheck {tid}, and it has none; "
+                "refund it in the Payrix portal."
+            )
         return None
 
     async def refund(
@@ -404,8 +423,14 @@ class PayrixGateway:
         }
         if original.order:
             payload["order"] = original.order
+        if original.type in mapping.ECHECK_SALES:
+            payload["first"] = (
+                original.first or ""
+            ).strip()  # Payrix requires it on eCheck refunds
+            if original.last:
+                payload["last"] = original.last
         try:
-            record = await self._client.create("txns", payload, request_token=idempotency_key)
+            record = await self._created("txns", payload, idempotency_key)
         except ProcessorError:
             again = self._ours_by_key(await self._refunds_of(original.id), idempotency_key)
             if again is not None:
@@ -419,6 +444,16 @@ class PayrixGateway:
             )
         refund = mapping.to_refund(made)
         return refund if refund.transaction_id else replace(refund, transaction_id=original.id)
+
+    async def _created(self, resource: str, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """POST once with our key as ``request-token``; a ``duplicateRequest`` answer is the
+        record the first request made, taken as the answer to this one."""
+        made = await self._client.create_once(resource, payload, request_token=key)
+        if made.duplicate:
+            log.info(
+                "payrix %s: key %s already used; the earlier record is the answer", resource, key
+            )
+        return made.record
 
     def _refund_description(self, original: Txn, key: str, metadata: Mapping[str, str]) -> str:
         """The original's description object (so the refund keeps its matter and account) with
@@ -505,10 +540,17 @@ class PayrixGateway:
         status, _ = mapping.dispute_status(cb, messages)
         if status is DisputeStatus.UNDER_REVIEW:
             raise ProcessorError(
-                f"Evidence for {cb.id} was already submitted; the dispute is under review."
+                f"Payrix is not taking responses to {cb.id} now (cycle {cb.cycle or '?'}); "
+                "the dispute is under review."
             )
         if status is not DisputeStatus.NEEDS_RESPONSE:
-            raise ProcessorError(f"{cb.id} is closed ({status.value}); it takes no evidence.")
+            raise ProcessorError(f"{cb.id} is {status.value} at Payrix; it takes no evidence.")
+        contest = mapping.response_type(cb.cycle)
+        if contest is None:
+            raise ProcessorError(
+                f"Payrix's {cb.cycle or 'unknown'} cycle of {cb.id} has no response Paybot can "
+                "send; answer it in the Payrix portal or through Payrix support."
+            )
         deadline, _ = mapping.respond_by(cb)
         now = self._clock()
         if now > deadline:
@@ -518,7 +560,7 @@ class PayrixGateway:
             )
         payload = {
             "chargeback": cb.id,
-            "type": mapping.response_type(cb.cycle),
+            "type": contest[0],
             "date": payrix_day(now.date()),
             "note": evidence_note(evidence, idempotency_key, await self._documents(cb.id)),
         }
@@ -534,10 +576,10 @@ class PayrixGateway:
             return mapping.to_dispute(cb, messages, matter_id)
         if status is DisputeStatus.UNDER_REVIEW:
             raise ProcessorError(
-                f"Evidence for {cb.id} is under review; it can no longer be accepted."
+                f"Payrix is not taking responses to {cb.id} now; it can no longer be accepted."
             )
         if status is not DisputeStatus.NEEDS_RESPONSE:
-            raise ProcessorError(f"{cb.id} is already closed ({status.value}).")
+            raise ProcessorError(f"{cb.id} is already {status.value} at Payrix.")
         payload = {
             "chargeback": cb.id,
             "type": mapping.ACCEPT_LIABILITY,
@@ -553,7 +595,7 @@ class PayrixGateway:
         self, cb: Chargeback, payload: Mapping[str, Any], key: str
     ) -> ChargebackMessage:
         try:
-            record = await self._client.create("chargebackMessages", payload, request_token=key)
+            record = await self._created("chargebackMessages", payload, key)
         except ProcessorError:
             again = (await self._messages([cb.id])).get(cb.id, [])
             found = next((m for m in mapping._live(again) if carries_key(m, key)), None)
@@ -570,6 +612,7 @@ class PayrixGateway:
     async def list_returns(
         self, *, limit: int = 10, cursor: str | None = None
     ) -> Page[PaymentReturn]:
+        """Returned payments (txn status 5), each with its NACHA code from ``/entityReturns``."""
         listing_name = fingerprint("returns", limit)
         page = decode_page(listing_name, cursor)
         terms = [
@@ -579,12 +622,13 @@ class PayrixGateway:
             sort("id", "desc"),
         ]
         listing = await self._client.fetch("txns", terms, page=page, limit=limit)
-        txns = [parse(Txn, r, "transaction") for r in listing.records]
-        returns = tuple(
-            mapping.to_return(t, self._fields)
-            for t in txns
+        txns = [
+            t
+            for t in (parse(Txn, r, "transaction") for r in listing.records)
             if self._mine(t) and t.type not in mapping.REFUND_TYPES
-        )
+        ]
+        codes = await self.returns_of(t.id for t in txns)
+        returns = tuple(mapping.to_return(t, self._fields, codes.get(t.id)) for t in txns)
         next_cursor, prev_cursor = page_cursors(listing_name, page, listing.has_more)
         return Page(returns, next_cursor, prev_cursor)
 
@@ -608,7 +652,23 @@ class PayrixGateway:
     async def list_withdrawals(
         self, *, limit: int = 10, cursor: str | None = None
     ) -> Page[Withdrawal]:
-        """Payrix settlement batches, newest first, each with the payments it paid out."""
+        """Payrix's payouts to the firm's bank, ``/disbursements`` of the merchant's entity,
+        newest first: the net amount (after fees, reserves and chargebacks) and its status."""
+        listing_name = fingerprint("disbursements", limit)
+        page = decode_page(listing_name, cursor)
+        entity = await self._merchant_entity()
+        if entity is None:
+            return Page(())
+        terms = [eq("entity", entity), sort("created", "desc"), sort("id", "desc")]
+        listing = await self._client.fetch("disbursements", terms, page=page, limit=limit)
+        payouts = [parse(Disbursement, r, "disbursement") for r in listing.records]
+        withdrawals = [mapping.to_payout(d) for d in payouts if d.entity in (None, entity)]
+        next_cursor, prev_cursor = page_cursors(listing_name, page, listing.has_more)
+        return Page(tuple(withdrawals), next_cursor, prev_cursor)
+
+    async def list_batches(self, *, limit: int = 10, cursor: str | None = None) -> Page[Withdrawal]:
+        """Settlement batches, newest first, each with the transactions it settled (what a
+        disbursement pays out, batch by batch); shown by ``paybot payrix batches``."""
         listing_name = fingerprint("batches", limit)
         page = decode_page(listing_name, cursor)
         terms = [self._ours(), sort("created", "desc"), sort("id", "desc")]
@@ -617,6 +677,16 @@ class PayrixGateway:
         withdrawals = await self._withdrawals([b for b in batches if self._mine(b)])
         next_cursor, prev_cursor = page_cursors(listing_name, page, listing.has_more)
         return Page(tuple(withdrawals), next_cursor, prev_cursor)
+
+    async def payout_returns(self, disbursement_ids: Iterable[str]) -> dict[str, EntityReturn]:
+        """The ``/entityReturns`` record of each returned payout: the code its bank sent."""
+        found: dict[str, EntityReturn] = {}
+        records = await self._by_ids(
+            "entityReturns", EntityReturn, "disbursement", disbursement_ids, "return"
+        )
+        for record in sorted(records, key=lambda r: (r.created or r.modified or _EPOCH, r.id)):
+            found[record.disbursement or ""] = record
+        return found
 
     async def _merchant_entity(self) -> str | None:
         if self._entity is None:
@@ -766,5 +836,5 @@ class PayrixGateway:
             if self._mine(cb)
         ]
 
-    async def withdrawals_for(self, batches: Sequence[Batch]) -> list[Withdrawal]:
-        return await self._withdrawals(batches)
+    async def entity(self) -> str | None:
+        return await self._merchant_entity()
