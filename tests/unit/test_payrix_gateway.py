@@ -44,10 +44,39 @@ async def standin(clock: ManualClock) -> AsyncIterator[PayrixStandIn]:
 
 
 @pytest.fixture
-async def gateway(standin: PayrixStandIn, clock: ManualClock) -> AsyncIterator[PayrixGateway]:
-    made = PayrixGateway(PayrixClient(standin.url, API_KEY), MERCHANT, clock=clock)
+def waits(clock: ManualClock) -> list[float]:
+    """The client's waits, taken on the test's clock instead of real time."""
+    return []
+
+
+@pytest.fixture
+async def gateway(
+    standin: PayrixStandIn, clock: ManualClock, waits: list[float]
+) -> AsyncIterator[PayrixGateway]:
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds=seconds)
+
+    made = PayrixGateway(PayrixClient(standin.url, API_KEY, sleep=sleep), MERCHANT, clock=clock)
     yield made
     await made.close()
+
+
+def entity_return(**fields: object) -> dict:
+    """An ``/entityReturns`` record in the shape of doc/models/entity-returns-response.md."""
+    return {
+        "id": f"t1_ert_{abs(hash(tuple(sorted(fields.items())))) % 10**23:023d}",
+        "created": "2025-10-30 10:00:01.0000",
+        "modified": "2025-10-30 10:00:01.0000",
+        "entity": "t1_ent_65f097a1c57793ba6dad9bf",
+        "txn": None,
+        "disbursement": None,
+        "actionCode": "nsf",
+        "message": "Returned by the receiving bank",
+        "inactive": 0,
+        "frozen": 0,
+        **fields,
+    }
 
 
 def refunds_in(standin: PayrixStandIn, original: str) -> list[dict]:
@@ -111,8 +140,8 @@ async def test_a_retry_finds_the_first_refund_and_never_makes_a_second(
     assert len(standin.calls("POST", "/txns")) == 1
     lookups = [r for r in standin.calls("GET", "/txns") if "fortxn" in (r.search or "")]
     assert lookups[-1].search == (
-        f"fortxn[equals]={CARD_TRUST}&type[in]=5,8&merchant[equals]={MERCHANT}"
-    )
+        f"fortxn[equals]={CARD_TRUST}&type[in]=5,8&merchant[equals]={MERCHANT}&id[sort]=asc"
+    )  # walked by id, as Payrix's api-call-syntax page asks of scripts
     assert len(refunds_in(standin, CARD_TRUST)) == 1
     with pytest.raises(ProcessorError, match="already been refunded"):
         await gateway.refund(CARD_TRUST, idempotency_key="another-key", metadata={})
@@ -205,16 +234,50 @@ async def test_a_refusal_of_the_refund_itself_with_http_200(
     assert refunds_in(standin, CARD_TRUST) == []
 
 
-async def test_rate_limits_and_outages_are_retryable_and_a_bad_key_is_not(
+async def test_a_rate_limit_block_is_waited_out_once_not_hammered(
+    standin: PayrixStandIn, gateway: PayrixGateway, waits: list[float]
+) -> None:
+    """Payrix blocks an endpoint for 10 s after 1,000 requests in 10 s (HTTP 429, code 64)."""
+    standin.block()
+    page = await gateway.list_disputes()
+    assert page.items and waits == [10.0]
+    assert len(standin.calls("GET", "/chargebacks")) == 2  # the blocked one and one after 10 s
+    limited = {
+        "errors": [
+            {
+                "code": 64,
+                "severity": 2,
+                "msg": "Too many",
+                "errorCode": "C_RATE_LIMIT_EXCEEDED_TEMP_BLOCK",
+            }
+        ]
+    }
+    before = len(standin.calls("GET", "/chargebacks"))
+    standin.respond_next("GET", "/chargebacks", {"response": {"data": [], **limited}})
+    standin.respond_next("GET", "/chargebacks", limited, status=429)
+    with pytest.raises(ProcessorError, match="blocking") as busy:
+        await gateway.list_disputes()
+    assert busy.value.retryable and waits == [10.0, 10.0]
+    assert len(standin.calls("GET", "/chargebacks")) == before + 2  # one wait, then it gives up
+
+
+async def test_an_informative_entry_does_not_fail_a_call(
     standin: PayrixStandIn, gateway: PayrixGateway
 ) -> None:
-    limited = {
-        "errors": [{"code": 64, "msg": "Too many", "errorCode": "C_RATE_LIMIT_EXCEEDED_TEMP_BLOCK"}]
-    }
-    standin.respond_next("GET", "/chargebacks", {"response": {"data": [], **limited}})
-    with pytest.raises(ProcessorError) as busy:
+    """Severity 0 and 1 are information and warning (doc/models/error-item.md): processed."""
+    standin.inform_next("The request was processed")
+    txn = await gateway.get_transaction(CARD_TRUST)
+    assert txn is not None and txn.id == CARD_TRUST
+    standin.respond_next(
+        "GET", "/chargebacks", {"response": {"data": [], "errors": [{"severity": 2, "msg": "No"}]}}
+    )
+    with pytest.raises(ProcessorError, match="No"):
         await gateway.list_disputes()
-    assert busy.value.retryable
+
+
+async def test_outages_are_retryable_and_a_bad_key_is_not(
+    standin: PayrixStandIn, gateway: PayrixGateway
+) -> None:
     standin.respond_next("GET", "/chargebacks", {"oops": True}, status=503)
     with pytest.raises(ProcessorError) as down:
         await gateway.list_disputes()
@@ -305,7 +368,7 @@ EVIDENCE = DisputeEvidence(
 )
 
 
-async def test_evidence_is_a_respond_to_dispute_message(
+async def test_first_chargeback_evidence_is_a_representment(
     gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
 ) -> None:
     cb = open_chargeback(standin, "t1_chb_needsresponse00000000001", 20261130)
@@ -325,7 +388,7 @@ async def test_evidence_is_a_respond_to_dispute_message(
     )
     assert {k: post.body[k] for k in ("chargeback", "type", "date")} == {
         "chargeback": cb["id"],
-        "type": "respondToDispute",
+        "type": "represent",
         "date": "20261116",
     }
     note = post.body["note"]
@@ -336,25 +399,59 @@ async def test_evidence_is_a_respond_to_dispute_message(
         "[paybot paybot-dispute-d1]",
     ):
         assert expected in note
-    assert after.status is DisputeStatus.UNDER_REVIEW and after.evidence_submitted_at == clock()
+    assert after.evidence_submitted_at == clock()
+    moved = await gateway.get_dispute(cb["id"])  # Payrix moved it to representment
+    assert moved is not None and moved.status is DisputeStatus.UNDER_REVIEW
 
     again = await gateway.submit_dispute_evidence(
         cb["id"], EVIDENCE, idempotency_key="paybot-dispute-d1"
     )
-    assert again.status is DisputeStatus.UNDER_REVIEW
+    assert again.evidence_submitted_at == after.evidence_submitted_at
     assert len(standin.calls("POST", "/chargebackMessages")) == 1
     with pytest.raises(ProcessorError, match="under review"):
         await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="other")
 
 
-async def test_a_pre_arbitration_is_answered_with_its_own_message_type(
-    gateway: PayrixGateway, standin: PayrixStandIn
+async def test_an_actionable_case_after_a_response_still_takes_evidence(
+    gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
 ) -> None:
-    cb = open_chargeback(standin, "t1_chb_prearbitration000000001", 20261130)
-    cb["cycle"] = "preArbitration"
+    """The recorded case answered with ``respondToDispute`` is still open and actionable."""
+    clock.advance(days=-(clock() - datetime(2024, 12, 1, tzinfo=UTC)).days)
+    answered = await gateway.get_dispute(ANSWERED)
+    assert answered is not None and answered.status is DisputeStatus.NEEDS_RESPONSE
+    await gateway.submit_dispute_evidence(ANSWERED, EVIDENCE, idempotency_key="more-1")
+    (post,) = standin.calls("POST", "/chargebackMessages")
+    assert post.body["type"] == "represent"
+
+
+@pytest.mark.parametrize(
+    ("cycle", "message"),
+    [
+        ("retrieval", "represent"),
+        ("first", "represent"),
+        ("representment", "requestPreArbitration"),
+        ("preArbitration", "requestArbitration"),
+        ("issuerDeclinedPreArbitration", "requestArbitration"),
+    ],
+)
+async def test_each_cycle_is_contested_with_its_own_message(
+    gateway: PayrixGateway, standin: PayrixStandIn, cycle: str, message: str
+) -> None:
+    cb = open_chargeback(standin, f"t1_chb_{cycle}"[:30].ljust(30, "0"), 20261130)
+    cb["cycle"] = cycle
     await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="k")
     (post,) = standin.calls("POST", "/chargebackMessages")
-    assert post.body["type"] == "respondToPreArbitration"
+    assert post.body["type"] == message
+
+
+async def test_a_cycle_without_a_known_contest_is_refused_with_the_reason(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    cb = open_chargeback(standin, "t1_chb_compliance0000000000001", 20261130)
+    cb["cycle"] = "compliance"
+    with pytest.raises(ProcessorError, match="compliance cycle .* Payrix portal"):
+        await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="k")
+    assert standin.calls("POST", "/chargebackMessages") == []
 
 
 async def test_accepting_liability_concedes_the_whole_amount_once(
@@ -384,8 +481,10 @@ async def test_closed_and_overdue_disputes_take_nothing(
         await gateway.submit_dispute_evidence(
             "t1_chb_6616a9f7c19a47bea938957", EVIDENCE, idempotency_key="k"
         )
+    reviewed = open_chargeback(standin, "t1_chb_notactionable000000001", 20261130)
+    reviewed["actionable"] = 0
     with pytest.raises(ProcessorError, match="under review"):
-        await gateway.accept_dispute(ANSWERED, idempotency_key="k")
+        await gateway.accept_dispute(reviewed["id"], idempotency_key="k")
     late = open_chargeback(standin, "t1_chb_overdue000000000000001", 20261101)
     with pytest.raises(ProcessorError, match="deadline"):
         await gateway.submit_dispute_evidence(late["id"], EVIDENCE, idempotency_key="k")
@@ -426,11 +525,14 @@ async def test_a_returned_echeck_is_a_return(
     (payment_return,) = page.items
     assert (payment_return.transaction_id, payment_return.amount.minor) == (ECHECK, 159)
     assert payment_return.created_at == datetime(2025, 10, 30, 10, tzinfo=UTC)
-    assert payment_return.code == "unknown"  # Payrix's record carries no NACHA code
-    record["returned"] = "R01"
-    assert (await gateway.list_returns()).items[0].code == "R01"
+    assert payment_return.code == "unknown"  # no /entityReturns record yet
+    record["returned"] = "R01"  # a code in ``returned`` (a date field) is not read as the code
+    assert (await gateway.list_returns()).items[0].code == "unknown"
+    standin.add("entityReturns", entity_return(txn=ECHECK, code="R03"))
+    assert (await gateway.list_returns()).items[0].code == "R03"
+    assert "txn[in]=" + ECHECK in (standin.calls("GET", "/entityReturns")[-1].search or "")
     txn = await gateway.get_transaction(ECHECK)
-    assert txn is not None and txn.status.value == "returned"
+    assert txn is not None and txn.status.value == "returned" and txn.return_code == "R03"
 
 
 async def test_balance_is_the_merchant_entitys_fund(
@@ -440,7 +542,7 @@ async def test_balance_is_the_merchant_entitys_fund(
     assert (balance.available.minor, balance.pending.minor) == (3524255, 1260)  # floats, rounded
     assert standin.calls("GET", f"/merchants/{MERCHANT}")
     assert standin.calls("GET", "/funds")[-1].search == (
-        "entity[equals]=t1_ent_65f097a1c57793ba6dad9bf"
+        "entity[equals]=t1_ent_65f097a1c57793ba6dad9bf&id[sort]=asc"
     )
     await gateway.balance()
     assert len(standin.calls("GET", f"/merchants/{MERCHANT}")) == 1  # the entity is remembered
@@ -456,11 +558,11 @@ async def test_daily_totals_per_utc_day(
     ]
     assert standin.calls("GET", "/txns")[0].search == (
         f"merchant[equals]={MERCHANT}&created[greater]=2025-09-30%2023:59:59"
-        "&created[less]=2026-01-01%2000:00:00&created[sort]=asc"
+        "&created[less]=2026-01-01%2000:00:00&id[sort]=asc"
     )
     disputes = await gateway.daily_totals(date(2024, 4, 10), date(2024, 4, 11))
     assert [(d.disputes, d.disputes_minor, d.disputes_lost_minor) for d in disputes] == [
-        (3, 60000, 40000)  # lost 300.00 and accepted 100.00; 200.00 under review
+        (3, 60000, 10000)  # accepted 100.00; 300.00 closed (no winner named), 200.00 open
     ]
     await gateway.refund(CARD_TRUST, idempotency_key="k", metadata={})
     today = await gateway.daily_totals(clock().date(), clock().date() + timedelta(days=1))
@@ -481,23 +583,27 @@ async def test_the_event_feed_reads_changes_oldest_first_with_stable_ids(
     try:
         first = await gateway.events(None, 100)
         ids = [e.id for e in first.events]
-        assert ids[:4] == [
+        disputes = [e.id for e in first.events if e.type.value.startswith("dispute.")]
+        assert disputes == [
             "t1_chb_6616a9b87fce852bab31384.created",
             "t1_chb_6616a9de06fd751e5ae91e5.created",
+            "t1_chb_6616a9de06fd751e5ae91e5.cycle.first.2024-12-31",  # its cycle and reply-by
             "t1_chb_6616a9f7c19a47bea938957.created",
             "t1_chs_66173611ab3e030eb8b9b4e",  # Payrix's own id for "lost"
-        ]
+            "t1_chb_6616a9b87fce852bab31384.cycle.first.2024-12-31",
+            "t1_chs_66746838179377f5d203381",
+            "t1_chb_6616a9f7c19a47bea938957.cycle.first.2024-12-31",
+        ]  # the other nine status records are of unrecorded chargebacks
+        assert len(set(ids)) == len(ids), "an event two feeds tell is in the batch once"
         by_id = {e.id: e for e in first.events}
         lost = by_id["t1_chs_66173611ab3e030eb8b9b4e"]
         assert lost.type is EventType.DISPUTE_UPDATED
         assert lost.data["status"] == "accepted" and lost.data["payrix_status"] == "lost"
-        assert by_id["t1_chs_66746838179377f5d203381"].data["status"] == "lost"
+        assert by_id["t1_chs_66746838179377f5d203381"].data["status"] == "closed"
         payments = [e for e in first.events if e.type is EventType.PAYMENT_CREATED]
         assert len(payments) == 14 and len({e.object_id for e in payments}) == 14
         paid = [e.object_id for e in first.events if e.type is EventType.WITHDRAWAL_PAID]
-        assert len(paid) == 8  # the processed batches; two are still open
-        disputes = [e for e in first.events if e.type.value.startswith("dispute.")]
-        assert len(disputes) == 5  # the other nine status records are of unrecorded chargebacks
+        assert paid == ["t1_dbm_68ffcb2e5f4a3b2c1d0e002", "t1_dbm_6941c29a1d2b6c4f5e7a001"]
         assert first.cursor is not None and len(first.cursor) <= 200
 
         quiet = await gateway.events(first.cursor, 100)

@@ -147,7 +147,8 @@ async def read_feed(gateway: PayrixGateway, cursor: str | None, limit: int) -> E
             break
     if not moved:
         return EventBatch((), cursor)
-    return EventBatch(tuple(events), encode_feed(positions))
+    unique = {e.id: e for e in reversed(events)}  # two feeds may tell one event: the first stays
+    return EventBatch(tuple(e for e in events if unique.get(e.id) is e), encode_feed(positions))
 
 
 async def _next(
@@ -205,14 +206,15 @@ def chargeback_events(cb: Chargeback, dispute: Dispute) -> list[ProcessorEvent]:
     new cycle or a moved deadline is one new event and a re-read is none."""
     data = dispute_data(dispute, cb.status, cb.cycle)
     at = cb.modified or dispute.created_at
+    created = ProcessorEvent(
+        id=f"{cb.id}.created",
+        type=EventType.DISPUTE_CREATED,
+        object_id=cb.id,
+        created_at=dispute.created_at,
+        data=data,
+    )
     return [
-        ProcessorEvent(
-            id=f"{cb.id}.created",
-            type=EventType.DISPUTE_CREATED,
-            object_id=cb.id,
-            created_at=dispute.created_at,
-            data=data,
-        ),
+        *([created] if (cb.status or "").strip() == "open" else []),
         ProcessorEvent(
             id=f"{cb.id}.cycle.{cb.cycle or 'none'}.{cb.reply or 'none'}",
             type=EventType.DISPUTE_UPDATED,

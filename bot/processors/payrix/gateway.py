@@ -576,7 +576,7 @@ class PayrixGateway:
             return mapping.to_dispute(cb, messages, matter_id)
         if status is DisputeStatus.UNDER_REVIEW:
             raise ProcessorError(
-                f"Payrix is not taking responses to {cb.id} now; it can no longer be accepted."
+                f"Payrix is not taking responses to {cb.id} now (under review); it cannot be accepted."
             )
         if status is not DisputeStatus.NEEDS_RESPONSE:
             raise ProcessorError(f"{cb.id} is already {status.value} at Payrix.")

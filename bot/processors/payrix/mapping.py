@@ -553,7 +553,7 @@ def to_dispute(
 ) -> Dispute:
     status, status_note = dispute_status(cb, messages)
     deadline, deadline_note = respond_by(cb)
-    answered = responses(cb.cycle, messages)
+    answered = [m for m in _live(messages) if m.type in CONTESTS]  # the latest counts
     reason = describe(cb.reason or "chargeback", [status_note, deadline_note]) or ""
     return Dispute(
         id=cb.id,
@@ -565,7 +565,7 @@ def to_dispute(
         respond_by=deadline,
         created_at=when(cb),
         matter_id=matter_id,
-        evidence_submitted_at=answered[0].created if answered else None,
+        evidence_submitted_at=answered[-1].created if answered else None,
     )
 
 
