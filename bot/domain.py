@@ -176,6 +176,7 @@ class Transaction:
     disputes: tuple[Dispute, ...] = ()
     original_id: str | None = None  # for a refund: the payment it refunds
     return_code: str | None = None
+    refund_blocked: str | None = None  # why the processor will not refund it now, if it says
 
 
 @dataclass(frozen=True)

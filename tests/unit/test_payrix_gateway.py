@@ -123,12 +123,48 @@ async def test_a_refund_sends_the_request_payrix_expects(
     assert made.matter_id == "2e597269-b4fb-409f-b0f4-7d3084436cd4"
 
 
-async def test_an_echeck_is_refunded_with_type_8(
+async def test_a_funded_echeck_is_refunded_with_type_8_and_the_first_name(
     gateway: PayrixGateway, standin: PayrixStandIn
 ) -> None:
+    txn = await gateway.get_transaction(ECHECK)  # settled 2025-10-27, funded 2025-10-28
+    assert txn is not None and txn.status.value == "succeeded" and refund_refusal(txn) is None
     await gateway.refund(ECHECK, idempotency_key="k-echeck", metadata={})
     (post,) = standin.calls("POST", "/txns")
-    assert post.body["type"] == 8 and post.body["total"] == 159
+    assert (post.body["type"], post.body["total"], post.body["first"]) == (8, 159, "Hasan")
+
+
+async def test_an_unfunded_echeck_waits_and_says_why(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """Payrix: an eCheck can be returned even after it was captured and settled."""
+    record = standin.find("txns", ECHECK)
+    assert record is not None
+    record["funded"] = None
+    txn = await gateway.get_transaction(ECHECK)
+    assert txn is not None and txn.status.value == "pending"
+    assert "not been funded" in (refund_refusal(txn) or "")
+    with pytest.raises(ProcessorError, match="not been funded"):
+        await gateway.refund(ECHECK, idempotency_key="k-unfunded", metadata={})
+    assert standin.calls("POST", "/txns") == []
+    record["funded"] = 20251028
+    await gateway.refund(ECHECK, idempotency_key="k-unfunded", metadata={})
+    assert len(standin.calls("POST", "/txns")) == 1
+
+
+@pytest.mark.parametrize("txn_type", [2, 14])
+async def test_an_authorization_offers_no_refund(
+    gateway: PayrixGateway, standin: PayrixStandIn, txn_type: int
+) -> None:
+    """Type 5 refunds only a prior capture or sale; an authorization is captured or reversed."""
+    record = copy.deepcopy(standin.find("txns", CARD_TRUST))
+    assert record is not None
+    record.update(id=f"t1_txn_authorization0000000{txn_type:02d}", type=txn_type, status=3)
+    standin.add("txns", record)
+    txn = await gateway.get_transaction(record["id"])
+    assert txn is not None and "only a capture or a sale" in (refund_refusal(txn) or "")
+    with pytest.raises(ProcessorError, match="cannot be refunded"):
+        await gateway.refund(record["id"], idempotency_key="k-auth", metadata={})
+    assert standin.calls("POST", "/txns") == []
 
 
 async def test_a_retry_finds_the_first_refund_and_never_makes_a_second(
@@ -449,7 +485,7 @@ async def test_a_cycle_without_a_known_contest_is_refused_with_the_reason(
 ) -> None:
     cb = open_chargeback(standin, "t1_chb_compliance0000000000001", 20261130)
     cb["cycle"] = "compliance"
-    with pytest.raises(ProcessorError, match="compliance cycle .* Payrix portal"):
+    with pytest.raises(ProcessorError, match=r"compliance cycle .* Payrix portal"):
         await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="k")
     assert standin.calls("POST", "/chargebackMessages") == []
 
@@ -702,3 +738,17 @@ async def test_settings_make_a_working_gateway(standin: PayrixStandIn) -> None:
         assert txn is not None and txn.matter_id is None  # ``order`` is empty in the recording
     finally:
         await gateway.close()
+
+
+async def test_a_duplicate_request_answer_is_taken_as_the_first(standin: PayrixStandIn) -> None:
+    """A repeated REQUEST-TOKEN returns the original response flagged ``duplicateRequest``."""
+    client = PayrixClient(standin.url, API_KEY)
+    body = {"merchant": MERCHANT, "type": 5, "fortxn": CARD_TRUST, "total": 259}
+    try:
+        first = await client.create_once("txns", body, request_token="tok-1")
+        again = await client.create_once("txns", {**body, "total": 1}, request_token="tok-1")
+    finally:
+        await client.close()
+    assert not first.duplicate and again.duplicate
+    assert again.record["id"] == first.record["id"] and again.record["total"] == 259
+    assert len(refunds_in(standin, CARD_TRUST)) == 1

@@ -382,10 +382,7 @@ class PayrixGateway:
             )
             return f"{tid} is {label} at Payrix; only captured or settled payments are refunded."
         if original.type in mapping.ECHECK_SALES and original.funded is None:
-            return (
-                f"{tid} is an eCheck Payrix has not funded yet: the money has not arrived and the "
-                "bank can still return it, so it is refunded only once Payrix shows it funded."
-            )
+            return f"{tid}: {mapping.UNFUNDED_ECHECK}"
         if original.type in mapping.ECHECK_SALES and not (original.first or "").strip():
             return (
                 f"Payrix needs the payer's first name to refund the eCheck {tid}, and it has none; "

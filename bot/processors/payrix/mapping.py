@@ -442,7 +442,27 @@ def to_transaction(
         disputes=tuple(disputes),
         original_id=txn.fortxn if kind.kind is PaymentKind.REFUND else None,
         return_code=return_code,
+        refund_blocked=refund_blocked(txn, kind),
     )
+
+
+def refund_blocked(txn: Txn, kind: TxnType) -> str | None:
+    """What Payrix's own rules say against refunding this payment now (the gateway refuses the
+    same at refund time, with the same words)."""
+    if kind.kind is PaymentKind.AUTHORIZATION and txn.type not in (REVERSAL,):
+        return (
+            "Payrix refunds only a capture or a sale, and this is an authorization: refund its "
+            "capture instead, or reverse the authorization in the Payrix portal."
+        )
+    if txn.type in ECHECK_SALES and txn.status in REFUNDABLE_STATUSES and txn.funded is None:
+        return UNFUNDED_ECHECK
+    return None
+
+
+UNFUNDED_ECHECK = (
+    "This eCheck has not been funded by Payrix yet: the money has not arrived and the bank can "
+    "still return it, so it can be refunded only once Payrix shows it funded."
+)
 
 
 def return_code_of(entity_return: EntityReturn | None) -> str:
