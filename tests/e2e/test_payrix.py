@@ -1,12 +1,15 @@
 """The whole bot on PAYMENTS_BACKEND=payrix, against the local Payrix stand-in serving the
 responses recorded from Payrix: lookups, a refund approved in Slack and made once at Payrix,
-a new chargeback announced from the polled feed, and webhooks refused."""
+a dispute answered with the message its cycle takes, a return with its NACHA code, withdrawals
+from disbursements (a returned one announced), and alerts believed only with the secret header
+from an allowed address, re-read from the API."""
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -44,38 +47,58 @@ async def standin(clock: ManualClock) -> AsyncIterator[PayrixStandIn]:
     await server.stop()
 
 
+BotFactory = Callable[..., Awaitable[Harness]]
+
+
 @pytest.fixture
-async def payrix_bot(
+async def make_payrix_bot(
     database_url: str, clock: ManualClock, standin: PayrixStandIn
-) -> AsyncIterator[Harness]:
-    fake = FakeSlack(bot_token=BOT_TOKEN)
-    api_url = await fake.start()
-    fake.add_channel(APPROVALS, "payments-approvals")
-    fake.add_channel(NOTIFY, "payments")
-    settings = Settings(
-        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
-        slack_api_url=api_url,
-        database_url=database_url,
-        paybot_approvals_channel=APPROVALS,
-        paybot_notify_channel=NOTIFY,
-        paybot_worker_interval=0.05,
-        paybot_notify_pace=0,
-        payments_backend="payrix",
-        payrix_api_key=API_KEY,  # type: ignore[arg-type]
-        payrix_merchant_id=MERCHANT,
-        payrix_api_base=standin.url,
-    )
-    store = await open_store(settings, clock=clock)
-    bot = await create_bot(settings, clock=clock, store=store)
-    port = free_port()
-    runner = await start_http(bot, "127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}"
-    sender = SlackSender(url, SIGNING_SECRET, fake)
-    yield Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
-    await sender.close()
-    await runner.cleanup()
-    await fake.stop()
+) -> AsyncIterator[BotFactory]:
+    """Bots on the stand-in; ``overrides`` are extra settings (alert secret, addresses)."""
+    made: list[tuple[Harness, Any]] = []
+
+    async def make(**overrides: Any) -> Harness:
+        fake = FakeSlack(bot_token=BOT_TOKEN)
+        api_url = await fake.start()
+        fake.add_channel(APPROVALS, "payments-approvals")
+        fake.add_channel(NOTIFY, "payments")
+        settings = Settings(
+            slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
+            slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
+            slack_api_url=api_url,
+            database_url=database_url,
+            paybot_approvals_channel=APPROVALS,
+            paybot_notify_channel=NOTIFY,
+            paybot_worker_interval=0.05,
+            paybot_notify_pace=0,
+            payments_backend="payrix",
+            payrix_api_key=API_KEY,  # type: ignore[arg-type]
+            payrix_merchant_id=MERCHANT,
+            payrix_api_base=standin.url,
+            **overrides,
+        )
+        store = await open_store(settings, clock=clock)
+        bot = await create_bot(settings, clock=clock, store=store)
+        port = free_port()
+        runner = await start_http(bot, "127.0.0.1", port)
+        url = f"http://127.0.0.1:{port}"
+        sender = SlackSender(url, SIGNING_SECRET, fake)
+        harness = Harness(
+            bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url
+        )
+        made.append((harness, runner))
+        return harness
+
+    yield make
+    for harness, runner in made:
+        await harness.slack.close()
+        await runner.cleanup()
+        await harness.fake.stop()
+
+
+@pytest.fixture
+async def payrix_bot(make_payrix_bot: BotFactory) -> Harness:
+    return await make_payrix_bot()
 
 
 async def test_lookup_shows_a_recorded_payrix_transaction(payrix_bot: Harness) -> None:
@@ -194,10 +217,126 @@ async def test_a_new_chargeback_is_announced_from_the_polled_feed(
     assert f"{chargeback['id']}.created" in ids
 
 
-async def test_payrix_webhooks_are_refused_with_the_reason(payrix_bot: Harness) -> None:
+ALERT_SECRET = "alert-secret-of-the-firm"
+OLD = "2026-11-13 09:00:00.0000"  # before the first poll's look-back: only an alert tells it
+
+
+def quiet_chargeback(standin: PayrixStandIn, chargeback_id: str) -> dict[str, Any]:
+    """A new chargeback the poller will not read (modified before its look-back)."""
+    record = copy.deepcopy(standin.find("chargebacks", "t1_chb_6616a9de06fd751e5ae91e5"))
+    assert record is not None
+    record.update(id=chargeback_id, txn=TRUST_PAYMENT, reply=20261130, created=OLD, modified=OLD)
+    return standin.add("chargebacks", record)
+
+
+def alert(record_id: str, **claimed: Any) -> bytes:
+    """An alert as Payrix sends one (resource.payrix.com, "Respond to Chargeback Dispute using
+    the API"): ``response.alert`` and the record in ``response.data``."""
+    body = {
+        "response": {
+            "alert": {
+                "subject": "You have a new notification on a dispute",
+                "disputeId": record_id,
+            },
+            "data": [{"id": record_id, **claimed}],
+        }
+    }
+    return json.dumps(body).encode()
+
+
+async def post_alert(
+    harness: Harness, body: bytes, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     async with aiohttp.ClientSession() as http:
         async with http.post(
-            f"{payrix_bot.url}/webhooks/payrix", data=b'{"event":"chargeback.created"}'
+            f"{harness.url}/webhooks/payrix", data=body, headers=headers or {}
         ) as reply:
-            assert reply.status == 400
-            assert "documents no signature" in (await reply.json())["error"]
+            return reply.status, await reply.json()
+
+
+async def stored(harness: Harness) -> list[str]:
+    async with harness.store.sessions() as session:
+        return list(await session.scalars(select(ProcessorEventRow.event_id)))
+
+
+async def test_an_alert_with_the_secret_from_an_allowed_address_is_re_read_and_stored_once(
+    make_payrix_bot: BotFactory, standin: PayrixStandIn
+) -> None:
+    bot = await make_payrix_bot(payrix_alert_secret=ALERT_SECRET, payrix_alert_ips="127.0.0.1")
+    cb = quiet_chargeback(standin, "t1_chb_alerted000000000000001")
+    secret = {"X-Paybot-Alert-Secret": ALERT_SECRET}
+    status, answer = await post_alert(bot, alert(cb["id"], status="lost", total=1), secret)
+    assert status == 200 and answer["new"] == 2, answer
+    assert standin.calls("GET", f"/chargebacks/{cb['id']}"), "re-read from the API"
+    async with bot.store.sessions() as session:
+        row = await session.scalar(
+            select(ProcessorEventRow).where(ProcessorEventRow.event_id == f"{cb['id']}.created")
+        )
+    assert row is not None and row.source == "webhook"
+    assert row.data["status"] == "needs_response" and row.data["amount_minor"] == 20000  # the API's
+    again = await post_alert(bot, alert(cb["id"]), secret)
+    assert again == (200, {"received": 2, "new": 0})
+
+    async def told() -> bool:
+        await bot.cycle()
+        return any(cb["id"] in m.text for m in bot.fake.messages(NOTIFY))
+
+    await eventually(told, what="the alerted chargeback announced")
+    assert sum(cb["id"] in m.text for m in bot.fake.messages(NOTIFY)) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "headers", "body_id", "reason"),
+    [
+        ({"payrix_alert_ips": "127.0.0.1"}, {"X-Paybot-Alert-Secret": "wrong"}, None, "secret"),
+        ({"payrix_alert_ips": "127.0.0.1"}, {}, None, "secret"),
+        ({}, {"X-Paybot-Alert-Secret": ALERT_SECRET}, None, "PAYRIX_ALERT_IPS"),  # Payrix's IPs
+        (  # a forwarded address is not believed from a peer that is not a trusted proxy
+            {},
+            {"X-Paybot-Alert-Secret": ALERT_SECRET, "X-Forwarded-For": "3.219.99.73"},
+            None,
+            "PAYRIX_ALERT_IPS",
+        ),
+        (  # forged: names a chargeback Payrix does not have
+            {"payrix_alert_ips": "127.0.0.1"},
+            {"X-Paybot-Alert-Secret": ALERT_SECRET},
+            "t1_chb_forged0000000000000001",
+            "no chargebacks record",
+        ),
+    ],
+)
+async def test_an_alert_not_believed_is_400_and_nothing_is_stored(
+    make_payrix_bot: BotFactory,
+    standin: PayrixStandIn,
+    overrides: dict[str, str],
+    headers: dict[str, str],
+    body_id: str | None,
+    reason: str,
+) -> None:
+    bot = await make_payrix_bot(payrix_alert_secret=ALERT_SECRET, **overrides)
+    cb = quiet_chargeback(standin, "t1_chb_refused000000000000001")
+    status, answer = await post_alert(bot, alert(body_id or cb["id"]), headers)
+    assert status == 400 and reason in answer["error"], answer
+    assert not [e for e in await stored(bot) if "t1_chb_refused" in e or "forged" in e]
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_sender(
+    make_payrix_bot: BotFactory, standin: PayrixStandIn
+) -> None:
+    bot = await make_payrix_bot(
+        payrix_alert_secret=ALERT_SECRET, paybot_trusted_proxies="127.0.0.1"
+    )
+    cb = quiet_chargeback(standin, "t1_chb_proxied000000000000001")
+    headers = {"X-Paybot-Alert-Secret": ALERT_SECRET, "X-Forwarded-For": "6.6.6.6, 3.219.99.73"}
+    status, answer = await post_alert(bot, alert(cb["id"]), headers)
+    assert status == 200 and answer["new"] == 2  # Payrix's production address, by our proxy
+    spoofed = {"X-Paybot-Alert-Secret": ALERT_SECRET, "X-Forwarded-For": "3.219.99.73, 6.6.6.6"}
+    status, answer = await post_alert(bot, alert(cb["id"]), spoofed)
+    assert status == 400 and "6.6.6.6" in answer["error"]
+
+
+async def test_without_an_alert_secret_alerts_are_refused_and_polling_runs(
+    payrix_bot: Harness,
+) -> None:
+    status, answer = await post_alert(payrix_bot, b'{"event":"chargeback.created"}')
+    assert status == 400 and "PAYRIX_ALERT_SECRET is not set" in answer["error"]

@@ -169,8 +169,12 @@ async def _next(
 
 
 async def _events(gateway: PayrixGateway, consumed: Sequence[Seen]) -> list[ProcessorEvent]:
-    """Each record's events, in the order the records were read (oldest first)."""
-    records = [s.record for s in consumed]
+    return await record_events(gateway, [s.record for s in consumed])
+
+
+async def record_events(gateway: PayrixGateway, records: Sequence[Record]) -> list[ProcessorEvent]:
+    """Each record's events, in the order the records were read (oldest first): the one reading
+    of Payrix records the poller and the alerts share."""
     statuses = [r for r in records if isinstance(r, ChargebackStatus)]
     changed = {r.id: r for r in records if isinstance(r, Chargeback)}
     chargebacks = await gateway.chargebacks([*(s.chargeback or "" for s in statuses), *changed])

@@ -40,8 +40,9 @@ from bot.domain import (
     TransactionStatus,
     Withdrawal,
 )
-from bot.errors import PaybotError, ProcessorError
+from bot.errors import ProcessorError
 from bot.processors.payrix import mapping
+from bot.processors.payrix.alerts import AlertGate, WebhookRefused, named_records
 from bot.processors.payrix.client import (
     PayrixClient,
     Term,
@@ -59,6 +60,7 @@ from bot.processors.payrix.models import (
     Chargeback,
     ChargebackDocument,
     ChargebackMessage,
+    ChargebackStatus,
     Disbursement,
     EntityReturn,
     Fund,
@@ -78,13 +80,16 @@ MAX_IN = 50  # ids per ``[in]`` search, to keep the search header short
 SCOPED = ("txns", "chargebacks", "batches")  # resources with a ``merchant`` to search by
 EXPAND = ("payment",)
 KEY_MARK = "[paybot {}]"
+ALERT_MODELS: dict[str, type[Record]] = {
+    "txns": Txn,
+    "chargebacks": Chargeback,
+    "chargebackStatuses": ChargebackStatus,
+    "disbursements": Disbursement,
+}
+ALERT_EXPAND = {"txns": EXPAND}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ID = re.compile(r"[a-z]\d_[a-z]{3}_[0-9a-z]*", re.IGNORECASE)
 _AMOUNT = re.compile(r"\$?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?")
-
-
-class WebhookRefused(PaybotError):
-    """Payrix alerts carry no documented signature, so none is believed: answered 400."""
 
 
 def chunks(values: Sequence[str], size: int = MAX_IN) -> Iterable[Sequence[str]]:
@@ -148,6 +153,7 @@ class PayrixGateway:
         fields: Fields | None = None,
         clock: Clock = utcnow,
         first_poll_lookback: timedelta = timedelta(days=1),
+        alerts: AlertGate | None = None,
     ) -> None:
         self._client = client
         self._merchant = merchant_id
@@ -155,6 +161,7 @@ class PayrixGateway:
         self._clock = clock
         self._lookback = first_poll_lookback
         self._entity: str | None = None
+        self._alerts = alerts or AlertGate("X-Paybot-Alert-Secret", None, ())
 
     # -- reading -------------------------------------------------------------------------
 
@@ -795,9 +802,36 @@ class PayrixGateway:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
         raise WebhookRefused(
-            "Payrix webhooks are refused: Payrix documents no signature for its alerts, so a "
-            "forged one could not be told apart. Paybot polls Payrix for changes instead."
+            "A Payrix alert is believed only with its sender's address; it is read by "
+            "receive_webhook."
         )
+
+    async def receive_webhook(
+        self, body: bytes, headers: Mapping[str, str], sender: str | None
+    ) -> tuple[ProcessorEvent, ...]:
+        """An alert with the secret header from an allowed address names records; each is read
+        again from the API and only what the API says becomes events (the feed's own ids, so an
+        alert and the poller store each change once)."""
+        from bot.processors.payrix.events import record_events
+
+        self._alerts.check(headers, sender)
+        records: list[Record] = []
+        for resource, record_id in named_records(body):
+            found = await self._client.get(
+                resource, record_id, expand=ALERT_EXPAND.get(resource, ())
+            )
+            record = parse(ALERT_MODELS[resource], found, resource) if found else None
+            if record is None or getattr(record, "merchant", None) not in (None, self._merchant):
+                raise WebhookRefused(
+                    f"Payrix has no {resource} record {record_id} of this merchant."
+                )
+            if isinstance(record, Disbursement) and record.entity not in (
+                None,
+                await self._merchant_entity(),
+            ):
+                raise WebhookRefused(f"Payrix has no disbursement {record_id} of this merchant.")
+            records.append(record)
+        return tuple(await record_events(self, records))
 
     async def close(self) -> None:
         await self._client.close()
