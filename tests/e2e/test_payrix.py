@@ -340,3 +340,139 @@ async def test_without_an_alert_secret_alerts_are_refused_and_polling_runs(
 ) -> None:
     status, answer = await post_alert(payrix_bot, b'{"event":"chargeback.created"}')
     assert status == 400 and "PAYRIX_ALERT_SECRET is not set" in answer["error"]
+
+
+async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_once(
+    payrix_bot: Harness, standin: PayrixStandIn
+) -> None:
+    staff = await payrix_bot.user("sam", "staff")
+    manager = await payrix_bot.user("meg", "manager")
+    now = payrix_now(payrix_bot.clock())
+    cb = copy.deepcopy(standin.find("chargebacks", "t1_chb_6616a9de06fd751e5ae91e5"))
+    assert cb is not None
+    cb.update(
+        id="t1_chb_cycles000000000000000001",
+        txn=TRUST_PAYMENT,
+        reply=20261130,
+        created=now,
+        modified=now,
+    )
+    standin.add("chargebacks", cb)
+    await announced(payrix_bot, f"New chargeback {cb['id']}")
+    [parent] = payrix_bot.fake.messages(NOTIFY)
+
+    async def answer(summary: str) -> None:
+        await payrix_bot.slack.block_action(staff, "dispute_respond", message=parent)
+        modal = await payrix_bot.fake.wait_for(
+            lambda: payrix_bot.fake.top_modal(staff), what="response modal"
+        )
+        reply = await payrix_bot.slack.submit(
+            staff, modal, summary=summary, product_description="Legal advice, 3 hours"
+        )
+        assert reply.json["response_action"] == "update", reply.json
+        payrix_bot.fake.close_view(staff, modal["id"])
+
+        async def draft() -> Any:
+            await payrix_bot.cycle()
+            return next(
+                (
+                    m
+                    for m in reversed(payrix_bot.fake.messages(NOTIFY, thread_ts=parent.ts))
+                    if "dispute_response_approve" in json.dumps(m.blocks or [])
+                    and summary in json.dumps(m.blocks or [])
+                ),
+                None,
+            )
+
+        found = await eventually(draft, what="draft in the thread")
+        await payrix_bot.slack.block_action(manager, "dispute_response_approve", message=found)
+
+    async def sent(*types: str) -> bool:
+        await payrix_bot.cycle()
+        return [c.body["type"] for c in standin.calls("POST", "/chargebackMessages")] == [*types]
+
+    await answer("The first answer")
+    await eventually(lambda: sent("represent"), what="representment sent")
+    await announced(payrix_bot, "Under review")  # Payrix moved it to representment
+
+    payrix_bot.clock.advance(hours=1)
+    cb.update(
+        cycle="preArbitration",
+        actionable=1,
+        reply=20261210,
+        modified=payrix_now(payrix_bot.clock()),
+    )  # a new cycle and reply-by date: Payrix writes no chargebackStatus for it
+    await announced(payrix_bot, "respond by 2026-12-10")
+    for _ in range(3):
+        await payrix_bot.cycle()
+    assert everything_in(payrix_bot).count("respond by 2026-12-10") == 1, "announced once"
+
+    await answer("The pre-arbitration answer")
+    await eventually(lambda: sent("represent", "requestArbitration"), what="arbitration asked")
+
+
+async def test_returns_and_withdrawals_come_from_payrix_with_codes_and_net_amounts(
+    payrix_bot: Harness, standin: PayrixStandIn
+) -> None:
+    staff = await payrix_bot.user("sam", "staff")
+    body = (await payrix_bot.slack.command(staff, "withdrawals")).json
+    shown = json.dumps(body, ensure_ascii=False)
+    assert "9.47 USD" in shown and "11.82 USD" in shown, "net amounts of /disbursements"
+    assert "t1_bth_" not in shown
+
+    now = payrix_now(payrix_bot.clock())
+    echeck = standin.find("txns", "t1_txn_68fff7fbd76cc404a416a0c")
+    assert echeck is not None
+    echeck.update(status=5, returned=20261116, modified=now)
+    standin.add("entityReturns", returned(txn=echeck["id"], code="R01", at=now))
+    payout = copy.deepcopy(standin.find("disbursements", "t1_dbm_6941c29a1d2b6c4f5e7a001"))
+    assert payout is not None
+    payout.update(id="t1_dbm_returned000000000000001", status=6, returnedAmount=947, modified=now)
+    standin.add("disbursements", payout)
+    standin.add("entityReturns", returned(disbursement=payout["id"], code="R02", at=now))
+
+    await announced(payrix_bot, "ACH return R01 (Insufficient funds)")
+    await announced(payrix_bot, f"Withdrawal {payout['id']} returned (R02, Account closed)")
+    for _ in range(3):
+        await payrix_bot.cycle()
+    text = everything_in(payrix_bot)
+    assert text.count("ACH return R01") == 1 and text.count(f"Withdrawal {payout['id']}") == 1
+    body = (await payrix_bot.slack.command(staff, "returns")).json
+    shown = json.dumps(body, ensure_ascii=False)
+    assert "R01" in shown and "Insufficient funds" in shown
+    body = (await payrix_bot.slack.command(staff, "withdrawals")).json
+    assert "Returned" in json.dumps(body, ensure_ascii=False)
+
+
+def returned(*, code: str, at: str, **target: str) -> dict[str, Any]:
+    """An /entityReturns record (eventsprout/payrix doc/models/entity-returns-response.md)."""
+    record_id = f"t1_ert_{code.lower()}{len(target)}".ljust(30, "0")
+    return {
+        "id": record_id,
+        "created": at,
+        "modified": at,
+        "entity": "t1_ent_65f097a1c57793ba6dad9bf",
+        "txn": None,
+        "disbursement": None,
+        "code": code,
+        "actionCode": "nsf" if code == "R01" else "badAccount",
+        "message": "Returned by the receiving bank",
+        **target,
+    }
+
+
+def everything_in(harness: Harness) -> str:
+    parts = []
+    for message in harness.fake.messages(NOTIFY):
+        parts.append(message.text + json.dumps(message.blocks or [], ensure_ascii=False))
+        for reply in harness.fake.messages(NOTIFY, thread_ts=message.ts):
+            parts.append(reply.text + json.dumps(reply.blocks or [], ensure_ascii=False))
+    return "\n".join(parts)
+
+
+async def announced(harness: Harness, text: str) -> None:
+    async def check() -> bool:
+        await harness.cycle()
+        return text in everything_in(harness)
+
+    await eventually(check, what=f"{text!r} announced")
