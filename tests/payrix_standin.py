@@ -138,6 +138,7 @@ class PayrixStandIn:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     notices: list[dict[str, Any]] = field(default_factory=list)
     blocked_until: datetime | None = None
+    sums: bool = True  # answer the ``totals`` header (False: as if Payrix ignored it)
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -312,7 +313,10 @@ class PayrixStandIn:
         pages = max(1, -(-len(records) // limit))
         chunk = records[(page - 1) * limit : page * limit]
         data = [self._expand(r, entry) for r in chunk]
-        return web.json_response(self._envelope(resource, data, page, pages, page < pages))
+        answer = self._envelope(resource, data, page, pages, page < pages)
+        if entry.headers.get("totals") and self.sums:
+            answer["response"]["details"]["totals"] = totals(entry.headers["totals"], records)
+        return web.json_response(answer)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -447,6 +451,19 @@ class PayrixStandIn:
                 "status": case["status"],
             },
         )
+
+
+def totals(header: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``sum[]=total&count[]=id`` over every record the search found (not only the page)."""
+    found: dict[str, dict[str, Any]] = {}
+    for part in header.split("&"):
+        operator, _, key = part.partition("[]=")
+        values = [r.get(key) for r in records if r.get(key) is not None]
+        if operator == "sum":
+            found.setdefault("sum", {})[key] = sum(as_number(v) or 0 for v in values)
+        elif operator == "count":
+            found.setdefault("count", {})[key] = len(values)
+    return found
 
 
 def sort_key(value: Any) -> tuple[int, Any]:

@@ -87,6 +87,7 @@ ECHECK_TYPES = (7, 8, 11, 12)
 # or sale"; authorizations (2, 14) are reversed (type 4) or captured first, never refunded.
 REFUNDABLE_TYPES = (1, 3, 7, 11)
 ECHECK_SALES = (7, 11)
+SALE_TYPES = (1, 3, 7, 11)  # what a day's payments count: sales and captures
 
 PENDING, APPROVED, FAILED, CAPTURED, SETTLED, RETURNED = 0, 1, 2, 3, 4, 5
 TXN_STATUSES = {
