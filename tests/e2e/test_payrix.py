@@ -6,9 +6,14 @@ from an allowed address, re-read from the API."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import os
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -476,3 +481,53 @@ async def announced(harness: Harness, text: str) -> None:
         return text in everything_in(harness)
 
     await eventually(check, what=f"{text!r} announced")
+
+
+async def paybot_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """The `paybot` command in its own process, while the stand-in answers in this loop."""
+    ours = ("SLACK_", "PAYBOT_", "PAYMENTS_", "DATABASE_", "STRIPE_", "PAYRIX_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)} | env
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=clean, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    return int(process.returncode or 0), out.decode(), err.decode()
+
+
+async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
+    standin: PayrixStandIn, tmp_path: Path
+) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "PAYMENTS_BACKEND": "payrix",
+        "PAYRIX_API_KEY": API_KEY,
+        "PAYRIX_MERCHANT_ID": MERCHANT,
+        "PAYRIX_API_BASE": standin.url,
+        "PAYRIX_ALERT_SECRET": ALERT_SECRET,
+    }
+    url = ("--url", "https://paybot.firm.example")
+    code, out, err = await paybot_cli("payrix", "alerts", *url, env=env)
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["alertAction"]["value"] == "https://paybot.firm.example/webhooks/payrix"
+    assert printed["alertAction"]["headerValue"] == "<PAYRIX_ALERT_SECRET>"  # never printed
+    assert ALERT_SECRET not in out and standin.calls("POST") == []
+    events = {t["event"] for t in printed["alertTriggers"]}
+    assert {"chargeback.created", "txn.returned", "disbursement.returned"} <= events
+
+    login = ("--login", "t1_log_64ee6855b97877780a5bfef")
+    code, out, err = await paybot_cli("payrix", "alerts", *url, *login, "--apply", env=env)
+    assert code == 0, err
+    assert ALERT_SECRET not in out
+    (action,) = [c.body for c in standin.calls("POST", "/alertActions")]
+    assert (action["type"], action["headerName"], action["headerValue"]) == (
+        "web",
+        "X-Paybot-Alert-Secret",
+        ALERT_SECRET,
+    )
+    triggers = standin.calls("POST", "/alertTriggers")
+    assert len(triggers) == len(printed["alertTriggers"])
+    assert {t.body["alert"] for t in triggers} == {action["alert"]}
+    code, out, err = await paybot_cli("payrix", "alerts", *url, *login, "--apply", env=env)
+    assert code == 0 and json.loads(out)["created"] is False
+    assert len(standin.calls("POST", "/alerts")) == 1, "made once"
