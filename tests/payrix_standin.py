@@ -10,7 +10,7 @@ envelope (with the paging ``details`` shape of each recorded file), the ``search
 refusals delivered with HTTP 200 and a non-empty ``errors`` (severity 2; severity 0-1 entries
 inform only), the rate-limit block (HTTP 429, code 64, for ``RATE_LIMIT_BLOCK`` seconds of the
 stand-in's clock, resource.payrix.com "Rate Limiting"), eCheck refunds refused without
-``first``, and ``/disbursements``, ``/entityReturns`` and ``/alerts`` (with ``alertActions``
+``first`` or ``last``, and ``/disbursements``, ``/entityReturns`` and ``/alerts`` (with ``alertActions``
 and ``alertTriggers``) in the shapes of eventsprout/payrix ``doc/models``. Every request is
 recorded (method, path, query, headers, JSON body) for tests to assert on.
 """
@@ -365,8 +365,8 @@ class PayrixStandIn:
         original = self.find("txns", str(body.get("fortxn")))
         if original is None:
             return None, "Invalid fortxn"
-        if body["type"] == 8 and not str(body.get("first") or "").strip():
-            return None, "first is required for eCheck transactions"
+        if body["type"] == 8 and not str(body.get("first") or body.get("last") or "").strip():
+            return None, "first or last is required for eCheck transactions"
         if int(original.get("status") or 0) not in (3, 4):
             return None, "Transaction is not in a refundable state"
         refunded = sum(

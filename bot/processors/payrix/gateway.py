@@ -426,9 +426,11 @@ class PayrixGateway:
             return f"{tid} is {label} at Payrix; only captured or settled payments are refunded."
         if original.type in mapping.ECHECK_SALES and original.funded is None:
             return f"{tid}: {mapping.UNFUNDED_ECHECK}"
-        if original.type in mapping.ECHECK_SALES and not (original.first or "").strip():
+        if original.type in mapping.ECHECK_SALES and not (
+            (original.first or "").strip() or (original.last or "").strip()
+        ):
             return (
-                f"Payrix needs the payer's first name to refund the eCheck {tid}, and it has none; "
+                f"Payrix needs the payer's name to refund the eCheck {tid}, and it has none; "
                 "refund it in the Payrix portal."
             )
         return None
@@ -464,11 +466,11 @@ class PayrixGateway:
         if original.order:
             payload["order"] = original.order
         if original.type in mapping.ECHECK_SALES:
-            payload["first"] = (
-                original.first or ""
-            ).strip()  # Payrix requires it on eCheck refunds
-            if original.last:
-                payload["last"] = original.last
+            # "For eCheck transactions, either first or last is required" (txns-post-request.md);
+            # the name is the payer's, as on the payment.
+            for name, value in (("first", original.first), ("last", original.last)):
+                if (value or "").strip():
+                    payload[name] = (value or "").strip()
         try:
             record = await self._created("txns", payload, idempotency_key)
         except ProcessorError:

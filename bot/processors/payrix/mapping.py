@@ -85,7 +85,7 @@ AUTH_TYPES = (2, 12, 14)
 ECHECK_TYPES = (7, 8, 11, 12)
 # What a type 5 or 8 may reference: Payrix's txn type table says a refund is "of a prior capture
 # or sale"; authorizations (2, 14) are reversed (type 4) or captured first, never refunded.
-REFUNDABLE_TYPES = (1, 3, 7, 11)
+REFUNDABLE_TYPES = (1, 3, 7, 11)  # txn-type-enum.md: type 5 "refunds a prior Capture or Sale"
 ECHECK_SALES = (7, 11)
 SALE_TYPES = (1, 3, 7, 11)  # what a day's payments count: sales and captures
 
@@ -111,7 +111,9 @@ PAYMENT_STATUS = {
     RETURNED: TransactionStatus.RETURNED,
 }
 # An eCheck is money that has not arrived until Payrix funds it (``funded``): Payrix warns it can
-# be returned even after it was captured and settled, so until then it shows as pending.
+# be returned even after it was captured and settled, so until then it shows as pending
+# (Payrix, "Refunding & voiding transactions": "confirm the original eCheck payment was funded
+# before they issue a refund").
 ECHECK_UNFUNDED = TransactionStatus.PENDING
 REFUND_TXN_STATUS = {
     PENDING: TransactionStatus.PENDING,
