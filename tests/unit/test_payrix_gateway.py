@@ -25,6 +25,7 @@ from bot.errors import ConfigError, PaybotError, ProcessorError
 from bot.processors.factory import create_gateway
 from bot.processors.gateway import Gateway
 from bot.processors.payrix import PayrixClient, PayrixGateway
+from bot.processors.payrix.client import like
 from bot.services.refund_rules import refund_refusal
 from tests.payrix_standin import API_KEY, MERCHANT, PayrixStandIn, error_body
 
@@ -762,3 +763,21 @@ async def test_a_duplicate_request_answer_is_taken_as_the_first(standin: PayrixS
     assert not first.duplicate and again.duplicate
     assert again.record["id"] == first.record["id"] and again.record["total"] == 259
     assert len(refunds_in(standin, CARD_TRUST)) == 1
+
+
+async def test_a_walk_pages_by_id_and_reads_each_record_once(standin: PayrixStandIn) -> None:
+    """Payrix's api-call-syntax page: scripts page by id, not by page number, so a record whose
+    ``modified`` changes during the walk is neither skipped nor read twice."""
+    template = standin.find("txns", CARD_TRUST)
+    assert template is not None
+    for n in range(250):
+        standin.add("txns", {**copy.deepcopy(template), "id": f"t1_txn_walk{n:019d}"})
+    client = PayrixClient(standin.url, API_KEY)
+    try:
+        found = await client.walk("txns", [like("id", "t1_txn_walk%")])
+    finally:
+        await client.close()
+    assert [r["id"] for r in found] == [f"t1_txn_walk{n:019d}" for n in range(250)]
+    searches = [c.search or "" for c in standin.calls("GET", "/txns")]
+    assert len(searches) == 3 and "id[greater]=t1_txn_walk0000000000000000099" in searches[1]
+    assert all(c.param("page[number]") == "1" for c in standin.calls("GET", "/txns"))
