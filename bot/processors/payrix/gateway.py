@@ -2,10 +2,12 @@
 
 Every read is scoped to the configured merchant (an API key can see several). Refunds are a
 ``type 5`` (card) or ``type 8`` (eCheck) transaction for the whole amount with ``fortxn`` = the
-payment; dispute answers and liability acceptances are ``chargebackMessages``. Each write carries
-our idempotency key twice: as Payrix's ``request-token`` header (Payrix returns the first record
-for a repeated token, for 48 hours) and inside the record itself, where the adapter looks for it
-before writing, so a retry days later still finds the first refund instead of making a second.
+payment; dispute answers and liability acceptances are ``chargebackMessages`` (the type each
+cycle takes: ``mapping.CONTEST_BY_CYCLE``). Each write carries our idempotency key twice: as
+Payrix's ``request-token`` header (Payrix answers a repeated token with the first response,
+flagged ``duplicateRequest``, for 48 hours) and inside the record itself, where the adapter looks
+for it before writing, so a retry days later still finds the first refund instead of making a
+second. Withdrawals are ``/disbursements``; alerts are believed as ``alerts.py`` says.
 """
 
 from __future__ import annotations
