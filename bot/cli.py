@@ -226,6 +226,49 @@ async def cmd_sandbox_settle(args: argparse.Namespace, settings: Settings) -> in
     return await _with_store(settings, work)
 
 
+async def cmd_payrix_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    """The Payrix /alerts setup that sends alerts to this bot: printed, or made with --apply."""
+    from bot.processors import payrix
+    from bot.processors.payrix import alerts
+
+    url = args.url.rstrip("/") + "/webhooks/payrix"
+    secret = settings.payrix_alert_secret
+    login = args.login or "<the t1_log_… id of the API key's login>"
+    if args.apply and (secret is None or not args.login):
+        return _fail("--apply needs PAYRIX_ALERT_SECRET set and --login t1_log_…")
+    shown = (
+        "<PAYRIX_ALERT_SECRET>" if secret is None or not args.apply else secret.get_secret_value()
+    )
+    setup = alerts.configuration(url, settings.payrix_alert_header, shown, login)
+    if not args.apply:
+        print(json.dumps(setup, indent=2))
+        return 0
+    gateway = payrix.create(settings)
+    try:
+        made = await alerts.apply(gateway.client, setup)
+    finally:
+        await gateway.close()
+    made.get("alertAction", {}).pop("headerValue", None)
+    print(json.dumps(made, indent=2, default=str))
+    return 0
+
+
+async def cmd_payrix_batches(args: argparse.Namespace, settings: Settings) -> int:
+    """Settlement batches and the transactions in each: what the payouts are made of."""
+    from bot.processors import payrix
+
+    gateway = payrix.create(settings)
+    try:
+        page = await gateway.list_batches(limit=args.limit)
+    finally:
+        await gateway.close()
+    for batch in page.items:
+        print(f"{batch.id}  {batch.status.value:<8} {batch.amount}  {batch.created_at:%Y-%m-%d}")
+        for txn_id in batch.transaction_ids:
+            print(f"    {txn_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paybot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -325,6 +368,19 @@ def build_parser() -> argparse.ArgumentParser:
     show = sandbox.add_parser("show", help="the processor's own record of a transaction, as JSON")
     show.add_argument("id")
     show.set_defaults(run=cmd_sandbox_show)
+    payrix = sub.add_parser(
+        "payrix", help="PAYMENTS_BACKEND=payrix: alerts and batches"
+    ).add_subparsers(dest="payrix", required=True)
+    alerts = payrix.add_parser("alerts", help="the Payrix /alerts setup for this bot's webhook")
+    alerts.add_argument("--url", required=True, help="the bot's public address, https://…")
+    alerts.add_argument(
+        "--login", default=None, help="the Payrix login (t1_log_…) owning the alert"
+    )
+    alerts.add_argument("--apply", action="store_true", help="create it at Payrix (once)")
+    alerts.set_defaults(run=cmd_payrix_alerts)
+    batches = payrix.add_parser("batches", help="settlement batches with their transactions")
+    batches.add_argument("--limit", type=int, default=10)
+    batches.set_defaults(run=cmd_payrix_batches)
     return parser
 
 

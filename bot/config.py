@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     payrix_api_base: str = "https://api.payrix.com"
     payrix_matter_field: str = "description.id"
     payrix_trust_field: str = "description.isTrust"
+    # Payrix alerts (POST /webhooks/payrix): the secret Payrix sends in PAYRIX_ALERT_HEADER (set
+    # as the alertAction's headerValue; unset: every alert is refused and polling alone runs),
+    # and the addresses alerts may come from (default: Payrix's published ones for the API's
+    # environment). PAYBOT_TRUSTED_PROXIES: proxies whose X-Forwarded-For is believed.
+    payrix_alert_secret: SecretStr | None = None
+    payrix_alert_header: str = Field(default="X-Paybot-Alert-Secret", min_length=1, max_length=64)
+    payrix_alert_ips: str | None = None
+    paybot_trusted_proxies: str = ""
     paybot_notify_channel: str | None = None
     paybot_approvals_channel: str | None = None
     paybot_worker_interval: float = Field(default=1.0, gt=0, le=60)
@@ -102,6 +110,21 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://api.payrix.com")
         return value.rstrip("/")
+
+    @field_validator("payrix_alert_ips", "paybot_trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str | None) -> str | None:
+        import ipaddress
+
+        for part in (value or "").split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{part.strip()!r} is not an IP address or CIDR range"
+                    ) from None
+        return value
 
     @field_validator("database_url")
     @classmethod

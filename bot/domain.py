@@ -89,6 +89,7 @@ class DisputeStatus(StrEnum):
     WON = "won"
     LOST = "lost"
     ACCEPTED = "accepted"
+    CLOSED = "closed"  # no more responses accepted, and the processor names no winner
 
     @property
     def is_open(self) -> bool:
@@ -99,6 +100,7 @@ class WithdrawalStatus(StrEnum):
     PENDING = "pending"
     PAID = "paid"
     FAILED = "failed"
+    RETURNED = "returned"  # paid, then sent back by the firm's bank
 
 
 class HistorySort(StrEnum):
@@ -174,6 +176,7 @@ class Transaction:
     disputes: tuple[Dispute, ...] = ()
     original_id: str | None = None  # for a refund: the payment it refunds
     return_code: str | None = None
+    refund_blocked: str | None = None  # why the processor will not refund it now, if it says
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ class EventType(StrEnum):
     DISPUTE_UPDATED = "dispute.updated"
     RETURN_CREATED = "return.created"
     WITHDRAWAL_PAID = "withdrawal.paid"
+    WITHDRAWAL_RETURNED = "withdrawal.returned"
 
 
 @dataclass(frozen=True)

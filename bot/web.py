@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import secrets
@@ -128,10 +129,11 @@ async def webhook(request: web.Request) -> web.Response:
     if request.match_info["backend"] != bot.settings.payments_backend:
         raise web.HTTPNotFound(text="no such webhook")
     body = await request.read()
+    sender = sender_address(request, bot.settings.paybot_trusted_proxies)
     try:
         if too_deep(body.decode("utf-8", "replace")):
             raise InvalidInput(f"malformed webhook body: nested deeper than {MAX_DEPTH} levels")
-        events = bot.services.gateway.parse_webhook(body, request.headers)
+        events = await bot.services.gateway.receive_webhook(body, request.headers, sender)
     except PaybotError as refusal:
         request[REFUSED] = refusal.message
         return web.json_response({"error": refusal.message}, status=400)
@@ -139,6 +141,33 @@ async def webhook(request: web.Request) -> web.Response:
     if new:
         bot.services.wake()
     return web.json_response({"received": len(events), "new": new})
+
+
+def sender_address(request: web.Request, trusted_proxies: str) -> str | None:
+    """Who sent the request: the peer, or, when the peer is a trusted proxy, the last address in
+    ``X-Forwarded-For`` that is not one (each proxy appends the address it received from; only
+    the part our own proxies wrote is believed)."""
+    peer = request.remote
+    trusted = [
+        ipaddress.ip_network(p.strip(), strict=False)
+        for p in trusted_proxies.split(",")
+        if p.strip()
+    ]
+
+    def is_proxy(address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address((address or "").strip())
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    if not trusted or not is_proxy(peer):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if not is_proxy(hop):
+            return hop
+    return peer
 
 
 async def healthz(request: web.Request) -> web.Response:

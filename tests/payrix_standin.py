@@ -5,9 +5,14 @@ It behaves as Payrix does where the adapter depends on it: the APIKEY header, th
 envelope (with the paging ``details`` shape of each recorded file), the ``search`` header
 (``field[op]=value&…``, ops equals / exact / like / in / greater / less / diff / notin / sort),
 ``page[number]`` and ``page[limit]`` (30 by default, 100 at most), ``expand[payment][]``,
-``request-token`` on POST (a repeated token returns the first record), and refusals delivered
-with HTTP 200 and a non-empty ``errors``. Every request is recorded (method, path, query, headers,
-JSON body) for tests to assert on.
+``request-token`` on POST (a repeated token returns the first response with
+``"duplicateRequest": true``, resource.payrix.com "Ensure Idempotency with Request Tokens"),
+refusals delivered with HTTP 200 and a non-empty ``errors`` (severity 2; severity 0-1 entries
+inform only), the rate-limit block (HTTP 429, code 64, for ``RATE_LIMIT_BLOCK`` seconds of the
+stand-in's clock, resource.payrix.com "Rate Limiting"), eCheck refunds refused without
+``first`` or ``last``, and ``/disbursements``, ``/entityReturns`` and ``/alerts`` (with ``alertActions``
+and ``alertTriggers``) in the shapes of eventsprout/payrix ``doc/models``. Every request is
+recorded (method, path, query, headers, JSON body) for tests to assert on.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -41,7 +46,13 @@ SOURCES = {
     "batches": ("batches.json",),
     "merchants": ("merchants.json",),
     "funds": ("synthetic/funds.json",),
+    "disbursements": ("synthetic/disbursements.json",),
+    "entityReturns": ("synthetic/entityReturns.json",),
+    "alerts": ("synthetic/alerts.json",),
+    "alertActions": ("synthetic/alerts.json",),
+    "alertTriggers": ("synthetic/alerts.json",),
 }
+RATE_LIMIT_BLOCK = timedelta(seconds=10)
 MESSAGE_TYPES = {
     "assign",
     "notate",
@@ -57,6 +68,7 @@ MESSAGE_TYPES = {
     "respondToPreArbitration",
     "unaccept",
 }
+ALERT_PREFIX = {"alerts": "alt", "alertActions": "ala", "alertTriggers": "alr"}
 _TERM = re.compile(r"([A-Za-z0-9_.]+)\[([a-z]+)\]=(.*)")
 
 
@@ -126,6 +138,9 @@ class PayrixStandIn:
     canned: list[Canned] = field(default_factory=list)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     delay: float = 0.0  # seconds before every answer: a slow processor
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    blocked_until: datetime | None = None
+    sums: bool = True  # answer the ``totals`` header (False: as if Payrix ignored it)
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -158,6 +173,14 @@ class PayrixStandIn:
     ) -> None:
         """Answer the next matching request with this body (once)."""
         self.canned.append(Canned(method, path, status, body))
+
+    def block(self) -> None:
+        """Exceed the rate limit now: every request is refused for the next ten seconds."""
+        self.blocked_until = self.clock() + RATE_LIMIT_BLOCK
+
+    def inform_next(self, msg: str) -> None:
+        """Add a severity-1 (informative) entry to the next answer's ``errors``."""
+        self.notices.append({"code": 0, "severity": 1, "msg": msg, "errorCode": "info"})
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
         return [
@@ -198,6 +221,18 @@ class PayrixStandIn:
         return entry
 
     def _gate(self, entry: Recorded) -> web.Response | None:
+        if self.blocked_until is not None and self.clock() < self.blocked_until:
+            body = {
+                "errors": [
+                    {
+                        "code": 64,
+                        "severity": 2,
+                        "msg": "Rate of requests exceeded - Temporary block implemented",
+                        "errorCode": "C_RATE_LIMIT_EXCEEDED_TEMP_BLOCK",
+                    }
+                ]
+            }
+            return web.json_response(body, status=429)
         if entry.headers.get("APIKEY") != self.api_key:
             body = {
                 "errors": [
@@ -262,7 +297,8 @@ class PayrixStandIn:
             "totals": [],
             "page": {"current": page, "last": pages, "hasMore": more},
         }
-        return {"response": {"data": data, "details": details, "errors": []}}
+        errors, self.notices = self.notices, []
+        return {"response": {"data": data, "details": details, "errors": errors}}
 
     def _list(self, resource: str, entry: Recorded) -> web.Response:
         try:
@@ -281,7 +317,10 @@ class PayrixStandIn:
         pages = max(1, -(-len(records) // limit))
         chunk = records[(page - 1) * limit : page * limit]
         data = [self._expand(r, entry) for r in chunk]
-        return web.json_response(self._envelope(resource, data, page, pages, page < pages))
+        answer = self._envelope(resource, data, page, pages, page < pages)
+        if entry.headers.get("totals") and self.sums:
+            answer["response"]["details"]["totals"] = totals(entry.headers["totals"], records)
+        return web.json_response(answer)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -289,13 +328,15 @@ class PayrixStandIn:
         body = entry.body if isinstance(entry.body, dict) else {}
         token = entry.headers.get("request-token")
         if token and token in self.tokens:
-            again = copy.deepcopy(self.tokens[token])
-            again["requestTokenUsed"] = 1  # "already made and completed successfully"
-            return web.json_response(self._envelope(resource, [again], 1, 1, False))
+            again = self._envelope(resource, [copy.deepcopy(self.tokens[token])], 1, 1, False)
+            again["response"]["details"]["duplicateRequest"] = True  # the original response
+            return web.json_response(again)
         if resource == "txns":
             made, refusal = self._refund(body)
         elif resource == "chargebackMessages":
             made, refusal = self._message(body)
+        elif resource in ("alerts", "alertActions", "alertTriggers"):
+            made, refusal = {**self._stamp(ALERT_PREFIX[resource]), **body}, None
         else:
             made, refusal = None, f"POST /{resource} is not served by the stand-in"
         if refusal is not None or made is None:
@@ -328,6 +369,8 @@ class PayrixStandIn:
         original = self.find("txns", str(body.get("fortxn")))
         if original is None:
             return None, "Invalid fortxn"
+        if body["type"] == 8 and not str(body.get("first") or body.get("last") or "").strip():
+            return None, "first or last is required for eCheck transactions"
         if int(original.get("status") or 0) not in (3, 4):
             return None, "Transaction is not in a refundable state"
         refunded = sum(
@@ -380,7 +423,51 @@ class PayrixStandIn:
             "status": "requested",
             "imported": 0,
         }
+        self._moved_by(made)
         return made, None
+
+    def _moved_by(self, message: dict[str, Any]) -> None:
+        """What a message does to its case. In the recorded responses an ``acceptLiability``
+        ended ``lost`` with a chargebackStatus, and a ``respondToDispute`` left the case open
+        and actionable; a contest moves it to the cycle after (Payrix's cycle texts), no longer
+        actionable, with a chargebackStatus naming the message."""
+        case = self.find("chargebacks", message["chargeback"])
+        if case is None:
+            return
+        moves = {
+            "represent": "representment",
+            "requestPreArbitration": "responseToIssuerPreArbitration",
+            "requestArbitration": "arbitration",
+        }
+        now = message["created"]
+        if message["type"] == "acceptLiability":
+            case.update(status="lost", modified=now)
+        elif message["type"] in moves:
+            case.update(cycle=moves[message["type"]], actionable=0, modified=now)
+        else:
+            return
+        self.add(
+            "chargebackStatuses",
+            {
+                **self._stamp("chs"),
+                "chargeback": case["id"],
+                "chargebackMessage": message["id"],
+                "status": case["status"],
+            },
+        )
+
+
+def totals(header: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``sum[]=total&count[]=id`` over every record the search found (not only the page)."""
+    found: dict[str, dict[str, Any]] = {}
+    for part in header.split("&"):
+        operator, _, key = part.partition("[]=")
+        values = [r.get(key) for r in records if r.get(key) is not None]
+        if operator == "sum":
+            found.setdefault("sum", {})[key] = sum(as_number(v) or 0 for v in values)
+        elif operator == "count":
+            found.setdefault("count", {})[key] = len(values)
+    return found
 
 
 def sort_key(value: Any) -> tuple[int, Any]:

@@ -27,6 +27,7 @@ STATUS_LABEL = {
     DisputeStatus.WON: "🟢 Won",
     DisputeStatus.LOST: "⚫ Lost",
     DisputeStatus.ACCEPTED: "⚫ Accepted (liability accepted)",
+    DisputeStatus.CLOSED: "⚪ Closed (no more responses; outcome not given)",
 }
 
 EVIDENCE_FIELDS = (
@@ -135,7 +136,24 @@ def digest_parent(disputes: int, returns: int, updates: int) -> str:
 
 
 def status_reply(dispute: Dispute) -> str:
-    return f"Chargeback {inline(dispute.id)} on `{inline(dispute.transaction_id)}` is now: {STATUS_LABEL[dispute.status]}"
+    text = f"Chargeback {inline(dispute.id)} on `{inline(dispute.transaction_id)}` is now: {STATUS_LABEL[dispute.status]}"
+    if dispute.status is DisputeStatus.NEEDS_RESPONSE:
+        text += f", respond by {day(dispute.respond_by)}"
+    return text
+
+
+def withdrawal_return_message(
+    withdrawal_id: str, amount: str, code: str, meaning: str
+) -> list[Block]:
+    """A payout the firm's bank sent back: told like an ACH return, with its code's meaning."""
+    return [
+        HeaderBlock(text=f"Withdrawal returned: {amount}"),
+        paragraph(
+            f"The bank sent back withdrawal `{inline(withdrawal_id)}` ({amount}): "
+            f"*{inline(code)}* {inline(meaning)}. The money is back in the processor "
+            "balance; check the firm's bank details at the processor."
+        ),
+    ]
 
 
 def reminder_text(dispute: Dispute, stage: str, now: datetime) -> str:

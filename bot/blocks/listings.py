@@ -28,6 +28,7 @@ DISPUTE_STATUS = {
     DisputeStatus.WON: "🟢 Won",
     DisputeStatus.LOST: "⚫ Lost",
     DisputeStatus.ACCEPTED: "⚫ Accepted",
+    DisputeStatus.CLOSED: "⚪ Closed",
 }
 
 

@@ -203,6 +203,11 @@ class DisputeThread(Base):
     updated_at: Mapped[datetime]
 
 
+# One response waiting per dispute; a submitted one leaves room for more evidence when the
+# processor still takes it (Payrix keeps a case ``actionable`` after a response).
+LIVE_RESPONSE = "state NOT IN ('rejected', 'failed', 'submitted')"
+
+
 class DisputeResponse(Base):
     """A drafted dispute response: drafted -> approved | rejected -> submitting -> submitted | failed."""
 
@@ -212,8 +217,8 @@ class DisputeResponse(Base):
             "uq_dispute_responses_live",
             "dispute_id",
             unique=True,
-            sqlite_where=text("state NOT IN ('rejected', 'failed')"),
-            postgresql_where=text("state NOT IN ('rejected', 'failed')"),
+            sqlite_where=text(LIVE_RESPONSE),
+            postgresql_where=text(LIVE_RESPONSE),
         ),
     )
 

@@ -84,4 +84,12 @@ class Gateway(Protocol):
         """
         ...
 
+    async def receive_webhook(
+        self, body: bytes, headers: Mapping[str, str], sender: str | None
+    ) -> tuple[ProcessorEvent, ...]:
+        """A webhook's events, believed the processor's way: by its signature (``parse_webhook``)
+        or, for a processor that signs nothing, by a shared header, the sender's address
+        (``sender``, as the web layer resolved it) and a re-read of what it names."""
+        ...
+
     async def close(self) -> None: ...

@@ -159,7 +159,11 @@ class Disputes:
             await session.execute(
                 update(DisputeThread)
                 .where(DisputeThread.dispute_id == dispute.id)
-                .values(status=dispute.status.value, updated_at=self._clock())
+                .values(
+                    status=dispute.status.value,
+                    respond_by=dispute.respond_by,
+                    updated_at=self._clock(),
+                )
             )
 
     async def open_dispute(self, dispute_id: str) -> Dispute:

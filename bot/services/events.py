@@ -31,6 +31,7 @@ ANNOUNCED = {
     EventType.DISPUTE_CREATED: "dispute.created",
     EventType.DISPUTE_UPDATED: "dispute.updated",
     EventType.RETURN_CREATED: "return.created",
+    EventType.WITHDRAWAL_RETURNED: "withdrawal.returned",
 }
 
 

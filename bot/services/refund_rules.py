@@ -31,6 +31,8 @@ def refund_refusal(txn: Transaction) -> str | None:
         return "This payment failed: there is no money to refund."
     if txn.status is TransactionStatus.VOIDED:
         return "This payment was voided: there is no money to refund."
+    if txn.refund_blocked:
+        return txn.refund_blocked
     if any(d.status.is_open for d in txn.disputes):
         return "This payment is under dispute: answer the dispute instead of refunding."
     if txn.status not in (TransactionStatus.SUCCEEDED, TransactionStatus.PENDING):

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -21,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import disputes as dispute_blocks
 from bot.clock import Clock
-from bot.domain import Dispute, PaymentReturn
+from bot.domain import Dispute, DisputeThreadInfo, Money, PaymentReturn
 from bot.nacha import describe_return
 from bot.services import disputes as dispute_jobs
 from bot.services.container import Services
@@ -31,6 +32,7 @@ from bot.slack.directory import SlackDirectory
 
 log = logging.getLogger("paybot.notify")
 
+THREADLESS = ("dispute.created", "return.created", "withdrawal.returned")  # top-level posts
 DIGEST_AT = 4  # this many items or more at once for one channel become a digest
 BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as fit
 
@@ -155,7 +157,7 @@ class Delivery:
                 rendered.append(await self._render(item))
             except Exception as exc:
                 await self._services.outbox.retry(item, self.owner, repr(exc))
-        threadless = [r for r in rendered if r.item.kind in ("dispute.created", "return.created")]
+        threadless = [r for r in rendered if r.item.kind in THREADLESS]
         threaded = [r for r in rendered if r not in threadless]
         delivered = 0
         if len(threadless) >= DIGEST_AT:
@@ -340,6 +342,9 @@ class Delivery:
                 if where is None or where.thread_ts is None:
                     raise NotReady(one.dispute.id)
                 thread_ts = where.thread_ts
+                if one.item.kind == "dispute.updated" and unchanged(where, one.dispute):
+                    await outbox.sent([one.item.id], None, thread_ts, self.owner)
+                    return 1  # the thread already says this (another feed told the same change)
                 await self._services.disputes.record_status(one.dispute)
                 await self._refresh_parent(where.channel or channel, where.message_ts)
             posted = await self._post(channel, one.text, None, thread_ts, [one.item])
@@ -364,6 +369,8 @@ class Delivery:
 
     async def _render(self, item: OutboxItem) -> Rendered:
         gateway, now = self._services.gateway, self._clock()
+        if item.kind == "withdrawal.returned":
+            return self._payout_return(item)
         if item.kind == "return.created":
             payment_return = await self._return(item)
             meaning = describe_return(payment_return.code)
@@ -405,6 +412,20 @@ class Delivery:
             )
         raise LookupError(f"unknown notification kind {item.kind}")
 
+    @staticmethod
+    def _payout_return(item: OutboxItem) -> Rendered:
+        """A returned payout, told from the event itself (no processor has a withdrawal lookup)."""
+        data = dict(item.payload.get("data") or {})
+        minor = data.get("returned_minor", data.get("amount_minor"))
+        amount = str(Money(int(minor or 0), str(data.get("currency") or "USD")))
+        code = str(data.get("code") or "unknown")
+        meaning = describe_return(code)
+        return Rendered(
+            item,
+            dispute_blocks.withdrawal_return_message(item.object_id, amount, code, meaning),
+            f"Withdrawal {item.object_id} returned ({code}, {meaning}): {amount}",
+        )
+
     async def _return(self, item: OutboxItem) -> PaymentReturn:
         """The return as the event told it, completed from the payment it returned."""
         data = dict(item.payload.get("data") or {})
@@ -424,6 +445,15 @@ class Delivery:
             created_at=self._clock(),
             matter_id=txn.matter_id,
         )
+
+
+def unchanged(thread: DisputeThreadInfo, dispute: Dispute) -> bool:
+    """The thread already shows this status and deadline (stored times may have lost their zone)."""
+
+    def utc(at: datetime) -> datetime:
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+    return thread.status is dispute.status and utc(thread.respond_by) == utc(dispute.respond_by)
 
 
 def _body(one: Rendered) -> list[Block]:

@@ -1,12 +1,20 @@
 """The whole bot on PAYMENTS_BACKEND=payrix, against the local Payrix stand-in serving the
 responses recorded from Payrix: lookups, a refund approved in Slack and made once at Payrix,
-a new chargeback announced from the polled feed, and webhooks refused."""
+a dispute answered with the message its cycle takes, a return with its NACHA code, withdrawals
+from disbursements (a returned one announced), and alerts believed only with the secret header
+from an allowed address, re-read from the API."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
+import os
+import sys
+from asyncio.subprocess import PIPE
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -46,38 +54,58 @@ async def standin(clock: ManualClock) -> AsyncIterator[PayrixStandIn]:
     await server.stop()
 
 
+BotFactory = Callable[..., Awaitable[Harness]]
+
+
 @pytest.fixture
-async def payrix_bot(
+async def make_payrix_bot(
     database_url: str, clock: ManualClock, standin: PayrixStandIn
-) -> AsyncIterator[Harness]:
-    fake = FakeSlack(bot_token=BOT_TOKEN)
-    api_url = await fake.start()
-    fake.add_channel(APPROVALS, "payments-approvals")
-    fake.add_channel(NOTIFY, "payments")
-    settings = Settings(
-        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
-        slack_api_url=api_url,
-        database_url=database_url,
-        paybot_approvals_channel=APPROVALS,
-        paybot_notify_channel=NOTIFY,
-        paybot_worker_interval=0.05,
-        paybot_notify_pace=0,
-        payments_backend="payrix",
-        payrix_api_key=API_KEY,  # type: ignore[arg-type]
-        payrix_merchant_id=MERCHANT,
-        payrix_api_base=standin.url,
-    )
-    store = await open_store(settings, clock=clock)
-    bot = await create_bot(settings, clock=clock, store=store)
-    port = free_port()
-    runner = await start_http(bot, "127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}"
-    sender = SlackSender(url, SIGNING_SECRET, fake)
-    yield Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
-    await sender.close()
-    await runner.cleanup()
-    await fake.stop()
+) -> AsyncIterator[BotFactory]:
+    """Bots on the stand-in; ``overrides`` are extra settings (alert secret, addresses)."""
+    made: list[tuple[Harness, Any]] = []
+
+    async def make(**overrides: Any) -> Harness:
+        fake = FakeSlack(bot_token=BOT_TOKEN)
+        api_url = await fake.start()
+        fake.add_channel(APPROVALS, "payments-approvals")
+        fake.add_channel(NOTIFY, "payments")
+        settings = Settings(
+            slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
+            slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
+            slack_api_url=api_url,
+            database_url=database_url,
+            paybot_approvals_channel=APPROVALS,
+            paybot_notify_channel=NOTIFY,
+            paybot_worker_interval=0.05,
+            paybot_notify_pace=0,
+            payments_backend="payrix",
+            payrix_api_key=API_KEY,  # type: ignore[arg-type]
+            payrix_merchant_id=MERCHANT,
+            payrix_api_base=standin.url,
+            **overrides,
+        )
+        store = await open_store(settings, clock=clock)
+        bot = await create_bot(settings, clock=clock, store=store)
+        port = free_port()
+        runner = await start_http(bot, "127.0.0.1", port)
+        url = f"http://127.0.0.1:{port}"
+        sender = SlackSender(url, SIGNING_SECRET, fake)
+        harness = Harness(
+            bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url
+        )
+        made.append((harness, runner))
+        return harness
+
+    yield make
+    for harness, runner in made:
+        await harness.slack.close()
+        await runner.cleanup()
+        await harness.fake.stop()
+
+
+@pytest.fixture
+async def payrix_bot(make_payrix_bot: BotFactory) -> Harness:
+    return await make_payrix_bot()
 
 
 async def test_lookup_shows_a_recorded_payrix_transaction(payrix_bot: Harness) -> None:
@@ -196,13 +224,315 @@ async def test_a_new_chargeback_is_announced_from_the_polled_feed(
     assert f"{chargeback['id']}.created" in ids
 
 
-async def test_payrix_webhooks_are_refused_with_the_reason(payrix_bot: Harness) -> None:
+ALERT_SECRET = "alert-secret-of-the-firm"
+OLD = "2026-11-13 09:00:00.0000"  # before the first poll's look-back: only an alert tells it
+
+
+def quiet_chargeback(standin: PayrixStandIn, chargeback_id: str) -> dict[str, Any]:
+    """A new chargeback the poller will not read (modified before its look-back)."""
+    record = copy.deepcopy(standin.find("chargebacks", "t1_chb_6616a9de06fd751e5ae91e5"))
+    assert record is not None
+    record.update(id=chargeback_id, txn=TRUST_PAYMENT, reply=20261130, created=OLD, modified=OLD)
+    return standin.add("chargebacks", record)
+
+
+def alert(record_id: str, **claimed: Any) -> bytes:
+    """An alert as Payrix sends one (resource.payrix.com, "Respond to Chargeback Dispute using
+    the API"): ``response.alert`` and the record in ``response.data``."""
+    body = {
+        "response": {
+            "alert": {
+                "subject": "You have a new notification on a dispute",
+                "disputeId": record_id,
+            },
+            "data": [{"id": record_id, **claimed}],
+        }
+    }
+    return json.dumps(body).encode()
+
+
+async def post_alert(
+    harness: Harness, body: bytes, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     async with aiohttp.ClientSession() as http:
         async with http.post(
-            f"{payrix_bot.url}/webhooks/payrix", data=b'{"event":"chargeback.created"}'
+            f"{harness.url}/webhooks/payrix", data=body, headers=headers or {}
         ) as reply:
-            assert reply.status == 400
-            assert "documents no signature" in (await reply.json())["error"]
+            return reply.status, await reply.json()
+
+
+async def stored(harness: Harness) -> list[str]:
+    async with harness.store.sessions() as session:
+        return list(await session.scalars(select(ProcessorEventRow.event_id)))
+
+
+async def test_an_alert_with_the_secret_from_an_allowed_address_is_re_read_and_stored_once(
+    make_payrix_bot: BotFactory, standin: PayrixStandIn
+) -> None:
+    bot = await make_payrix_bot(payrix_alert_secret=ALERT_SECRET, payrix_alert_ips="127.0.0.1")
+    cb = quiet_chargeback(standin, "t1_chb_alerted000000000000001")
+    secret = {"X-Paybot-Alert-Secret": ALERT_SECRET}
+    status, answer = await post_alert(bot, alert(cb["id"], status="lost", total=1), secret)
+    assert status == 200 and answer["new"] == 2, answer
+    assert standin.calls("GET", f"/chargebacks/{cb['id']}"), "re-read from the API"
+    async with bot.store.sessions() as session:
+        row = await session.scalar(
+            select(ProcessorEventRow).where(ProcessorEventRow.event_id == f"{cb['id']}.created")
+        )
+    assert row is not None and row.source == "webhook"
+    assert row.data["status"] == "needs_response" and row.data["amount_minor"] == 20000  # the API's
+    again = await post_alert(bot, alert(cb["id"]), secret)
+    assert again == (200, {"received": 2, "new": 0})
+
+    async def told() -> bool:
+        await bot.cycle()
+        return any(cb["id"] in m.text for m in bot.fake.messages(NOTIFY))
+
+    await eventually(told, what="the alerted chargeback announced")
+    assert sum(cb["id"] in m.text for m in bot.fake.messages(NOTIFY)) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "headers", "body_id", "reason"),
+    [
+        ({"payrix_alert_ips": "127.0.0.1"}, {"X-Paybot-Alert-Secret": "wrong"}, None, "secret"),
+        ({"payrix_alert_ips": "127.0.0.1"}, {}, None, "secret"),
+        ({}, {"X-Paybot-Alert-Secret": ALERT_SECRET}, None, "PAYRIX_ALERT_IPS"),  # Payrix's IPs
+        (  # a forwarded address is not believed from a peer that is not a trusted proxy
+            {},
+            {"X-Paybot-Alert-Secret": ALERT_SECRET, "X-Forwarded-For": "3.219.99.73"},
+            None,
+            "PAYRIX_ALERT_IPS",
+        ),
+        (  # forged: names a chargeback Payrix does not have
+            {"payrix_alert_ips": "127.0.0.1"},
+            {"X-Paybot-Alert-Secret": ALERT_SECRET},
+            "t1_chb_forged0000000000000001",
+            "no chargebacks record",
+        ),
+    ],
+)
+async def test_an_alert_not_believed_is_400_and_nothing_is_stored(
+    make_payrix_bot: BotFactory,
+    standin: PayrixStandIn,
+    overrides: dict[str, str],
+    headers: dict[str, str],
+    body_id: str | None,
+    reason: str,
+) -> None:
+    bot = await make_payrix_bot(payrix_alert_secret=ALERT_SECRET, **overrides)
+    cb = quiet_chargeback(standin, "t1_chb_refused000000000000001")
+    status, answer = await post_alert(bot, alert(body_id or cb["id"]), headers)
+    assert status == 400 and reason in answer["error"], answer
+    assert not [e for e in await stored(bot) if "t1_chb_refused" in e or "forged" in e]
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_sender(
+    make_payrix_bot: BotFactory, standin: PayrixStandIn
+) -> None:
+    bot = await make_payrix_bot(
+        payrix_alert_secret=ALERT_SECRET, paybot_trusted_proxies="127.0.0.1"
+    )
+    cb = quiet_chargeback(standin, "t1_chb_proxied000000000000001")
+    headers = {"X-Paybot-Alert-Secret": ALERT_SECRET, "X-Forwarded-For": "6.6.6.6, 3.219.99.73"}
+    status, answer = await post_alert(bot, alert(cb["id"]), headers)
+    assert status == 200 and answer["new"] == 2  # Payrix's production address, by our proxy
+    spoofed = {"X-Paybot-Alert-Secret": ALERT_SECRET, "X-Forwarded-For": "3.219.99.73, 6.6.6.6"}
+    status, answer = await post_alert(bot, alert(cb["id"]), spoofed)
+    assert status == 400 and "6.6.6.6" in answer["error"]
+
+
+async def test_without_an_alert_secret_alerts_are_refused_and_polling_runs(
+    payrix_bot: Harness,
+) -> None:
+    status, answer = await post_alert(payrix_bot, b'{"event":"chargeback.created"}')
+    assert status == 400 and "PAYRIX_ALERT_SECRET is not set" in answer["error"]
+
+
+async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_once(
+    payrix_bot: Harness, standin: PayrixStandIn
+) -> None:
+    staff = await payrix_bot.user("sam", "staff")
+    manager = await payrix_bot.user("meg", "manager")
+    now = payrix_now(payrix_bot.clock())
+    cb = copy.deepcopy(standin.find("chargebacks", "t1_chb_6616a9de06fd751e5ae91e5"))
+    assert cb is not None
+    cb.update(
+        id="t1_chb_cycles000000000000000001",
+        txn=TRUST_PAYMENT,
+        reply=20261130,
+        created=now,
+        modified=now,
+    )
+    standin.add("chargebacks", cb)
+    await announced(payrix_bot, f"New chargeback {cb['id']}")
+    [parent] = payrix_bot.fake.messages(NOTIFY)
+
+    async def answer(summary: str) -> None:
+        await payrix_bot.slack.block_action(staff, "dispute_respond", message=parent)
+        modal = await payrix_bot.fake.wait_for(
+            lambda: payrix_bot.fake.top_modal(staff), what="response modal"
+        )
+        reply = await payrix_bot.slack.submit(
+            staff, modal, summary=summary, product_description="Legal advice, 3 hours"
+        )
+        assert reply.json["response_action"] == "update", reply.json
+        payrix_bot.fake.close_view(staff, modal["id"])
+
+        async def draft() -> Any:
+            await payrix_bot.cycle()
+            return next(
+                (
+                    m
+                    for m in reversed(payrix_bot.fake.messages(NOTIFY, thread_ts=parent.ts))
+                    if "dispute_response_approve" in json.dumps(m.blocks or [])
+                    and summary in json.dumps(m.blocks or [])
+                ),
+                None,
+            )
+
+        found = await eventually(draft, what="draft in the thread")
+        await payrix_bot.slack.block_action(manager, "dispute_response_approve", message=found)
+
+    async def sent(*types: str) -> bool:
+        await payrix_bot.cycle()
+        return [c.body["type"] for c in standin.calls("POST", "/chargebackMessages")] == [*types]
+
+    await answer("The first answer")
+    await eventually(lambda: sent("represent"), what="representment sent")
+    await announced(payrix_bot, "Under review")  # Payrix moved it to representment
+
+    payrix_bot.clock.advance(hours=1)
+    cb.update(
+        cycle="preArbitration",
+        actionable=1,
+        reply=20261210,
+        modified=payrix_now(payrix_bot.clock()),
+    )  # a new cycle and reply-by date: Payrix writes no chargebackStatus for it
+    await announced(payrix_bot, "respond by 2026-12-10")
+    for _ in range(3):
+        await payrix_bot.cycle()
+    assert everything_in(payrix_bot).count("respond by 2026-12-10") == 1, "announced once"
+
+    await answer("The pre-arbitration answer")
+    await eventually(lambda: sent("represent", "requestArbitration"), what="arbitration asked")
+
+
+async def test_returns_and_withdrawals_come_from_payrix_with_codes_and_net_amounts(
+    payrix_bot: Harness, standin: PayrixStandIn
+) -> None:
+    staff = await payrix_bot.user("sam", "staff")
+    body = (await payrix_bot.slack.command(staff, "withdrawals")).json
+    shown = json.dumps(body, ensure_ascii=False)
+    assert "9.47 USD" in shown and "11.82 USD" in shown, "net amounts of /disbursements"
+    assert "t1_bth_" not in shown
+
+    now = payrix_now(payrix_bot.clock())
+    echeck = standin.find("txns", "t1_txn_68fff7fbd76cc404a416a0c")
+    assert echeck is not None
+    echeck.update(status=5, returned=20261116, modified=now)
+    standin.add("entityReturns", returned(txn=echeck["id"], code="R01", at=now))
+    payout = copy.deepcopy(standin.find("disbursements", "t1_dbm_6941c29a1d2b6c4f5e7a001"))
+    assert payout is not None
+    payout.update(id="t1_dbm_returned000000000000001", status=6, returnedAmount=947, modified=now)
+    standin.add("disbursements", payout)
+    standin.add("entityReturns", returned(disbursement=payout["id"], code="R02", at=now))
+
+    await announced(payrix_bot, "ACH return R01 (Insufficient funds)")
+    await announced(payrix_bot, f"Withdrawal {payout['id']} returned (R02, Account closed)")
+    for _ in range(3):
+        await payrix_bot.cycle()
+    text = everything_in(payrix_bot)
+    assert text.count("ACH return R01") == 1 and text.count(f"Withdrawal {payout['id']}") == 1
+    body = (await payrix_bot.slack.command(staff, "returns")).json
+    shown = json.dumps(body, ensure_ascii=False)
+    assert "R01" in shown and "Insufficient funds" in shown
+    body = (await payrix_bot.slack.command(staff, "withdrawals")).json
+    assert "Returned" in json.dumps(body, ensure_ascii=False)
+
+
+def returned(*, code: str, at: str, **target: str) -> dict[str, Any]:
+    """An /entityReturns record (eventsprout/payrix doc/models/entity-returns-response.md)."""
+    record_id = f"t1_ert_{code.lower()}{len(target)}".ljust(30, "0")
+    return {
+        "id": record_id,
+        "created": at,
+        "modified": at,
+        "entity": "t1_ent_65f097a1c57793ba6dad9bf",
+        "txn": None,
+        "disbursement": None,
+        "code": code,
+        "actionCode": "nsf" if code == "R01" else "badAccount",
+        "message": "Returned by the receiving bank",
+        **target,
+    }
+
+
+def everything_in(harness: Harness) -> str:
+    parts = []
+    for message in harness.fake.messages(NOTIFY):
+        parts.append(message.text + json.dumps(message.blocks or [], ensure_ascii=False))
+        for reply in harness.fake.messages(NOTIFY, thread_ts=message.ts):
+            parts.append(reply.text + json.dumps(reply.blocks or [], ensure_ascii=False))
+    return "\n".join(parts)
+
+
+async def announced(harness: Harness, text: str) -> None:
+    async def check() -> bool:
+        await harness.cycle()
+        return text in everything_in(harness)
+
+    await eventually(check, what=f"{text!r} announced")
+
+
+async def paybot_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """The `paybot` command in its own process, while the stand-in answers in this loop."""
+    ours = ("SLACK_", "PAYBOT_", "PAYMENTS_", "DATABASE_", "STRIPE_", "PAYRIX_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)} | env
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=clean, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    return int(process.returncode or 0), out.decode(), err.decode()
+
+
+async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
+    standin: PayrixStandIn, tmp_path: Path
+) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "PAYMENTS_BACKEND": "payrix",
+        "PAYRIX_API_KEY": API_KEY,
+        "PAYRIX_MERCHANT_ID": MERCHANT,
+        "PAYRIX_API_BASE": standin.url,
+        "PAYRIX_ALERT_SECRET": ALERT_SECRET,
+    }
+    url = ("--url", "https://paybot.firm.example")
+    code, out, err = await paybot_cli("payrix", "alerts", *url, env=env)
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["alertAction"]["value"] == "https://paybot.firm.example/webhooks/payrix"
+    assert printed["alertAction"]["headerValue"] == "<PAYRIX_ALERT_SECRET>"  # never printed
+    assert ALERT_SECRET not in out and standin.calls("POST") == []
+    events = {t["event"] for t in printed["alertTriggers"]}
+    assert {"chargeback.created", "txn.returned", "disbursement.returned"} <= events
+
+    login = ("--login", "t1_log_64ee6855b97877780a5bfef")
+    code, out, err = await paybot_cli("payrix", "alerts", *url, *login, "--apply", env=env)
+    assert code == 0, err
+    assert ALERT_SECRET not in out
+    (action,) = [c.body for c in standin.calls("POST", "/alertActions")]
+    assert (action["type"], action["headerName"], action["headerValue"]) == (
+        "web",
+        "X-Paybot-Alert-Secret",
+        ALERT_SECRET,
+    )
+    triggers = standin.calls("POST", "/alertTriggers")
+    assert len(triggers) == len(printed["alertTriggers"])
+    assert {t.body["alert"] for t in triggers} == {action["alert"]}
+    code, out, err = await paybot_cli("payrix", "alerts", *url, *login, "--apply", env=env)
+    assert code == 0 and json.loads(out)["created"] is False
+    assert len(standin.calls("POST", "/alerts")) == 1, "made once"
 
 
 # ---------------------------------------------------------------------------------------------

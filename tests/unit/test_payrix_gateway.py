@@ -25,6 +25,7 @@ from bot.errors import ConfigError, PaybotError, ProcessorError
 from bot.processors.factory import create_gateway
 from bot.processors.gateway import Gateway
 from bot.processors.payrix import PayrixClient, PayrixGateway
+from bot.processors.payrix.client import like
 from bot.services.refund_rules import refund_refusal
 from tests.payrix_standin import API_KEY, MERCHANT, PayrixStandIn, error_body
 
@@ -44,10 +45,39 @@ async def standin(clock: ManualClock) -> AsyncIterator[PayrixStandIn]:
 
 
 @pytest.fixture
-async def gateway(standin: PayrixStandIn, clock: ManualClock) -> AsyncIterator[PayrixGateway]:
-    made = PayrixGateway(PayrixClient(standin.url, API_KEY), MERCHANT, clock=clock)
+def waits(clock: ManualClock) -> list[float]:
+    """The client's waits, taken on the test's clock instead of real time."""
+    return []
+
+
+@pytest.fixture
+async def gateway(
+    standin: PayrixStandIn, clock: ManualClock, waits: list[float]
+) -> AsyncIterator[PayrixGateway]:
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds=seconds)
+
+    made = PayrixGateway(PayrixClient(standin.url, API_KEY, sleep=sleep), MERCHANT, clock=clock)
     yield made
     await made.close()
+
+
+def entity_return(**fields: object) -> dict:
+    """An ``/entityReturns`` record in the shape of doc/models/entity-returns-response.md."""
+    return {
+        "id": f"t1_ert_{abs(hash(tuple(sorted(fields.items())))) % 10**23:023d}",
+        "created": "2025-10-30 10:00:01.0000",
+        "modified": "2025-10-30 10:00:01.0000",
+        "entity": "t1_ent_65f097a1c57793ba6dad9bf",
+        "txn": None,
+        "disbursement": None,
+        "actionCode": "nsf",
+        "message": "Returned by the receiving bank",
+        "inactive": 0,
+        "frozen": 0,
+        **fields,
+    }
 
 
 def refunds_in(standin: PayrixStandIn, original: str) -> list[dict]:
@@ -94,12 +124,48 @@ async def test_a_refund_sends_the_request_payrix_expects(
     assert made.matter_id == "2e597269-b4fb-409f-b0f4-7d3084436cd4"
 
 
-async def test_an_echeck_is_refunded_with_type_8(
+async def test_a_funded_echeck_is_refunded_with_type_8_and_the_first_name(
     gateway: PayrixGateway, standin: PayrixStandIn
 ) -> None:
+    txn = await gateway.get_transaction(ECHECK)  # settled 2025-10-27, funded 2025-10-28
+    assert txn is not None and txn.status.value == "succeeded" and refund_refusal(txn) is None
     await gateway.refund(ECHECK, idempotency_key="k-echeck", metadata={})
     (post,) = standin.calls("POST", "/txns")
-    assert post.body["type"] == 8 and post.body["total"] == 159
+    assert (post.body["type"], post.body["total"], post.body["first"]) == (8, 159, "Hasan")
+
+
+async def test_an_unfunded_echeck_waits_and_says_why(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """Payrix: an eCheck can be returned even after it was captured and settled."""
+    record = standin.find("txns", ECHECK)
+    assert record is not None
+    record["funded"] = None
+    txn = await gateway.get_transaction(ECHECK)
+    assert txn is not None and txn.status.value == "pending"
+    assert "not been funded" in (refund_refusal(txn) or "")
+    with pytest.raises(ProcessorError, match="not been funded"):
+        await gateway.refund(ECHECK, idempotency_key="k-unfunded", metadata={})
+    assert standin.calls("POST", "/txns") == []
+    record["funded"] = 20251028
+    await gateway.refund(ECHECK, idempotency_key="k-unfunded", metadata={})
+    assert len(standin.calls("POST", "/txns")) == 1
+
+
+@pytest.mark.parametrize("txn_type", [2, 14])
+async def test_an_authorization_offers_no_refund(
+    gateway: PayrixGateway, standin: PayrixStandIn, txn_type: int
+) -> None:
+    """Type 5 refunds only a prior capture or sale; an authorization is captured or reversed."""
+    record = copy.deepcopy(standin.find("txns", CARD_TRUST))
+    assert record is not None
+    record.update(id=f"t1_txn_authorization0000000{txn_type:02d}", type=txn_type, status=3)
+    standin.add("txns", record)
+    txn = await gateway.get_transaction(record["id"])
+    assert txn is not None and "only a capture or a sale" in (refund_refusal(txn) or "")
+    with pytest.raises(ProcessorError, match="cannot be refunded"):
+        await gateway.refund(record["id"], idempotency_key="k-auth", metadata={})
+    assert standin.calls("POST", "/txns") == []
 
 
 async def test_a_retry_finds_the_first_refund_and_never_makes_a_second(
@@ -111,8 +177,8 @@ async def test_a_retry_finds_the_first_refund_and_never_makes_a_second(
     assert len(standin.calls("POST", "/txns")) == 1
     lookups = [r for r in standin.calls("GET", "/txns") if "fortxn" in (r.search or "")]
     assert lookups[-1].search == (
-        f"fortxn[equals]={CARD_TRUST}&type[in]=5,8&merchant[equals]={MERCHANT}"
-    )
+        f"fortxn[equals]={CARD_TRUST}&type[in]=5,8&merchant[equals]={MERCHANT}&id[sort]=asc"
+    )  # walked by id, as Payrix's api-call-syntax page asks of scripts
     assert len(refunds_in(standin, CARD_TRUST)) == 1
     with pytest.raises(ProcessorError, match="already been refunded"):
         await gateway.refund(CARD_TRUST, idempotency_key="another-key", metadata={})
@@ -205,16 +271,50 @@ async def test_a_refusal_of_the_refund_itself_with_http_200(
     assert refunds_in(standin, CARD_TRUST) == []
 
 
-async def test_rate_limits_and_outages_are_retryable_and_a_bad_key_is_not(
+async def test_a_rate_limit_block_is_waited_out_once_not_hammered(
+    standin: PayrixStandIn, gateway: PayrixGateway, waits: list[float]
+) -> None:
+    """Payrix blocks an endpoint for 10 s after 1,000 requests in 10 s (HTTP 429, code 64)."""
+    standin.block()
+    page = await gateway.list_disputes()
+    assert page.items and waits == [10.0]
+    assert len(standin.calls("GET", "/chargebacks")) == 2  # the blocked one and one after 10 s
+    limited = {
+        "errors": [
+            {
+                "code": 64,
+                "severity": 2,
+                "msg": "Too many",
+                "errorCode": "C_RATE_LIMIT_EXCEEDED_TEMP_BLOCK",
+            }
+        ]
+    }
+    before = len(standin.calls("GET", "/chargebacks"))
+    standin.respond_next("GET", "/chargebacks", {"response": {"data": [], **limited}})
+    standin.respond_next("GET", "/chargebacks", limited, status=429)
+    with pytest.raises(ProcessorError, match="blocking") as busy:
+        await gateway.list_disputes()
+    assert busy.value.retryable and waits == [10.0, 10.0]
+    assert len(standin.calls("GET", "/chargebacks")) == before + 2  # one wait, then it gives up
+
+
+async def test_an_informative_entry_does_not_fail_a_call(
     standin: PayrixStandIn, gateway: PayrixGateway
 ) -> None:
-    limited = {
-        "errors": [{"code": 64, "msg": "Too many", "errorCode": "C_RATE_LIMIT_EXCEEDED_TEMP_BLOCK"}]
-    }
-    standin.respond_next("GET", "/chargebacks", {"response": {"data": [], **limited}})
-    with pytest.raises(ProcessorError) as busy:
+    """Severity 0 and 1 are information and warning (doc/models/error-item.md): processed."""
+    standin.inform_next("The request was processed")
+    txn = await gateway.get_transaction(CARD_TRUST)
+    assert txn is not None and txn.id == CARD_TRUST
+    standin.respond_next(
+        "GET", "/chargebacks", {"response": {"data": [], "errors": [{"severity": 2, "msg": "No"}]}}
+    )
+    with pytest.raises(ProcessorError, match="No"):
         await gateway.list_disputes()
-    assert busy.value.retryable
+
+
+async def test_outages_are_retryable_and_a_bad_key_is_not(
+    standin: PayrixStandIn, gateway: PayrixGateway
+) -> None:
     standin.respond_next("GET", "/chargebacks", {"oops": True}, status=503)
     with pytest.raises(ProcessorError) as down:
         await gateway.list_disputes()
@@ -305,7 +405,7 @@ EVIDENCE = DisputeEvidence(
 )
 
 
-async def test_evidence_is_a_respond_to_dispute_message(
+async def test_first_chargeback_evidence_is_a_representment(
     gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
 ) -> None:
     cb = open_chargeback(standin, "t1_chb_needsresponse00000000001", 20261130)
@@ -325,7 +425,7 @@ async def test_evidence_is_a_respond_to_dispute_message(
     )
     assert {k: post.body[k] for k in ("chargeback", "type", "date")} == {
         "chargeback": cb["id"],
-        "type": "respondToDispute",
+        "type": "represent",
         "date": "20261116",
     }
     note = post.body["note"]
@@ -336,25 +436,59 @@ async def test_evidence_is_a_respond_to_dispute_message(
         "[paybot paybot-dispute-d1]",
     ):
         assert expected in note
-    assert after.status is DisputeStatus.UNDER_REVIEW and after.evidence_submitted_at == clock()
+    assert after.evidence_submitted_at == clock()
+    moved = await gateway.get_dispute(cb["id"])  # Payrix moved it to representment
+    assert moved is not None and moved.status is DisputeStatus.UNDER_REVIEW
 
     again = await gateway.submit_dispute_evidence(
         cb["id"], EVIDENCE, idempotency_key="paybot-dispute-d1"
     )
-    assert again.status is DisputeStatus.UNDER_REVIEW
+    assert again.evidence_submitted_at == after.evidence_submitted_at
     assert len(standin.calls("POST", "/chargebackMessages")) == 1
     with pytest.raises(ProcessorError, match="under review"):
         await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="other")
 
 
-async def test_a_pre_arbitration_is_answered_with_its_own_message_type(
-    gateway: PayrixGateway, standin: PayrixStandIn
+async def test_an_actionable_case_after_a_response_still_takes_evidence(
+    gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
 ) -> None:
-    cb = open_chargeback(standin, "t1_chb_prearbitration000000001", 20261130)
-    cb["cycle"] = "preArbitration"
+    """The recorded case answered with ``respondToDispute`` is still open and actionable."""
+    clock.advance(days=-(clock() - datetime(2024, 12, 1, tzinfo=UTC)).days)
+    answered = await gateway.get_dispute(ANSWERED)
+    assert answered is not None and answered.status is DisputeStatus.NEEDS_RESPONSE
+    await gateway.submit_dispute_evidence(ANSWERED, EVIDENCE, idempotency_key="more-1")
+    (post,) = standin.calls("POST", "/chargebackMessages")
+    assert post.body["type"] == "represent"
+
+
+@pytest.mark.parametrize(
+    ("cycle", "message"),
+    [
+        ("retrieval", "represent"),
+        ("first", "represent"),
+        ("representment", "requestPreArbitration"),
+        ("preArbitration", "requestArbitration"),
+        ("issuerDeclinedPreArbitration", "requestArbitration"),
+    ],
+)
+async def test_each_cycle_is_contested_with_its_own_message(
+    gateway: PayrixGateway, standin: PayrixStandIn, cycle: str, message: str
+) -> None:
+    cb = open_chargeback(standin, f"t1_chb_{cycle}"[:30].ljust(30, "0"), 20261130)
+    cb["cycle"] = cycle
     await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="k")
     (post,) = standin.calls("POST", "/chargebackMessages")
-    assert post.body["type"] == "respondToPreArbitration"
+    assert post.body["type"] == message
+
+
+async def test_a_cycle_without_a_known_contest_is_refused_with_the_reason(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    cb = open_chargeback(standin, "t1_chb_compliance0000000000001", 20261130)
+    cb["cycle"] = "compliance"
+    with pytest.raises(ProcessorError, match=r"compliance cycle .* Payrix portal"):
+        await gateway.submit_dispute_evidence(cb["id"], EVIDENCE, idempotency_key="k")
+    assert standin.calls("POST", "/chargebackMessages") == []
 
 
 async def test_accepting_liability_concedes_the_whole_amount_once(
@@ -384,8 +518,10 @@ async def test_closed_and_overdue_disputes_take_nothing(
         await gateway.submit_dispute_evidence(
             "t1_chb_6616a9f7c19a47bea938957", EVIDENCE, idempotency_key="k"
         )
+    reviewed = open_chargeback(standin, "t1_chb_notactionable000000001", 20261130)
+    reviewed["actionable"] = 0
     with pytest.raises(ProcessorError, match="under review"):
-        await gateway.accept_dispute(ANSWERED, idempotency_key="k")
+        await gateway.accept_dispute(reviewed["id"], idempotency_key="k")
     late = open_chargeback(standin, "t1_chb_overdue000000000000001", 20261101)
     with pytest.raises(ProcessorError, match="deadline"):
         await gateway.submit_dispute_evidence(late["id"], EVIDENCE, idempotency_key="k")
@@ -426,11 +562,14 @@ async def test_a_returned_echeck_is_a_return(
     (payment_return,) = page.items
     assert (payment_return.transaction_id, payment_return.amount.minor) == (ECHECK, 159)
     assert payment_return.created_at == datetime(2025, 10, 30, 10, tzinfo=UTC)
-    assert payment_return.code == "unknown"  # Payrix's record carries no NACHA code
-    record["returned"] = "R01"
-    assert (await gateway.list_returns()).items[0].code == "R01"
+    assert payment_return.code == "unknown"  # no /entityReturns record yet
+    record["returned"] = "R01"  # a code in ``returned`` (a date field) is not read as the code
+    assert (await gateway.list_returns()).items[0].code == "unknown"
+    standin.add("entityReturns", entity_return(txn=ECHECK, code="R03"))
+    assert (await gateway.list_returns()).items[0].code == "R03"
+    assert "txn[in]=" + ECHECK in (standin.calls("GET", "/entityReturns")[-1].search or "")
     txn = await gateway.get_transaction(ECHECK)
-    assert txn is not None and txn.status.value == "returned"
+    assert txn is not None and txn.status.value == "returned" and txn.return_code == "R03"
 
 
 async def test_balance_is_the_merchant_entitys_fund(
@@ -440,7 +579,7 @@ async def test_balance_is_the_merchant_entitys_fund(
     assert (balance.available.minor, balance.pending.minor) == (3524255, 1260)  # floats, rounded
     assert standin.calls("GET", f"/merchants/{MERCHANT}")
     assert standin.calls("GET", "/funds")[-1].search == (
-        "entity[equals]=t1_ent_65f097a1c57793ba6dad9bf"
+        "entity[equals]=t1_ent_65f097a1c57793ba6dad9bf&id[sort]=asc"
     )
     await gateway.balance()
     assert len(standin.calls("GET", f"/merchants/{MERCHANT}")) == 1  # the entity is remembered
@@ -449,18 +588,37 @@ async def test_balance_is_the_merchant_entitys_fund(
 async def test_daily_totals_per_utc_day(
     gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
 ) -> None:
-    days = await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1))
-    assert [(d.day, d.payments, d.payments_minor) for d in days] == [
+    quiet = await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1))
+    assert [(d.day, d.payments, d.payments_minor) for d in quiet] == [
         (date(2025, 10, 27), 4, 927),  # two approved-only eChecks are not payments yet
         (date(2025, 12, 16), 5, 5000),
     ]
-    assert standin.calls("GET", "/txns")[0].search == (
-        f"merchant[equals]={MERCHANT}&created[greater]=2025-09-30%2023:59:59"
-        "&created[less]=2026-01-01%2000:00:00&created[sort]=asc"
-    )
+    (probe,) = [c for c in standin.calls("GET", "/txns") if c.headers.get("totals")]
+    assert probe.headers["totals"] == "sum[]=total&count[]=id"  # 15 records: a walk is cheaper
+    walked = f"merchant[equals]={MERCHANT}&created[greater]=2025-09-30%2023:59:59"
+    walked += "&created[less]=2026-01-01%2000:00:00&id[sort]=asc"
+    assert walked in [c.search for c in standin.calls("GET", "/txns")]
+
+    busy = PayrixGateway(PayrixClient(standin.url, API_KEY), MERCHANT, clock=clock, walk_up_to=0)
+    try:  # a period too busy to walk: Payrix's own sums, split in halves where not zero
+        standin.requests.clear()
+        assert await busy.daily_totals(date(2025, 10, 1), date(2026, 1, 1)) == quiet
+        summed = [c.search for c in standin.calls("GET", "/txns") if c.headers.get("totals")]
+        assert (
+            f"merchant[equals]={MERCHANT}&type[in]=1,3,7,11&status[in]=0,3,4,5"
+            "&created[greater]=2025-09-30%2023:59:59&created[less]=2026-01-01%2000:00:00"
+            "&id[sort]=asc"
+        ) in summed
+        plain = [c.search for c in standin.calls("GET", "/txns") if not c.headers.get("totals")]
+        assert walked not in plain, "no walk of the period"
+        standin.sums = False  # a Payrix that sends no sums: walked and added up here
+        assert await busy.daily_totals(date(2025, 10, 1), date(2026, 1, 1)) == quiet
+        standin.sums = True
+    finally:
+        await busy.close()
     disputes = await gateway.daily_totals(date(2024, 4, 10), date(2024, 4, 11))
     assert [(d.disputes, d.disputes_minor, d.disputes_lost_minor) for d in disputes] == [
-        (3, 60000, 40000)  # lost 300.00 and accepted 100.00; 200.00 under review
+        (3, 60000, 10000)  # accepted 100.00; 300.00 closed (no winner named), 200.00 open
     ]
     await gateway.refund(CARD_TRUST, idempotency_key="k", metadata={})
     today = await gateway.daily_totals(clock().date(), clock().date() + timedelta(days=1))
@@ -481,23 +639,27 @@ async def test_the_event_feed_reads_changes_oldest_first_with_stable_ids(
     try:
         first = await gateway.events(None, 100)
         ids = [e.id for e in first.events]
-        assert ids[:4] == [
+        disputes = [e.id for e in first.events if e.type.value.startswith("dispute.")]
+        assert disputes == [
             "t1_chb_6616a9b87fce852bab31384.created",
             "t1_chb_6616a9de06fd751e5ae91e5.created",
+            "t1_chb_6616a9de06fd751e5ae91e5.cycle.first.2024-12-31",  # its cycle and reply-by
             "t1_chb_6616a9f7c19a47bea938957.created",
             "t1_chs_66173611ab3e030eb8b9b4e",  # Payrix's own id for "lost"
-        ]
+            "t1_chb_6616a9b87fce852bab31384.cycle.first.2024-12-31",
+            "t1_chs_66746838179377f5d203381",
+            "t1_chb_6616a9f7c19a47bea938957.cycle.first.2024-12-31",
+        ]  # the other nine status records are of unrecorded chargebacks
+        assert len(set(ids)) == len(ids), "an event two feeds tell is in the batch once"
         by_id = {e.id: e for e in first.events}
         lost = by_id["t1_chs_66173611ab3e030eb8b9b4e"]
         assert lost.type is EventType.DISPUTE_UPDATED
         assert lost.data["status"] == "accepted" and lost.data["payrix_status"] == "lost"
-        assert by_id["t1_chs_66746838179377f5d203381"].data["status"] == "lost"
+        assert by_id["t1_chs_66746838179377f5d203381"].data["status"] == "closed"
         payments = [e for e in first.events if e.type is EventType.PAYMENT_CREATED]
         assert len(payments) == 14 and len({e.object_id for e in payments}) == 14
         paid = [e.object_id for e in first.events if e.type is EventType.WITHDRAWAL_PAID]
-        assert len(paid) == 8  # the processed batches; two are still open
-        disputes = [e for e in first.events if e.type.value.startswith("dispute.")]
-        assert len(disputes) == 5  # the other nine status records are of unrecorded chargebacks
+        assert paid == ["t1_dbm_68ffcb2e5f4a3b2c1d0e002", "t1_dbm_6941c29a1d2b6c4f5e7a001"]
         assert first.cursor is not None and len(first.cursor) <= 200
 
         quiet = await gateway.events(first.cursor, 100)
@@ -552,8 +714,9 @@ async def test_the_feed_pages_through_a_busy_period_without_skipping(
     assert seen == [f"t1_txn_busy{n:019d}" for n in range(30)]
 
 
-async def test_webhooks_are_refused_with_the_reason(gateway: PayrixGateway) -> None:
-    with pytest.raises(PaybotError, match="documents no signature"):
+async def test_a_body_alone_is_never_believed(gateway: PayrixGateway) -> None:
+    """Payrix signs no alert: without the sender's address (receive_webhook) nothing is read."""
+    with pytest.raises(PaybotError, match="sender's address"):
         gateway.parse_webhook(b'{"event": "chargeback.created"}', {})
 
 
@@ -596,3 +759,35 @@ async def test_settings_make_a_working_gateway(standin: PayrixStandIn) -> None:
         assert txn is not None and txn.matter_id is None  # ``order`` is empty in the recording
     finally:
         await gateway.close()
+
+
+async def test_a_duplicate_request_answer_is_taken_as_the_first(standin: PayrixStandIn) -> None:
+    """A repeated REQUEST-TOKEN returns the original response flagged ``duplicateRequest``."""
+    client = PayrixClient(standin.url, API_KEY)
+    body = {"merchant": MERCHANT, "type": 5, "fortxn": CARD_TRUST, "total": 259}
+    try:
+        first = await client.create_once("txns", body, request_token="tok-1")
+        again = await client.create_once("txns", {**body, "total": 1}, request_token="tok-1")
+    finally:
+        await client.close()
+    assert not first.duplicate and again.duplicate
+    assert again.record["id"] == first.record["id"] and again.record["total"] == 259
+    assert len(refunds_in(standin, CARD_TRUST)) == 1
+
+
+async def test_a_walk_pages_by_id_and_reads_each_record_once(standin: PayrixStandIn) -> None:
+    """Payrix's api-call-syntax page: scripts page by id, not by page number, so a record whose
+    ``modified`` changes during the walk is neither skipped nor read twice."""
+    template = standin.find("txns", CARD_TRUST)
+    assert template is not None
+    for n in range(250):
+        standin.add("txns", {**copy.deepcopy(template), "id": f"t1_txn_walk{n:019d}"})
+    client = PayrixClient(standin.url, API_KEY)
+    try:
+        found = await client.walk("txns", [like("id", "t1_txn_walk%")])
+    finally:
+        await client.close()
+    assert [r["id"] for r in found] == [f"t1_txn_walk{n:019d}" for n in range(250)]
+    searches = [c.search or "" for c in standin.calls("GET", "/txns")]
+    assert len(searches) == 3 and "id[greater]=t1_txn_walk0000000000000000099" in searches[1]
+    assert all(c.param("page[number]") == "1" for c in standin.calls("GET", "/txns"))

@@ -133,18 +133,18 @@ EXPANDED_VISA = {  # the recording expanded the payment of these: a Visa ending 
 }
 # id: (status, cents, reply-by, evidence submitted, transaction)
 CHARGEBACKS = {
-    "t1_chb_6616a9f7c19a47bea938957": (  # closed after a representment: funds stay lost
-        DisputeStatus.LOST,
+    "t1_chb_6616a9f7c19a47bea938957": (  # closed after a representment: no winner named yet
+        DisputeStatus.CLOSED,
         30000,
         datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC),
         datetime(2024, 6, 20, 13, 34, 48, 31800, tzinfo=UTC),
         "t1_txn_6616a938dab5e92858d4e0a",
     ),
-    "t1_chb_6616a9de06fd751e5ae91e5": (  # open, answered with respondToDispute
-        DisputeStatus.UNDER_REVIEW,
+    "t1_chb_6616a9de06fd751e5ae91e5": (  # open and actionable after a respondToDispute
+        DisputeStatus.NEEDS_RESPONSE,
         20000,
         datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC),
-        datetime(2024, 4, 11, 0, 15, 35, 100900, tzinfo=UTC),
+        datetime(2024, 4, 11, 0, 15, 35, 100900, tzinfo=UTC),  # the respondToDispute
         "t1_txn_6616a925e796be0ebf69dd9",
     ),
     "t1_chb_6616a9b87fce852bab31384": (  # lost after the merchant accepted liability
@@ -281,8 +281,10 @@ async def test_every_recorded_chargeback_maps_with_its_messages(gateway: PayrixG
         assert (dispute.reason, dispute.network_reason_code) == ("Missing Signature", "F14")
 
 
-async def test_every_recorded_batch_is_a_withdrawal(gateway: PayrixGateway) -> None:
-    page = await gateway.list_withdrawals(limit=100)
+async def test_every_recorded_batch_is_listed_with_its_transactions(
+    gateway: PayrixGateway,
+) -> None:
+    page = await gateway.list_batches(limit=100)
     assert [w.id for w in page.items] == list(BATCHES), "newest first, none dropped"
     for withdrawal in page.items:
         status, created, cents, count = BATCHES[withdrawal.id]
@@ -434,13 +436,16 @@ async def test_unknown_codes_are_surfaced_not_dropped(
         ("open", "first", 1, DisputeStatus.NEEDS_RESPONSE),
         ("open", "first", 0, DisputeStatus.UNDER_REVIEW),
         ("open", "preArbitration", 1, DisputeStatus.NEEDS_RESPONSE),
-        ("open", "representment", 1, DisputeStatus.UNDER_REVIEW),
-        ("open", "arbitration", 1, DisputeStatus.UNDER_REVIEW),
+        ("open", "representment", 1, DisputeStatus.NEEDS_RESPONSE),  # Payrix: actionable
+        ("open", "representment", 0, DisputeStatus.UNDER_REVIEW),
+        ("open", "arbitration", 1, DisputeStatus.NEEDS_RESPONSE),
+        ("open", "arbitration", 0, DisputeStatus.UNDER_REVIEW),
         ("open", "reversal", 1, DisputeStatus.UNDER_REVIEW),
         ("won", "representment", 0, DisputeStatus.WON),
         ("won", "arbitrationWon", 0, DisputeStatus.WON),
         ("lost", "arbitrationLost", 0, DisputeStatus.LOST),
-        ("closed", "first", 0, DisputeStatus.LOST),
+        ("closed", "first", 0, DisputeStatus.CLOSED),  # "responses may no longer be submitted"
+        ("closed", "arbitrationLost", 0, DisputeStatus.LOST),
         ("closed", "reversal", 0, DisputeStatus.WON),
     ],
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.processors.payrix.alerts import AlertGate, WebhookRefused, default_senders, networks
 from bot.processors.payrix.client import PayrixClient
-from bot.processors.payrix.gateway import PayrixGateway, WebhookRefused
+from bot.processors.payrix.gateway import PayrixGateway
 from bot.processors.payrix.mapping import FieldPath, Fields
 
 __all__ = ["FieldPath", "Fields", "PayrixClient", "PayrixGateway", "WebhookRefused", "create"]
@@ -31,9 +32,16 @@ def create(settings: Settings, clock: Clock = utcnow) -> PayrixGateway:
         except ValueError as exc:
             raise ConfigError(f"{setting.upper()} is malformed: {exc}") from None
     client = PayrixClient(settings.payrix_api_base, settings.secret("payrix_api_key"))
+    secret = settings.payrix_alert_secret
+    senders = settings.payrix_alert_ips or default_senders(settings.payrix_api_base)
     return PayrixGateway(
         client,
         str(settings.payrix_merchant_id),
         fields=Fields(matter=fields["matter"], trust=fields["trust"]),
         clock=clock,
+        alerts=AlertGate(
+            settings.payrix_alert_header,
+            secret.get_secret_value() if secret is not None else None,
+            networks(senders),
+        ),
     )

@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.errors import ProcessorError
 
@@ -56,25 +56,47 @@ class Position:
     id: str = ""
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    out = ""
+    while True:
+        number, digit = divmod(number, 36)
+        out = _DIGITS[digit] + out
+        if number == 0:
+            return out
+
+
+def _micros(at: datetime) -> int:
+    delta = at.astimezone(UTC) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def encode_feed(positions: dict[str, Position]) -> str:
-    """``v1|t:20251217111937096100~t1_txn_…|s:…`` — short enough for the 200-character column."""
+    """``v2|t:<µs since 1970, base 36>~t1_txn_…|s:…``: four feeds fit the 200-character column."""
     parts = [
-        f"{name}:{pos.at.astimezone(UTC).strftime(KEY_FORMAT)}" + (f"~{pos.id}" if pos.id else "")
+        f"{name}:{_base36(_micros(pos.at))}" + (f"~{pos.id}" if pos.id else "")
         for name, pos in sorted(positions.items())
     ]
-    return "|".join(["v1", *parts])
+    return "|".join(["v2", *parts])
 
 
 def decode_feed(cursor: str) -> dict[str, Position]:
+    """Both versions: ``v1`` stamps were ``%Y%m%d%H%M%S%f``, ``v2`` base-36 microseconds."""
     try:
         version, *parts = cursor.split("|")
-        if version != "v1":
+        if version not in ("v1", "v2"):
             raise ValueError("unknown version")
         positions = {}
         for part in parts:
             name, _, rest = part.partition(":")
             stamp, _, record_id = rest.partition("~")
-            at = datetime.strptime(stamp, KEY_FORMAT).replace(tzinfo=UTC)
+            if version == "v1":
+                at = datetime.strptime(stamp, KEY_FORMAT).replace(tzinfo=UTC)
+            else:
+                at = _EPOCH + timedelta(microseconds=int(stamp, 36))
             positions[name] = Position(at, record_id)
     except ValueError:
         raise ProcessorError(BAD_FEED_CURSOR.format(cursor)) from None

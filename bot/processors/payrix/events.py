@@ -1,11 +1,13 @@
 """The Payrix event feed, polled: what changed since the cursor, oldest first, as ProcessorEvents.
 
-Payrix pushes alerts only to a URL configured per merchant and signs none of them, so the bot
-reads changes itself from three feeds, each in the order of a timestamp Payrix keeps:
+Payrix alerts (``POST /webhooks/payrix``) are a hint; the bot reads changes itself from four
+feeds, each in the order of a timestamp Payrix keeps, so polling stays the safety net:
 
 - ``txns`` by ``modified``: a payment made, a refund moving, an eCheck returned;
 - ``chargebackStatuses`` by ``created``: Payrix's own history of each chargeback's status;
-- ``batches`` by ``modified``: a settlement batch processed (a withdrawal paid).
+- ``chargebacks`` by ``modified``: a new cycle or reply-by date, which Payrix records without a
+  chargebackStatus (the event id names the cycle and date, so each change is announced once);
+- ``disbursements`` by ``modified``: a payout processed (a withdrawal paid) or returned.
 
 The cursor holds each feed's position (time, then id), so records sharing a timestamp are neither
 skipped nor read twice, and a feed is read no further than the earliest point another feed's full
@@ -29,13 +31,20 @@ from bot.domain import (
     PaymentKind,
     ProcessorEvent,
     TransactionStatus,
-    Withdrawal,
     WithdrawalStatus,
 )
 from bot.processors.payrix import mapping
 from bot.processors.payrix.client import eq, greater, sort
 from bot.processors.payrix.cursors import Position, decode_feed, encode_feed
-from bot.processors.payrix.models import Batch, ChargebackStatus, Record, Txn, parse
+from bot.processors.payrix.models import (
+    Chargeback,
+    ChargebackStatus,
+    Disbursement,
+    EntityReturn,
+    Record,
+    Txn,
+    parse,
+)
 
 if TYPE_CHECKING:
     from bot.processors.payrix.gateway import PayrixGateway
@@ -53,14 +62,15 @@ class Feed:
     resource: str
     field: str
     model: type[Record]
-    scoped: bool  # has a ``merchant`` to search by
+    scope: str | None  # the field naming the owner: ``merchant``, ``entity`` or none
     expand: tuple[str, ...] = ()
 
 
 FEEDS = (
-    Feed("t", "txns", "modified", Txn, scoped=True, expand=("payment",)),
-    Feed("s", "chargebackStatuses", "created", ChargebackStatus, scoped=False),
-    Feed("b", "batches", "modified", Batch, scoped=True),
+    Feed("t", "txns", "modified", Txn, scope="merchant", expand=("payment",)),
+    Feed("s", "chargebackStatuses", "created", ChargebackStatus, scope=None),
+    Feed("c", "chargebacks", "modified", Chargeback, scope="merchant"),
+    Feed("d", "disbursements", "modified", Disbursement, scope="entity"),
 )
 
 
@@ -82,8 +92,11 @@ async def _read(
 ) -> tuple[list[Seen], Position | None]:
     """Unread records of one feed, and how far its last full page reached (None: read to the end)."""
     terms = [greater(feed.field, (after.at - OVERLAP).strftime("%Y-%m-%d %H:%M:%S"))]
-    if feed.scoped:
-        terms.append(eq("merchant", gateway.merchant_id))
+    owner = await _owner(gateway, feed)
+    if feed.scope is not None:
+        if owner is None:
+            return [], None
+        terms.append(eq(feed.scope, owner))
     terms += [sort(feed.field, "asc"), sort("id", "asc")]
     for page in range(1, PAGES + 1):
         listing = await gateway.client.fetch(
@@ -96,10 +109,7 @@ async def _read(
             if at is None:
                 log.warning("payrix %s %s has no %s; skipped", feed.resource, record.id, feed.field)
                 continue
-            if feed.scoped and getattr(record, "merchant", None) not in (
-                None,
-                gateway.merchant_id,
-            ):
+            if feed.scope is not None and getattr(record, feed.scope, None) not in (None, owner):
                 continue
             seen.append(Seen(Position(at, record.id), order, feed, record))
         reach = max((s.position for s in seen), default=None)
@@ -109,6 +119,14 @@ async def _read(
         if fresh:
             return fresh, reach
     return [], after
+
+
+async def _owner(gateway: PayrixGateway, feed: Feed) -> str | None:
+    if feed.scope == "merchant":
+        return gateway.merchant_id
+    if feed.scope == "entity":
+        return await gateway.entity()
+    return None
 
 
 async def read_feed(gateway: PayrixGateway, cursor: str | None, limit: int) -> EventBatch:
@@ -129,7 +147,8 @@ async def read_feed(gateway: PayrixGateway, cursor: str | None, limit: int) -> E
             break
     if not moved:
         return EventBatch((), cursor)
-    return EventBatch(tuple(events), encode_feed(positions))
+    unique = {e.id: e for e in reversed(events)}  # two feeds may tell one event: the first stays
+    return EventBatch(tuple(e for e in events if unique.get(e.id) is e), encode_feed(positions))
 
 
 async def _next(
@@ -150,56 +169,114 @@ async def _next(
 
 
 async def _events(gateway: PayrixGateway, consumed: Sequence[Seen]) -> list[ProcessorEvent]:
-    """Each record's events, in the order the records were read (oldest first)."""
-    statuses = [s.record for s in consumed if isinstance(s.record, ChargebackStatus)]
-    chargebacks = await gateway.chargebacks(s.chargeback or "" for s in statuses)
+    return await record_events(gateway, [s.record for s in consumed])
+
+
+async def record_events(gateway: PayrixGateway, records: Sequence[Record]) -> list[ProcessorEvent]:
+    """Each record's events, in the order the records were read (oldest first): the one reading
+    of Payrix records the poller and the alerts share."""
+    statuses = [r for r in records if isinstance(r, ChargebackStatus)]
+    changed = {r.id: r for r in records if isinstance(r, Chargeback)}
+    chargebacks = await gateway.chargebacks([*(s.chargeback or "" for s in statuses), *changed])
     cycles = {cb.id: cb.cycle for cb in chargebacks}
     disputes = {d.id: d for d in await gateway.disputes_for(chargebacks)} if chargebacks else {}
-    paid = [
-        s.record
-        for s in consumed
-        if isinstance(s.record, Batch) and mapping.batch_status(s.record) is WithdrawalStatus.PAID
+    returned = [r.id for r in records if isinstance(r, Txn) and r.status == mapping.RETURNED]
+    codes = await gateway.returns_of(returned) if returned else {}
+    payouts = [
+        r.id
+        for r in records
+        if isinstance(r, Disbursement)
+        and mapping.disbursement_status(r) is WithdrawalStatus.RETURNED
     ]
-    withdrawals = {w.id: w for w in await gateway.withdrawals_for(paid)} if paid else {}
+    payout_codes = await gateway.payout_returns(payouts) if payouts else {}
     events: list[ProcessorEvent] = []
-    for seen in consumed:
-        record = seen.record
+    for record in records:
         if isinstance(record, Txn):
-            events += txn_events(record, gateway.fields)
+            events += txn_events(record, gateway.fields, codes.get(record.id))
         elif isinstance(record, ChargebackStatus):
             dispute = disputes.get(record.chargeback or "")
             if dispute is not None:  # None: another merchant's (an API key may see several)
                 events.append(dispute_event(record, cycles.get(dispute.id), dispute))
-        elif isinstance(record, Batch) and record.id in withdrawals:
-            events.append(withdrawal_event(record, withdrawals[record.id]))
+        elif isinstance(record, Chargeback) and record.id in disputes:
+            events += chargeback_events(record, disputes[record.id])
+        elif isinstance(record, Disbursement):
+            events += payout_events(record, payout_codes.get(record.id))
     return events
 
 
-def withdrawal_event(batch: Batch, withdrawal: Withdrawal) -> ProcessorEvent:
-    return ProcessorEvent(
-        id=f"{batch.id}.paid",
-        type=EventType.WITHDRAWAL_PAID,
-        object_id=batch.id,
-        created_at=batch.modified or mapping.when(batch),
-        data={
-            "withdrawal_id": batch.id,
-            "status": withdrawal.status.value,
-            "amount_minor": withdrawal.amount.minor,
-            "currency": withdrawal.amount.currency,
-            "arrives_at": _iso(withdrawal.arrives_at),
-            "transaction_count": len(withdrawal.transaction_ids),
-            "payrix_status": batch.status,
-        },
+def chargeback_events(cb: Chargeback, dispute: Dispute) -> list[ProcessorEvent]:
+    """A chargeback read by ``modified``: its creation (the same id the status feed gives it, so
+    it is stored once) and its current cycle and reply-by date, under an id naming both, so a
+    new cycle or a moved deadline is one new event and a re-read is none."""
+    data = dispute_data(dispute, cb.status, cb.cycle)
+    at = cb.modified or dispute.created_at
+    created = ProcessorEvent(
+        id=f"{cb.id}.created",
+        type=EventType.DISPUTE_CREATED,
+        object_id=cb.id,
+        created_at=dispute.created_at,
+        data=data,
     )
+    return [
+        *([created] if (cb.status or "").strip() == "open" else []),
+        ProcessorEvent(
+            id=f"{cb.id}.cycle.{cb.cycle or 'none'}.{cb.reply or 'none'}",
+            type=EventType.DISPUTE_UPDATED,
+            object_id=cb.id,
+            created_at=at,
+            data=data,
+        ),
+    ]
+
+
+def payout_events(
+    disbursement: Disbursement, returned: EntityReturn | None
+) -> list[ProcessorEvent]:
+    """A payout paid, and a payout the bank sent back (announced like an ACH return)."""
+    withdrawal = mapping.to_payout(disbursement)
+    data = {
+        "withdrawal_id": disbursement.id,
+        "status": withdrawal.status.value,
+        "amount_minor": withdrawal.amount.minor,
+        "currency": withdrawal.amount.currency,
+        "arrives_at": _iso(withdrawal.arrives_at),
+        "payrix_status": disbursement.status,
+    }
+    at = disbursement.modified or withdrawal.created_at
+    if withdrawal.status is WithdrawalStatus.PAID:
+        return [
+            ProcessorEvent(
+                f"{disbursement.id}.paid", EventType.WITHDRAWAL_PAID, disbursement.id, at, data
+            )
+        ]
+    if withdrawal.status is WithdrawalStatus.RETURNED:
+        returned_minor = disbursement.returnedAmount or withdrawal.amount.minor
+        data |= {
+            "returned_minor": returned_minor,
+            "code": mapping.return_code_of(returned),
+            "payrix_message": returned.message if returned else None,
+        }
+        return [
+            ProcessorEvent(
+                f"{disbursement.id}.returned",
+                EventType.WITHDRAWAL_RETURNED,
+                disbursement.id,
+                at,
+                data,
+            )
+        ]
+    return []
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def txn_events(txn: Txn, fields: mapping.Fields) -> list[ProcessorEvent]:
-    """A payment made, a refund in each of its states, an eCheck returned."""
-    domain = mapping.to_transaction(txn, fields)
+def txn_events(
+    txn: Txn, fields: mapping.Fields, returned: EntityReturn | None = None
+) -> list[ProcessorEvent]:
+    """A payment made, a refund in each of its states, an eCheck returned (with its code)."""
+    domain = mapping.to_transaction(txn, fields, entity_return=returned)
     base = {
         "amount_minor": domain.amount.minor,
         "currency": domain.amount.currency,
@@ -242,18 +319,18 @@ def txn_events(txn: Txn, fields: mapping.Fields) -> list[ProcessorEvent]:
         )
     ]
     if domain.status is TransactionStatus.RETURNED:
-        returned = mapping.to_return(txn, fields)
+        payment_return = mapping.to_return(txn, fields, returned)
         events.append(
             ProcessorEvent(
                 id=f"{txn.id}.returned",
                 type=EventType.RETURN_CREATED,
                 object_id=txn.id,
-                created_at=returned.created_at,
+                created_at=payment_return.created_at,
                 data={
                     **base,
-                    "return_id": returned.id,
+                    "return_id": payment_return.id,
                     "transaction_id": txn.id,
-                    "code": returned.code,
+                    "code": payment_return.code,
                 },
             )
         )
@@ -270,18 +347,24 @@ def dispute_event(status: ChargebackStatus, cycle: str | None, dispute: Dispute)
         object_id=dispute.id,
         created_at=status.created or dispute.created_at,
         data={
-            "dispute_id": dispute.id,
-            "transaction_id": dispute.transaction_id,
-            "status": dispute.status.value,
-            "reason": dispute.reason,
-            "network_reason_code": dispute.network_reason_code,
-            "respond_by": _iso(dispute.respond_by),
-            "amount_minor": dispute.amount.minor,
-            "currency": dispute.amount.currency,
-            "matter_id": dispute.matter_id,
-            "payrix_status": status.status,
-            "payrix_cycle": cycle,
+            **dispute_data(dispute, status.status, cycle),
             "payrix_status_id": status.id,
             "chargeback_message": status.chargebackMessage,
         },
     )
+
+
+def dispute_data(dispute: Dispute, status: str | None, cycle: str | None) -> dict[str, Any]:
+    return {
+        "dispute_id": dispute.id,
+        "transaction_id": dispute.transaction_id,
+        "status": dispute.status.value,
+        "reason": dispute.reason,
+        "network_reason_code": dispute.network_reason_code,
+        "respond_by": _iso(dispute.respond_by),
+        "amount_minor": dispute.amount.minor,
+        "currency": dispute.amount.currency,
+        "matter_id": dispute.matter_id,
+        "payrix_status": status,
+        "payrix_cycle": cycle,
+    }

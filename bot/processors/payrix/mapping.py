@@ -41,6 +41,8 @@ from bot.processors.payrix.models import (
     Batch,
     Chargeback,
     ChargebackMessage,
+    Disbursement,
+    EntityReturn,
     Payment,
     Txn,
     to_datetime,
@@ -81,7 +83,11 @@ REFUND_TYPES = (CARD_REFUND, ECHECK_REFUND)
 REVERSAL = 4
 AUTH_TYPES = (2, 12, 14)
 ECHECK_TYPES = (7, 8, 11, 12)
-REFUNDABLE_TYPES = (1, 2, 3, 7, 11, 14)  # what Payrix refunds with a type 5 or 8 referencing it
+# What a type 5 or 8 may reference: Payrix's txn type table says a refund is "of a prior capture
+# or sale"; authorizations (2, 14) are reversed (type 4) or captured first, never refunded.
+REFUNDABLE_TYPES = (1, 3, 7, 11)  # txn-type-enum.md: type 5 "refunds a prior Capture or Sale"
+ECHECK_SALES = (7, 11)
+SALE_TYPES = (1, 3, 7, 11)  # what a day's payments count: sales and captures
 
 PENDING, APPROVED, FAILED, CAPTURED, SETTLED, RETURNED = 0, 1, 2, 3, 4, 5
 TXN_STATUSES = {
@@ -104,7 +110,11 @@ PAYMENT_STATUS = {
     SETTLED: TransactionStatus.SUCCEEDED,
     RETURNED: TransactionStatus.RETURNED,
 }
-ECHECK_CAPTURED = TransactionStatus.PENDING  # sent to the bank, not settled: it can still bounce
+# An eCheck is money that has not arrived until Payrix funds it (``funded``): Payrix warns it can
+# be returned even after it was captured and settled, so until then it shows as pending
+# (Payrix, "Refunding & voiding transactions": "confirm the original eCheck payment was funded
+# before they issue a refund").
+ECHECK_UNFUNDED = TransactionStatus.PENDING
 REFUND_TXN_STATUS = {
     PENDING: TransactionStatus.PENDING,
     APPROVED: TransactionStatus.PENDING,
@@ -140,7 +150,8 @@ METHODS: dict[int, tuple[MethodType, str | None]] = {
     14: (MethodType.CARD, "wic card"),
 }
 
-# Chargebacks: ``status`` open / closed / won / lost, and ``cycle`` the stage it is in.
+# Chargebacks: ``status`` open / closed / won / lost, and ``cycle`` the stage it is in
+# (eventsprout/payrix doc/models/chargebacks-response.md, Payrix's own cycle and status texts).
 RESPONSE_CYCLES = ("retrieval", "first")
 PRE_ARBITRATION_CYCLES = ("preArbitration", "issuerDeclinedPreArbitration")
 COMPLIANCE_CYCLES = ("preCompliance", "compliance")
@@ -157,16 +168,41 @@ LOST_CYCLES = ("arbitrationLost", "merchantAcceptedPreArbitration")
 KNOWN_CYCLES = (*ACTION_CYCLES, *REVIEW_CYCLES, *WON_CYCLES, *LOST_CYCLES, "closed")
 CHARGEBACK_STATUSES = ("open", "closed", "won", "lost")
 
-RESPOND_TO_DISPUTE = "respondToDispute"
-RESPOND_TO_PRE_ARBITRATION = "respondToPreArbitration"
+REPRESENT = "represent"
+REQUEST_PRE_ARBITRATION = "requestPreArbitration"
+REQUEST_ARBITRATION = "requestArbitration"
 ACCEPT_LIABILITY = "acceptLiability"
 UNACCEPT = "unaccept"
-FIRST_RESPONSES = ("represent", "respond", RESPOND_TO_DISPUTE)
-PRE_ARBITRATION_RESPONSES = (
-    RESPOND_TO_PRE_ARBITRATION,
-    "requestArbitration",
+
+# The one place that says which chargebackMessage contests a chargeback in each cycle Payrix
+# marks ``actionable``. Payrix's pages and the clients disagree here:
+# - retrieval / first: ``represent`` (outlawpractice/payrix-rs; in the recorded responses a
+#   ``represent`` moved the case, while a ``respondToDispute`` left it open and actionable);
+# - representment, when Payrix marks it actionable again (the issuer declined it): the next
+#   step is pre-arbitration, ``requestPreArbitration``;
+# - preArbitration / issuerDeclinedPreArbitration: Payrix's cycle text says "no longer
+#   representable. Merchant must choose to accept or arbitrate with the card brand", so the
+#   contest is ``requestArbitration`` (not ``respondToPreArbitration``, which payrix-rs and
+#   Payrix's "Dispute Response Options" page would send with more evidence).
+# Public sources do not settle which one Payrix's processor acts on in each cycle: a firm checks
+# these four on its test account (README, Payrix section).
+CONTEST_BY_CYCLE: dict[str, tuple[str, str]] = {
+    "retrieval": (REPRESENT, "representment"),
+    "first": (REPRESENT, "representment"),
+    "representment": (REQUEST_PRE_ARBITRATION, "pre-arbitration"),
+    "preArbitration": (REQUEST_ARBITRATION, "arbitration"),
+    "issuerDeclinedPreArbitration": (REQUEST_ARBITRATION, "arbitration"),
+}
+CONTESTS = (
+    REPRESENT,
+    REQUEST_PRE_ARBITRATION,
+    REQUEST_ARBITRATION,
+    "respond",
+    "respondToDispute",
+    "respondToPreArbitration",
     "requestResolutionToPreArbitration",
     "createArbitration",
+    "createPreArbitration",
 )
 DEAD_MESSAGES = ("failed", "denied")  # a message Payrix refused does not count
 
@@ -177,9 +213,9 @@ BATCH_STATUS = {
 }
 
 
-def response_type(cycle: str | None) -> str:
-    """The chargebackMessage type that answers a chargeback in this cycle."""
-    return RESPOND_TO_PRE_ARBITRATION if cycle in PRE_ARBITRATION_CYCLES else RESPOND_TO_DISPUTE
+def response_type(cycle: str | None) -> tuple[str, str] | None:
+    """The chargebackMessage type (and its name) that contests a chargeback in this cycle."""
+    return CONTEST_BY_CYCLE.get((cycle or "").strip())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,7 +319,7 @@ def money(minor: int | None, currency: str | None) -> Money:
     return Money(int(minor or 0), (currency or DEFAULT_CURRENCY).upper())
 
 
-def when(txn: Txn | Chargeback | Batch | ChargebackMessage) -> datetime:
+def when(txn: Txn | Chargeback | Batch | ChargebackMessage | Disbursement) -> datetime:
     instant = txn.created or txn.modified
     if instant is None:
         raise ProcessorError(f"Payrix sent {txn.id} without a creation time.")
@@ -309,8 +345,8 @@ def txn_status(txn: Txn, kind: TxnType) -> tuple[TransactionStatus, str | None]:
     if status is None:
         log.warning("payrix txn %s has unknown status %r", txn.id, code)
         return TransactionStatus.PENDING, f"Payrix status {code} is not known to Paybot"
-    if code == CAPTURED and txn.type in ECHECK_TYPES and kind.kind is not PaymentKind.REFUND:
-        status = ECHECK_CAPTURED
+    if code in (CAPTURED, SETTLED) and txn.type in ECHECK_SALES and txn.funded is None:
+        status = ECHECK_UNFUNDED
     return status, None
 
 
@@ -377,6 +413,7 @@ def to_transaction(
     fields: Fields,
     refunds: Sequence[Refund] = (),
     disputes: Sequence[Dispute] = (),
+    entity_return: EntityReturn | None = None,
 ) -> Transaction:
     kind, type_note = txn_type(txn)
     status, status_note = txn_status(txn, kind)
@@ -392,7 +429,7 @@ def to_transaction(
         notes.append(f"Payrix approved {approved} of {money(txn.total, txn.currency)}")
     return_code = None
     if status is TransactionStatus.RETURNED:
-        return_code = return_code_of(txn)
+        return_code = return_code_of(entity_return)
     return Transaction(
         id=txn.id,
         kind=kind.kind,
@@ -408,12 +445,32 @@ def to_transaction(
         disputes=tuple(disputes),
         original_id=txn.fortxn if kind.kind is PaymentKind.REFUND else None,
         return_code=return_code,
+        refund_blocked=refund_blocked(txn, kind),
     )
 
 
-def return_code_of(txn: Txn) -> str:
-    """Payrix's ``returned`` is usually the date of the return; a NACHA code is used if sent."""
-    found = normalize_return_code(txn.returned or "") if txn.returned else None
+def refund_blocked(txn: Txn, kind: TxnType) -> str | None:
+    """What Payrix's own rules say against refunding this payment now (the gateway refuses the
+    same at refund time, with the same words)."""
+    if kind.kind is PaymentKind.AUTHORIZATION and txn.type not in (REVERSAL,):
+        return (
+            "Payrix refunds only a capture or a sale, and this is an authorization: refund its "
+            "capture instead, or reverse the authorization in the Payrix portal."
+        )
+    if txn.type in ECHECK_SALES and txn.status in REFUNDABLE_STATUSES and txn.funded is None:
+        return UNFUNDED_ECHECK
+    return None
+
+
+UNFUNDED_ECHECK = (
+    "This eCheck has not been funded by Payrix yet: the money has not arrived and the bank can "
+    "still return it, so it can be refunded only once Payrix shows it funded."
+)
+
+
+def return_code_of(entity_return: EntityReturn | None) -> str:
+    """The NACHA code of a return is in ``/entityReturns.code`` (``txn.returned`` is a date)."""
+    found = normalize_return_code(entity_return.code or "") if entity_return else None
     return found or UNKNOWN_RETURN_CODE
 
 
@@ -425,11 +482,11 @@ def returned_at(txn: Txn) -> datetime:
     return instant or txn.modified or when(txn)
 
 
-def to_return(txn: Txn, fields: Fields) -> PaymentReturn:
+def to_return(txn: Txn, fields: Fields, entity_return: EntityReturn | None) -> PaymentReturn:
     return PaymentReturn(
         id=txn.id,
         transaction_id=txn.id,
-        code=return_code_of(txn),
+        code=return_code_of(entity_return),
         amount=money(txn.total, txn.currency),
         created_at=returned_at(txn),
         matter_id=matter_of(txn, fields),
@@ -457,21 +514,21 @@ def accepted(messages: Iterable[ChargebackMessage]) -> ChargebackMessage | None:
 
 
 def responses(cycle: str | None, messages: Iterable[ChargebackMessage]) -> list[ChargebackMessage]:
-    """Our answers that count in this cycle (a pre-arbitration needs its own answer)."""
-    wanted: tuple[str, ...] = (
-        PRE_ARBITRATION_RESPONSES if cycle in PRE_ARBITRATION_CYCLES else FIRST_RESPONSES
-    )
-    if cycle not in PRE_ARBITRATION_CYCLES and cycle not in RESPONSE_CYCLES:
-        wanted = FIRST_RESPONSES + PRE_ARBITRATION_RESPONSES
+    """Our answers that count in this cycle: the contest this cycle takes, else any contest."""
+    found = response_type(cycle)
+    wanted: tuple[str, ...] = (found[0],) if found else CONTESTS
     return [m for m in _live(messages) if m.type in wanted]
 
 
 def dispute_status(
     cb: Chargeback, messages: Sequence[ChargebackMessage]
 ) -> tuple[DisputeStatus, str | None]:
-    """Payrix's coarse status and cycle, with our own messages, as the portal's four badges.
+    """Payrix's status, cycle and ``actionable`` flag, with our own messages, as the portal's badges.
 
-    ``closed`` without ``won`` leaves the money with the cardholder, so it reads as lost.
+    ``closed`` is "responses may no longer be submitted" (Payrix's status text), not a loss: it
+    is lost or won only when the cycle says so. An open case Payrix marks ``actionable`` needs a
+    response, even after one was sent (Payrix left a responded case actionable in the recorded
+    responses): more evidence is still taken.
     """
     status = (cb.status or "").strip()
     cycle = (cb.cycle or "").strip() or None
@@ -490,13 +547,19 @@ def dispute_status(
     if status == "lost":
         return DisputeStatus.LOST, note
     if status == "closed":
-        return (DisputeStatus.WON if cycle in WON_CYCLES else DisputeStatus.LOST), note
-    # open, or a status we do not know: what the cycle says is expected of us
-    if cycle in WON_CYCLES or cycle in LOST_CYCLES or cycle in REVIEW_CYCLES:
+        if cycle in WON_CYCLES:
+            return DisputeStatus.WON, note
+        if cycle in LOST_CYCLES:
+            return DisputeStatus.LOST, note
+        return DisputeStatus.CLOSED, note
+    # open, or a status we do not know: what Payrix says can be sent now
+    if cycle in WON_CYCLES or cycle in LOST_CYCLES:
         return DisputeStatus.UNDER_REVIEW, note
-    if responses(cycle, messages):
-        return DisputeStatus.UNDER_REVIEW, note
+    if cb.actionable == 1:
+        return DisputeStatus.NEEDS_RESPONSE, note
     if cb.actionable == 0:  # Payrix says nothing can be sent now
+        return DisputeStatus.UNDER_REVIEW, note
+    if cycle in REVIEW_CYCLES or responses(cycle, messages):  # no flag: read the cycle
         return DisputeStatus.UNDER_REVIEW, note
     return DisputeStatus.NEEDS_RESPONSE, note
 
@@ -513,7 +576,7 @@ def to_dispute(
 ) -> Dispute:
     status, status_note = dispute_status(cb, messages)
     deadline, deadline_note = respond_by(cb)
-    answered = responses(cb.cycle, messages)
+    answered = [m for m in _live(messages) if m.type in CONTESTS]  # the latest counts
     reason = describe(cb.reason or "chargeback", [status_note, deadline_note]) or ""
     return Dispute(
         id=cb.id,
@@ -525,7 +588,7 @@ def to_dispute(
         respond_by=deadline,
         created_at=when(cb),
         matter_id=matter_id,
-        evidence_submitted_at=answered[0].created if answered else None,
+        evidence_submitted_at=answered[-1].created if answered else None,
     )
 
 
@@ -564,4 +627,39 @@ def to_withdrawal(batch: Batch, txns: Sequence[Txn], currency: str) -> Withdrawa
         created_at=when(batch),
         arrives_at=datetime.combine(arrives, time(), tzinfo=UTC) if arrives else None,
         transaction_ids=tuple(t.id for t in txns),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Disbursements: what Payrix pays into the firm's bank account (the withdrawals)
+
+DISBURSEMENT_STATUS = {
+    1: WithdrawalStatus.PENDING,  # requested
+    2: WithdrawalStatus.PENDING,  # processing
+    3: WithdrawalStatus.PAID,  # processed: "paid by ACH to the bank account"
+    4: WithdrawalStatus.FAILED,
+    5: WithdrawalStatus.FAILED,  # denied
+    6: WithdrawalStatus.RETURNED,
+}
+DISBURSEMENT_PROCESSED, DISBURSEMENT_RETURNED = 3, 6
+
+
+def disbursement_status(disbursement: Disbursement) -> WithdrawalStatus:
+    status = DISBURSEMENT_STATUS.get(disbursement.status) if disbursement.status else None
+    if status is None:
+        log.warning(
+            "payrix disbursement %s has unknown status %r", disbursement.id, disbursement.status
+        )
+        return WithdrawalStatus.PENDING
+    return status
+
+
+def to_payout(disbursement: Disbursement) -> Withdrawal:
+    processed = disbursement.processed
+    return Withdrawal(
+        id=disbursement.id,
+        amount=money(disbursement.amount, disbursement.currency),
+        status=disbursement_status(disbursement),
+        created_at=when(disbursement),
+        arrives_at=processed,
     )

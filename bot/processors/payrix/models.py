@@ -243,6 +243,32 @@ class Batch(Record):
     clientRef: Text = None
 
 
+class Disbursement(Record):
+    """A payout to the firm's bank account: ``amount`` is net of fees, reserves and chargebacks
+    (eventsprout/payrix doc/models/disbursements-response.md)."""
+
+    entity: Text = None
+    account: Text = None
+    description: Text = None
+    amount: Int = None
+    returnedAmount: Int = None
+    status: Int = None  # 1 requested, 2 processing, 3 processed, 4 failed, 5 denied, 6 returned
+    processed: Instant = None
+    currency: Text = None
+
+
+class EntityReturn(Record):
+    """An ACH return of a transaction (``txn``) or a payout (``disbursement``), with the NACHA
+    code the bank sent (doc/models/entity-returns-response.md)."""
+
+    entity: Text = None
+    txn: Text = None
+    disbursement: Text = None
+    code: Text = None
+    actionCode: Text = None
+    message: Text = None
+
+
 class Merchant(Record):
     entity: Text = None
     dba: Text = None

@@ -946,6 +946,11 @@ class SandboxGateway:
 
         return decode(body, headers, self.webhook_secret, self._clock())
 
+    async def receive_webhook(
+        self, body: bytes, headers: Mapping[str, str], sender: str | None
+    ) -> tuple[ProcessorEvent, ...]:
+        return self.parse_webhook(body, headers)  # the signature alone decides
+
     async def close(self) -> None:
         """Nothing to release: the engine belongs to whoever made the session factory."""
 

@@ -668,6 +668,11 @@ class StripeGateway:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
         return webhooks.verify(body, headers, self._config.webhook_secret, self._keys)
 
+    async def receive_webhook(
+        self, body: bytes, headers: Mapping[str, str], sender: str | None
+    ) -> tuple[ProcessorEvent, ...]:
+        return self.parse_webhook(body, headers)  # the signature alone decides
+
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]  # untyped in the SDK
 
