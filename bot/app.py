@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -25,10 +24,11 @@ from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.db.engine import checkpoint, engine_of
-from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.services.container import Services
 from bot.slack.directory import SlackDirectory
+from bot.slack.identity import identify
+from bot.slack.members import SlackMembers
 from bot.store import Store, open_store
 from bot.workers.disputes import DisputeJobs
 from bot.workers.notifications import Delivery
@@ -57,10 +57,14 @@ class Bot:
         await self.store.close()
 
 
-def slack_client(settings: Settings, http: aiohttp.ClientSession) -> AsyncWebClient:
-    """One client for the process, on one shared HTTP session, retrying what Slack asks us to."""
+def slack_client(
+    settings: Settings, http: aiohttp.ClientSession, *, with_token: bool = True
+) -> AsyncWebClient:
+    """One client for the process, on one shared HTTP session, retrying what Slack asks us to.
+    Bolt's own is made without the token: its `authorize` gives each request the token, and a
+    client holding one as well makes Bolt warn that SLACK_BOT_TOKEN will be ignored."""
     return AsyncWebClient(
-        token=settings.secret("slack_bot_token"),
+        token=settings.secret("slack_bot_token") if with_token else None,
         base_url=settings.slack_api_url,
         session=http,
         retry_handlers=[
@@ -85,16 +89,9 @@ async def create_bot(
     http = aiohttp.ClientSession()
     try:
         client = slack_client(settings, http)
-        try:
-            identity = await client.auth_test()
-        except SlackApiError as exc:
-            raise ConfigError(
-                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})"
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise ConfigError(f"SLACK_API_URL could not be reached ({exc})") from None
+        identity = await identify(client)
         authorized = AuthorizeResult.from_auth_test_response(
-            auth_test_response=identity,
+            auth_test_response=identity.answer,
             bot_token=settings.secret("slack_bot_token"),
             user_token=None,
         )
@@ -103,12 +100,13 @@ async def create_bot(
             return authorized
 
         bolt = AsyncApp(
-            client=client,
+            client=slack_client(settings, http, with_token=False),
             signing_secret=settings.secret("slack_signing_secret"),
             authorize=authorize,
             process_before_response=False,
             raise_error_for_unhandled_request=False,
         )
+        store.services.users.slack_members = SlackMembers(client).problem
         handlers.register(bolt, store.services)
         worker = create_worker(settings, store.services, client, store.metrics)
         store.services.wake = worker.kick

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import signal
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from bot.app import Bot, create_bot
 from bot.config import Settings
+from bot.errors import StartError
 from bot.web import create_web_app
 
 log = logging.getLogger("paybot.server")
@@ -37,10 +39,29 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
+def check_port(port: int) -> int:
+    """A port the operating system could give, so 99999 is refused rather than wrapped."""
+    if not 0 <= port <= 65535:
+        raise StartError(f"--port {port} is not a port: use 1 to 65535 (0 takes any free one)")
+    return port
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> StartError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        return StartError(f"port {port} is not free ({reason}); try --port {port + 1}")
+    return StartError(f"cannot listen on {host}:{port} ({reason}); check --host and --port")
+
+
 async def start_http(bot: Bot, host: str, port: int) -> web.AppRunner:
+    check_port(port)
     runner = web.AppRunner(create_web_app(bot), access_log=None, shutdown_timeout=10)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise cannot_listen(host, port, exc) from exc
     return runner
 
 
@@ -56,10 +77,16 @@ def settle_garbage_collector() -> None:
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> None:
+    check_port(port)
     bot = await create_bot(settings)
-    runner = await start_http(bot, host, port)
+    runner = await start_http(bot, host, port)  # closes the bot when it cannot listen
     settle_garbage_collector()
-    log.info("paybot listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
+    bound_host, bound_port = runner.addresses[0][:2]
+    log.info(
+        "paybot listening on http://%s:%d (POST /slack/events, GET /healthz)",
+        bound_host,
+        bound_port,
+    )
     try:
         await _until_stopped()
     finally:

@@ -30,6 +30,17 @@ T = TypeVar("T")
 _JSON_FIELDS = ("blocks", "view", "attachments", "files", "metadata")
 SLACKBOT = "USLACKBOT"  # who the Slack client's own notices come from
 _UPLOAD_LIMIT = 64 * 1024 * 1024
+# The scopes manifest.yml asks for (tests/unit/test_manifest.py keeps them in step).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "files:write",
+    "channels:history",
+    "groups:history",
+)
 
 
 @dataclass
@@ -193,6 +204,8 @@ class FakeSlack:
         self.bot_id = bot_id
         self.app_id = app_id
         self.root_url: str | None = None
+        # The bot token's scopes, sent as Slack does in every answer's x-oauth-scopes header.
+        self.scopes: list[str] = list(BOT_SCOPES)
         self.calls: list[Call] = []
         self.users: dict[str, FakeUser] = {}
         self.channels: dict[str, FakeChannel] = {}
@@ -586,6 +599,7 @@ class FakeSlack:
             raise
         call.error = body.get("error")
         self.changed()
+        headers["x-oauth-scopes"] = ",".join(self.scopes)
         return web.json_response(body, status=status, headers=headers)
 
     def _hold(self, method: str, scope: str, retry_after: int) -> None:
@@ -901,6 +915,8 @@ class FakeSlack:
     def _conversations_history(self, p: JSON) -> JSON:
         """Top-level messages, newest first; metadata only with include_all_metadata, as Slack."""
         channel = self._resolve(_required(p, "channel"))
+        if not channel.is_member and not channel.is_im:
+            raise SlackError("not_in_channel")
         oldest = float(p.get("oldest") or 0)
         with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
         found = [
