@@ -84,12 +84,13 @@ async def create_bot(
         "paybot_approvals_channel",
         "paybot_notify_channel",
     )
-    store = store or await open_store(settings, clock=clock)
-    await store.services.events.start_at_end()
     http = aiohttp.ClientSession()
+    opened = store
     try:
         client = slack_client(settings, http)
-        identity = await identify(client)
+        identity = await identify(client)  # first: a wrong token or URL is said before migrating
+        opened = store = store or await open_store(settings, clock=clock)
+        await store.services.events.start_at_end()
         authorized = AuthorizeResult.from_auth_test_response(
             auth_test_response=identity.answer,
             bot_token=settings.secret("slack_bot_token"),
@@ -112,7 +113,8 @@ async def create_bot(
         store.services.wake = worker.kick
     except BaseException:
         await http.close()
-        await store.close()
+        if opened is not None:
+            await opened.close()
         raise
     return Bot(settings, store, bolt, client, http, worker)
 

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import gc
 import logging
+import os
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -47,7 +48,7 @@ def check_port(port: int) -> int:
 
 
 def cannot_listen(host: str, port: int, exc: OSError) -> StartError:
-    reason = exc.strerror or str(exc)
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
     if exc.errno == errno.EADDRINUSE:
         return StartError(f"port {port} is not free ({reason}); try --port {port + 1}")
     return StartError(f"cannot listen on {host}:{port} ({reason}); check --host and --port")
