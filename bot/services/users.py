@@ -210,6 +210,7 @@ class Users:
             row = await _by_username(session, username, for_update=True)
             if row is None:
                 raise NotFound(f"No portal user is named {username}.")
+            before = account(row)
             if slack_user_id is not None and slack_user_id != row.slack_user_id:
                 taken = await session.scalar(
                     select(PortalUser.username).where(PortalUser.slack_user_id == slack_user_id)
@@ -219,7 +220,6 @@ class Users:
                         {BlockId.SLACK_USER: f"That Slack user is already linked to {taken}."}
                     )
                 row.slack_user_id = slack_user_id
-            before = account(row)
             loses_admin = (
                 before.role == Role.ADMIN
                 and before.active

@@ -26,7 +26,16 @@ from bot.domain import Source
 from bot.services.users import NewUser
 from bot.store import open_store
 from bot.workspace.slack_api import FakeSlack
-from tests.conftest import APPROVALS, BOT_TOKEN, NOTIFY, SIGNING_SECRET, WEBHOOK_SECRET, free_port
+from tests.conftest import (
+    APPROVALS,
+    BOT_TOKEN,
+    NOTIFY,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    Harness,
+    free_port,
+)
+from tests.e2e.test_access import audit_rows
 from tests.e2e.test_cli import environment, paybot
 from tests.payrix_standin import MERCHANT, PayrixStandIn
 
@@ -554,3 +563,29 @@ async def test_check_with_a_refused_token_says_so_and_fails(db: str, fake: FakeS
     result = await run_paybot("check", env=bot_env(db, fake) | {"SLACK_BOT_TOKEN": "xoxb-wrong"})
     assert result.returncode == 1
     assert "PROBLEM: SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in problems(result)
+
+
+async def test_pay_users_edit_relinks_a_portal_user_after_asking_slack(harness: Harness) -> None:
+    admin = await harness.user("ada", "admin")
+    await harness.user("ann", "staff", "U0TYPO")
+    harness.fake.users["U0TYPO"].deleted = True  # the account Ann was linked to is gone
+    harness.fake.add_user("U0GONE", "gone", deleted=True)
+    harness.fake.add_user("U0ANN", "ann.lee", "Ann Lee", "ann.lee@firm.com")
+    listing = await harness.slack.command(admin, "users")
+    await harness.slack.block_action(admin, "users_edit", value="ann", message=listing.json)
+    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(admin), what="edit modal")
+    refused = await harness.slack.submit(admin, modal, role="staff", slack_user="U0GONE")
+    assert refused.json == {
+        "response_action": "errors",
+        "errors": {"slack_user": "The Slack user U0GONE is deactivated."},
+    }
+    saved = await harness.slack.submit(admin, modal, role="manager", slack_user="U0ANN")
+    assert saved.json["response_action"] == "update"
+    ann = await harness.store.services.users.get("ann")
+    assert (ann.role, ann.slack_user_id) == ("manager", "U0ANN")
+    last = (await audit_rows(harness))[-1]
+    assert (last.before, last.after) == (
+        {"role": "staff", "active": True, "slack_user_id": "U0TYPO"},
+        {"role": "manager", "active": True, "slack_user_id": "U0ANN"},
+    )
+    assert await harness.store.services.access.actor("U0ANN") is not None
