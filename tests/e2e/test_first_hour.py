@@ -9,6 +9,7 @@ import json
 import os
 import pty
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
@@ -199,6 +201,7 @@ async def test_a_busy_port_is_one_line_for_serve_and_demo(
         ]
         assert "Traceback" not in result.stderr
     assert "listening" not in served.stderr
+    assert "will be ignored" not in served.stderr, "Bolt is given no token beside `authorize`"
 
 
 async def test_a_slack_url_that_is_not_slack_or_does_not_answer_is_named(
@@ -589,3 +592,37 @@ async def test_pay_users_edit_relinks_a_portal_user_after_asking_slack(harness: 
         {"role": "manager", "active": True, "slack_user_id": "U0ANN"},
     )
     assert await harness.store.services.access.actor("U0ANN") is not None
+
+
+async def test_the_demo_banner_is_the_last_thing_printed(tmp_path: Path) -> None:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        "--no-browser",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=environment({"PYTHONPATH": str(Path(__file__).parents[2])}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        banner = [await asyncio.wait_for(process.stdout.readline(), 90) for _ in range(6)]
+        assert "Open  http://127.0.0.1:" in b"".join(banner).decode()
+        async with aiohttp.ClientSession() as http:
+            for _ in range(3):  # what the page does every second
+                async with http.get(
+                    f"http://127.0.0.1:{port}/workspace/state", params={"user": "U0SAM"}
+                ) as answer:
+                    assert answer.status == 200
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == 0
+    assert err.decode() == "", "no migrations, no polling, no Bolt warning around the banner"

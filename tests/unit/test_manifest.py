@@ -130,3 +130,9 @@ def test_schema_check_fails_on_a_manifest_slack_would_refuse(
     broken = copy.deepcopy(manifest)
     break_it(broken)
     assert errors(validator, broken), f"{break_it.__name__} should fail validation"
+
+
+def test_the_fake_slack_grants_the_scopes_the_manifest_asks_for(manifest: dict[str, Any]) -> None:
+    from bot.workspace.slack_api import BOT_SCOPES
+
+    assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
