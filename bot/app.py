@@ -36,6 +36,13 @@ from bot.workers.refunds import RefundJobs
 from bot.workers.runner import Worker
 
 log = logging.getLogger("paybot")
+# What `serve` and `socket` cannot start without (`paybot check` names the same).
+BOT_SETTINGS = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "paybot_approvals_channel",
+    "paybot_notify_channel",
+)
 
 
 @dataclass
@@ -78,12 +85,7 @@ def slack_client(
 async def create_bot(
     settings: Settings, *, clock: Clock = utcnow, store: Store | None = None
 ) -> Bot:
-    settings.require(
-        "slack_bot_token",
-        "slack_signing_secret",
-        "paybot_approvals_channel",
-        "paybot_notify_channel",
-    )
+    settings.require(*BOT_SETTINGS)
     http = aiohttp.ClientSession()
     opened = store
     try:

@@ -14,7 +14,7 @@ import yaml
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import slack_client
+from bot.app import BOT_SETTINGS, slack_client
 from bot.config import Settings
 from bot.domain import PortalAccount
 from bot.errors import PaybotError
@@ -23,12 +23,6 @@ from bot.slack.identity import identify, slack_error
 from bot.slack.members import SlackMembers
 from bot.store import Store, open_store
 
-REQUIRED = (
-    "slack_bot_token",
-    "slack_signing_secret",
-    "paybot_approvals_channel",
-    "paybot_notify_channel",
-)
 CHANNELS = ("paybot_approvals_channel", "paybot_notify_channel")
 # Where each backend's webhooks are signed; payrix has no webhooks (it is polled).
 WEBHOOK_SECRETS = {"sandbox": "paybot_webhook_secret", "stripe": "stripe_webhook_secret"}
@@ -70,7 +64,7 @@ async def run_checks(settings: Settings, *, manifest: Path | None = None) -> lis
     wanted = manifest_scopes(manifest)
     findings = [
         problem(f"{name.upper()} is not set: serve and socket need it")
-        for name in REQUIRED
+        for name in BOT_SETTINGS
         if getattr(settings, name) is None
     ]
     store = await open_store(settings)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.app import Bot, create_bot
+from bot.app import BOT_SETTINGS, Bot, create_bot
 from bot.config import Settings
 from bot.errors import StartError
 from bot.web import create_web_app
@@ -98,7 +98,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
 async def serve_socket_mode(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-    settings.require("slack_app_token")
+    settings.require("slack_app_token", *BOT_SETTINGS)
     bot = await create_bot(settings)
     handler = AsyncSocketModeHandler(bot.bolt, settings.secret("slack_app_token"))
     await handler.connect_async()  # type: ignore[no-untyped-call]

@@ -21,7 +21,9 @@ class SlackMembers:
             error = slack_error(exc)
             if error in ("user_not_found", "users_not_found"):
                 return f"No Slack user has the id {user_id} in this workspace."
-            raise
+            if error is None:
+                raise
+            return f"Slack could not say who {user_id} is ({error})."
         user = answer.get("user") or {}
         if user.get("deleted"):
             return f"The Slack user {user_id} is deactivated."
