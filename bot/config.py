@@ -21,6 +21,8 @@ LogFormat = Literal["auto", "json", "plain"]
 ENV_FILE = ".env"
 # Variables with these prefixes are ours (or Slack's SDKs'): one we do not know is a typo.
 PREFIXES = ("PAYBOT_", "SLACK_", "STRIPE_", "PAYRIX_")
+# Read by the tests and `make screenshots`, not by the bot, and no typo.
+TEST_KNOBS = frozenset({"PAYBOT_SCREENSHOTS", "PAYBOT_CRASH_RUNS"})
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 
 
@@ -180,7 +182,7 @@ def unknown_variables(
         seen |= {k: v or "" for k, v in dotenv_values(env_file).items()}
     lines = []
     for name in sorted({n.upper() for n in seen}):
-        if name.startswith(PREFIXES) and name not in known:
+        if name.startswith(PREFIXES) and name not in known | TEST_KNOBS:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             hint = f": did you mean {close[0]}?" if close else ": no setting has this name"
             lines.append(f"{name} is not a Paybot setting and is ignored{hint}")
