@@ -48,7 +48,8 @@ def check_port(port: int) -> int:
 
 
 def cannot_listen(host: str, port: int, exc: OSError) -> StartError:
-    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    # asyncio words a bind error at length; the errno says it shortly (a lookup's is negative).
+    reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
     if exc.errno == errno.EADDRINUSE:
         return StartError(f"port {port} is not free ({reason}); try --port {port + 1}")
     return StartError(f"cannot listen on {host}:{port} ({reason}); check --host and --port")

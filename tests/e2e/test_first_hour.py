@@ -128,6 +128,11 @@ def closed_port() -> int:
         (["serve", "--port", "99999"], {}, ["--port 99999", "not a port"]),
         (["demo", "--no-browser", "--port", "99999"], {}, ["--port 99999", "not a port"]),
         (
+            ["demo", "--no-browser", "--host", "no.such.host.invalid"],
+            {},
+            ["cannot listen on no.such.host.invalid:3000"],
+        ),
+        (
             ["socket"],
             {},
             ["SLACK_APP_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, PAYBOT_APPROVALS_CHANNEL"],
