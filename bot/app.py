@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -25,11 +24,12 @@ from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.db.engine import checkpoint, engine_of
-from bot.errors import ConfigError
 from bot.handlers.installation import Installation
 from bot.metrics import Metrics
 from bot.services.container import Services
 from bot.slack.directory import SlackDirectory
+from bot.slack.identity import identify
+from bot.slack.members import SlackMembers
 from bot.store import Store, open_store
 from bot.workers.disputes import DisputeJobs
 from bot.workers.notifications import Delivery
@@ -37,6 +37,20 @@ from bot.workers.refunds import RefundJobs
 from bot.workers.runner import Worker
 
 log = logging.getLogger("paybot")
+# What `serve` cannot start without (`paybot check` names the same); `socket` needs no
+# signing secret (nothing arrives over HTTP) but the app token instead.
+BOT_SETTINGS = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "paybot_approvals_channel",
+    "paybot_notify_channel",
+)
+
+
+def bot_settings(*, socket_mode: bool = False) -> tuple[str, ...]:
+    if socket_mode:
+        return ("slack_app_token", *(n for n in BOT_SETTINGS if n != "slack_signing_secret"))
+    return BOT_SETTINGS
 
 
 @dataclass
@@ -58,10 +72,14 @@ class Bot:
         await self.store.close()
 
 
-def slack_client(settings: Settings, http: aiohttp.ClientSession) -> AsyncWebClient:
-    """One client for the process, on one shared HTTP session, retrying what Slack asks us to."""
+def slack_client(
+    settings: Settings, http: aiohttp.ClientSession, *, with_token: bool = True
+) -> AsyncWebClient:
+    """One client for the process, on one shared HTTP session, retrying what Slack asks us to.
+    Bolt's own is made without the token: its `authorize` gives each request the token, and a
+    client holding one as well makes Bolt warn that SLACK_BOT_TOKEN will be ignored."""
     return AsyncWebClient(
-        token=settings.secret("slack_bot_token"),
+        token=settings.secret("slack_bot_token") if with_token else None,
         base_url=settings.slack_api_url,
         session=http,
         retry_handlers=[
@@ -81,27 +99,16 @@ async def create_bot(
 ) -> Bot:
     """The whole bot. Under `socket_mode` no request arrives over HTTP, so Slack's signing
     secret is neither needed nor checked (Bolt verifies nothing on Socket Mode requests)."""
-    settings.require(
-        "slack_bot_token",
-        *(() if socket_mode else ("slack_signing_secret",)),
-        "paybot_approvals_channel",
-        "paybot_notify_channel",
-    )
-    store = store or await open_store(settings, clock=clock)
-    await store.services.events.start_at_end()
+    settings.require(*bot_settings(socket_mode=socket_mode))
     http = aiohttp.ClientSession()
+    opened = store
     try:
         client = slack_client(settings, http)
-        try:
-            identity = await client.auth_test()
-        except SlackApiError as exc:
-            raise ConfigError(
-                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})"
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise ConfigError(f"SLACK_API_URL could not be reached ({exc})") from None
+        identity = await identify(client)  # first: a wrong token or URL is said before migrating
+        opened = store = store or await open_store(settings, clock=clock)
+        await store.services.events.start_at_end()
         authorized = AuthorizeResult.from_auth_test_response(
-            auth_test_response=identity,
+            auth_test_response=identity.answer,
             bot_token=settings.secret("slack_bot_token"),
             user_token=None,
         )
@@ -110,20 +117,21 @@ async def create_bot(
             return authorized
 
         bolt = AsyncApp(
-            client=client,
+            client=slack_client(settings, http, with_token=False),
             signing_secret="" if socket_mode else settings.secret("slack_signing_secret"),
             request_verification_enabled=not socket_mode,
             authorize=authorize,
             process_before_response=False,
             raise_error_for_unhandled_request=True,  # answered 200 by the error handler
         )
-        ours = Installation.from_auth_test(identity.data if isinstance(identity.data, dict) else {})
-        handlers.register(bolt, store.services, ours)
+        store.services.users.slack_members = SlackMembers(client).problem
+        handlers.register(bolt, store.services, Installation.from_auth_test(identity.answer))
         worker = create_worker(settings, store.services, client, store.metrics)
         store.services.wake = worker.kick
     except BaseException:
         await http.close()
-        await store.close()
+        if opened is not None:
+            await opened.close()
         raise
     return Bot(settings, store, bolt, client, http, worker)
 

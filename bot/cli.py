@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
+import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, unknown_variables
 from bot.domain import Account, MethodType, Money, PaymentKind, Source
-from bot.errors import FormErrors, PaybotError
+from bot.errors import ConfigError, PaybotError
 from bot.logs import configure as configure_logging
 from bot.logs import secrets_of
 from bot.roles import Role
@@ -27,11 +29,25 @@ def _fail(message: str) -> int:
     return 2
 
 
-async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+async def _with_store(
+    settings: Settings, work: Callable[[Store], Awaitable[int]], *, slack: bool = False
+) -> int:
+    """`slack`: with SLACK_BOT_TOKEN set, Slack ids given are checked with users.info."""
     store = await open_store(settings)
+    http = None
     try:
+        if slack and settings.slack_bot_token is not None:
+            import aiohttp
+
+            from bot.app import slack_client
+            from bot.slack.members import SlackMembers
+
+            http = aiohttp.ClientSession()
+            store.services.users.slack_members = SlackMembers(slack_client(settings, http)).problem
         return await work(store)
     finally:
+        if http is not None:
+            await http.close()
         await store.close()
 
 
@@ -45,8 +61,19 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    await run_demo(port=args.port, open_browser=not args.no_browser)
+    await run_demo(host=args.host, port=args.port, open_browser=not args.no_browser)
     return 0
+
+
+async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.check import run_checks
+
+    findings = await run_checks(settings, manifest=args.manifest)
+    for finding in findings:
+        print(finding.line())
+    problems = sum(1 for f in findings if f.problem)
+    print(f"{problems} problem(s) found" if problems else "nothing found wrong")
+    return 1 if problems else 0
 
 
 async def cmd_socket(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,7 +93,18 @@ async def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"added {user.username} ({user.role})")
         return 0
 
-    return await _with_store(settings, work)
+    return await _with_store(settings, work, slack=True)
+
+
+async def cmd_users_set_slack(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        user = await store.services.users.set_slack(
+            None, args.username, args.slack_user, Source.CLI
+        )
+        print(f"{user.username}: linked to Slack user {user.slack_user_id}")
+        return 0
+
+    return await _with_store(settings, work, slack=True)
 
 
 async def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -271,12 +309,28 @@ async def cmd_payrix_batches(args: argparse.Namespace, settings: Settings) -> in
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paybot", description=__doc__)
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log at DEBUG and show the traceback of a failure (also PAYBOT_LOG_LEVEL=DEBUG)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the bot over HTTP (/slack/events, /healthz)")
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a server listens on all interfaces)
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--port", type=int, default=3000, help="1 to 65535; 0 takes a free one")
     serve.set_defaults(run=cmd_serve)
+
+    check = sub.add_parser(
+        "check", help="before going live: ask Slack and the processor what would go wrong"
+    )
+    check.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="the app manifest the token's scopes are held against (default: manifest.yml)",
+    )
+    check.set_defaults(run=cmd_check)
 
     socket = sub.add_parser(
         "socket",
@@ -289,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo", help="the bot on the sandbox in a local Slack-like workspace in the browser"
+    )
+    demo.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="where to listen; default loopback only (from elsewhere, use an SSH tunnel)",
     )
     demo.add_argument("--port", type=int, default=3000)
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
@@ -311,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = users.add_parser(name, help=f"{name} a portal user")
         p.add_argument("username")
         p.set_defaults(run=_users_change(active=active))
+    relink = users.add_parser("set-slack", help="link a portal user to another Slack user id")
+    relink.add_argument("username")
+    relink.add_argument("slack_user", help="the Slack member id, e.g. U0123ABCD")
+    relink.set_defaults(run=cmd_users_set_slack)
     role = users.add_parser("set-role", help="change a portal user's role")
     role.add_argument("username")
     role.add_argument("role", choices=[r.value for r in Role])
@@ -384,11 +447,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _settings(command: str) -> Settings:
+    """The demo makes its own settings, so a `.env` meant for a real workspace, even a broken
+    one, does not stop it; every other command stops on a malformed setting."""
     try:
-        settings = load_settings()
-        configure_logging(secrets_of(settings))
+        return load_settings()
+    except ConfigError:
+        if command != "demo":
+            raise
+        return Settings.model_construct()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Every failure a person can cause ends here as one line on stderr and exit status 2;
+    the traceback only with --debug or PAYBOT_LOG_LEVEL=DEBUG."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words  # accepted after the subcommand too
+    args = build_parser().parse_args([w for w in words if w != "--debug"])
+    try:
+        settings = _settings(args.command)
+        debug = debug or settings.paybot_log_level == "DEBUG"
+        configure_logging(
+            secrets_of(settings),
+            level="DEBUG" if debug else settings.paybot_log_level,
+            form=settings.paybot_log_format,
+        )
+        for warning in unknown_variables():
+            logging.getLogger("paybot.config").warning(warning)
         run: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run
         if args.command in ("serve", "socket"):
             from bot.server import event_loop_runner
@@ -396,12 +481,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             run = event_loop_runner()
         code: int = run(args.run(args, settings))
         return code
-    except FormErrors as exc:
-        return _fail("; ".join(exc.errors.values()))
-    except PaybotError as exc:
-        return _fail(exc.message)
     except KeyboardInterrupt:
         return 130
+    except PaybotError as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(exc.message)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+            return _fail(f"{type(exc).__name__}: {exc}")
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return _fail(f"{type(exc).__name__}: {first} (run with --debug for the traceback)")
 
 
 if __name__ == "__main__":

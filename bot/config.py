@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
 
 Backend = Literal["sandbox", "stripe", "payrix"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["auto", "json", "plain"]
+ENV_FILE = ".env"
+# Variables with these prefixes are ours (or Slack's SDKs'): one we do not know is a typo.
+PREFIXES = ("PAYBOT_", "SLACK_", "STRIPE_", "PAYRIX_")
+# Read by the tests and `make screenshots`, not by the bot, and no typo.
+TEST_KNOBS = frozenset({"PAYBOT_SCREENSHOTS", "PAYBOT_CRASH_RUNS"})
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 
 
 class Settings(BaseSettings):
     """Every setting the bot reads. Secrets are SecretStr so a repr or a log never shows them."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+        env_file=ENV_FILE, extra="ignore", case_sensitive=False, env_ignore_empty=True
     )
 
     slack_bot_token: SecretStr | None = None
@@ -68,6 +82,20 @@ class Settings(BaseSettings):
     # so a forged payload cannot send a page elsewhere. The origin of a SLACK_API_URL other than
     # Slack's (the fake of the tests and the demo, which serves response_urls) is allowed too.
     paybot_response_url_origins: str = "https://hooks.slack.com,https://hooks.slack-gov.com"
+    # DEBUG also prints the traceback of a start-up failure; `auto` is plain lines on a
+    # terminal and JSON lines otherwise.
+    paybot_log_level: LogLevel = "INFO"
+    paybot_log_format: LogFormat = "auto"
+
+    @field_validator("paybot_log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("paybot_log_format", mode="before")
+    @classmethod
+    def _format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -136,9 +164,14 @@ class Settings(BaseSettings):
     @field_validator("paybot_notify_channel", "paybot_approvals_channel")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
-        if value is not None and (not value or any(c.isspace() for c in value)):
-            raise ValueError("must be a channel id such as C0123456789")
-        return value
+        if value is None or CHANNEL_ID.fullmatch(value):
+            return value
+        if value.startswith("#"):
+            raise ValueError(
+                f"must be the channel's id (C… or G…), not its name {value}: in Slack open the "
+                "channel's details, the id is at the bottom"
+            )
+        raise ValueError("must be a channel id such as C0123456789 (C… or G…)")
 
     def response_url_allowed(self, url: str) -> bool:
         allowed = {o.strip().rstrip("/") for o in self.paybot_response_url_origins.split(",")}
@@ -147,12 +180,14 @@ class Settings(BaseSettings):
         return _origin(url) in allowed and url.startswith(tuple(f"{o}/" for o in allowed))
 
     def require(self, *names: str) -> None:
-        """Stop start-up naming the first missing setting a command needs."""
-        for name in names:
-            if getattr(self, name) is None:
-                raise ConfigError(
-                    f"{name.upper()} is not set: it is required to start this command"
-                )
+        """Stop start-up naming every missing setting a command needs, at once."""
+        missing = [name.upper() for name in names if getattr(self, name) is None]
+        if len(missing) == 1:
+            raise ConfigError(f"{missing[0]} is not set: it is required to start this command")
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} are not set: they are required to start this command"
+            )
 
     def secret(self, name: str) -> str:
         value = getattr(self, name)
@@ -167,10 +202,30 @@ def _origin(url: str) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings, with a malformed value turned into one line that names it."""
+    """Settings, with malformed values turned into one line that names each."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "SETTINGS"
-        raise ConfigError(f"{name} is malformed: {first['msg']}") from None
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
+            problems.append(f"{name} is malformed: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+def unknown_variables(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(ENV_FILE)
+) -> list[str]:
+    """A line for each PAYBOT_/SLACK_/STRIPE_/PAYRIX_ variable no setting reads (a typo is
+    otherwise silently ignored), with the closest known name."""
+    known = {name.upper() for name in Settings.model_fields}
+    seen = dict(os.environ if environ is None else environ)
+    if env_file is not None and env_file.is_file():
+        seen |= {k: v or "" for k, v in dotenv_values(env_file).items()}
+    lines = []
+    for name in sorted({n.upper() for n in seen}):
+        if name.startswith(PREFIXES) and name not in known | TEST_KNOBS:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f": did you mean {close[0]}?" if close else ": no setting has this name"
+            lines.append(f"{name} is not a Paybot setting and is ignored{hint}")
+    return lines

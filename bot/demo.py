@@ -9,6 +9,7 @@ Slack-like workspace in the browser. One process, one port, no tokens, no networ
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import signal
@@ -36,11 +37,12 @@ from bot.domain import (
     Transaction,
     TransactionStatus,
 )
-from bot.errors import ConfigError, PaybotError
+from bot.errors import PaybotError
 from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.models import SandboxDispute, SandboxTransaction
 from bot.processors.sandbox.simulator import SEED_MATTERS, SettleResult
 from bot.roles import Role
+from bot.server import cannot_listen, check_port
 from bot.services.users import NewUser
 from bot.store import Store, open_store
 from bot.web import create_web_app
@@ -52,6 +54,8 @@ DEMO_DIR = Path("demo-data")
 DATABASE = "paybot-demo.db"
 GENERAL, NOTIFY, APPROVALS = "C0GENERAL", "C0PAYMENTS", "C0APPROVALS"
 DEMO_MATTERS = SEED_MATTERS[:6]
+WORKSPACE_ROUTES = ("/workspace/", "/api/", "/static", "/upload/", "/response/")
+ACCESS_LOG = "paybot.access"
 R = TypeVar("R")
 
 
@@ -338,15 +342,18 @@ def tips(data: DemoData) -> list[str]:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    check_port(port)
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except OSError as e:
+        raise cannot_listen(host, port, e) from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise ConfigError(
-            f"port {port} is not free ({e.strerror}); try --port {port + 1}"
-        ) from None
+        raise cannot_listen(host, port, e) from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -383,7 +390,7 @@ async def start_demo(
 ) -> Demo:
     """Serve the demo; port 0 takes a free one (tests)."""
     listener = listen(host, port)  # first: a second demo on the same port leaves the data be
-    root = f"http://{host}:{listener.getsockname()[1]}"
+    root = f"http://{_reachable(host)}:{listener.getsockname()[1]}"
     try:
         database = fresh_database(directory)
         settings = demo_settings(root, database)
@@ -425,6 +432,31 @@ async def start_demo(
     return Demo(f"{root}/", bot, fake, sender, workspace, data, database, runner)
 
 
+class WorkspacePlumbing(logging.Filter):
+    """The page polls /workspace/state every second and the bot's Slack calls go to /api/:
+    logged, they would scroll the banner away. What reaches the bot (/slack/events) stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        route = str(getattr(record, "route", ""))
+        return route != "/" and not route.startswith(WORKSPACE_ROUTES)
+
+
+def quiet_workspace() -> None:
+    """Only what a person trying the demo needs on the terminal: its database is new on every
+    run, so the migrations are not news either."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger(ACCESS_LOG).addFilter(WorkspacePlumbing())
+
+
+def _reachable(host: str) -> str:
+    """The address the bot calls the workspace at: a wildcard listens everywhere, so loopback."""
+    if host in ("", "0.0.0.0"):  # noqa: S104
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def can_open_browser() -> bool:
     """Not on a Linux box without a display: webbrowser would fall back to a text browser
     that takes over the terminal."""
@@ -433,8 +465,9 @@ def can_open_browser() -> bool:
     return True
 
 
-async def run_demo(*, port: int, open_browser: bool) -> None:
-    demo = await start_demo(port=port)
+async def run_demo(*, port: int, open_browser: bool, host: str = "127.0.0.1") -> None:
+    quiet_workspace()
+    demo = await start_demo(port=port, host=host)
     print(
         "\nPaybot demo: the real bot on the sandbox processor, in a local Slack-like workspace.\n"
         f"  Open  {demo.url}   (act as any demo user; Ctrl-C stops)\n"

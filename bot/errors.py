@@ -17,6 +17,11 @@ class ConfigError(PaybotError):
     """A missing or malformed setting: one line that names it."""
 
 
+class StartError(PaybotError):
+    """A start-up failure a person can fix (a busy port, a database that does not answer, an
+    address that is not Slack): the CLI prints it as one line and exits with status 2."""
+
+
 class NotFound(PaybotError):
     pass
 

@@ -1,4 +1,5 @@
-"""Structured JSON logs with a request id, and secrets redacted whatever logged them.
+"""Logs for machines (JSON lines with a request id) or for people at a terminal (short plain
+lines), and secrets redacted whatever logged them.
 
 Redaction runs on the final formatted line, so a token inside an exception message, a URL or a
 third-party library's log record is caught as surely as one in our own messages.
@@ -61,18 +62,54 @@ class RedactingJsonFormatter(JsonFormatter):
         return self._redact(super().format(record))
 
 
+class RedactingPlainFormatter(logging.Formatter):
+    """`12:03:04 WARNING paybot.server: message`: what a person reads in a terminal."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+
+class AlembicChatter(logging.Filter):
+    """Alembic says which dialect it uses at every start; only an actual migration is news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
 def configure(
-    secrets: Iterable[str] = (), level: int = logging.INFO, stream: object = None
+    secrets: Iterable[str] = (),
+    level: int | str = logging.INFO,
+    stream: object = None,
+    form: str = "json",
 ) -> logging.Handler:
-    """Replace the root handlers with one JSON handler; the handler, for tests to inspect."""
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(RedactingJsonFormatter(Redactor(secrets)))
+    """Replace the root handlers with one handler: `json` lines, `plain` lines, or `auto`
+    (plain when the stream is a terminal). The handler, for tests to inspect."""
+    out = stream or sys.stderr
+    if form == "auto":
+        isatty = getattr(out, "isatty", None)
+        form = "plain" if isatty is not None and isatty() else "json"
+    handler = logging.StreamHandler(out)  # type: ignore[arg-type]
+    redact = Redactor(secrets)
+    formatter = (
+        RedactingPlainFormatter(redact) if form == "plain" else RedactingJsonFormatter(redact)
+    )
+    handler.setFormatter(formatter)
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # slack_sdk says at INFO each time it retries a call; what fails in the end is reported.
+    chatty = logging.getLogger("slack_sdk.web.async_base_client")
+    chatty.setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, AlembicChatter) for f in migration.filters):
+        migration.addFilter(AlembicChatter())
     return handler
 
 

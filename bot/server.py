@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
+import os
 import secrets
 import signal
 import time
@@ -20,7 +22,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.app import Bot, create_bot
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StartError
 from bot.logs import request_id
 from bot.metrics import Metrics
 from bot.web import create_web_app
@@ -51,15 +53,36 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
+def check_port(port: int) -> int:
+    """A port the operating system could give, so 99999 is refused rather than wrapped."""
+    if not 0 <= port <= 65535:
+        raise StartError(f"--port {port} is not a port: use 1 to 65535 (0 takes any free one)")
+    return port
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> StartError:
+    # asyncio words a bind error at length; the errno says it shortly (a lookup's is negative).
+    reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        return StartError(f"port {port} is not free ({reason}); try --port {port + 1}")
+    return StartError(f"cannot listen on {host}:{port} ({reason}); check --host and --port")
+
+
 async def start_http(bot: Bot, host: str, port: int, *, http_events: bool = True) -> web.AppRunner:
-    """The aiohttp server (and, through its start-up, the worker); cleaning it up stops both."""
+    """The aiohttp server (and, through its start-up, the worker); cleaning it up stops both
+    (and closes the bot, so a port that cannot be listened on leaves nothing open)."""
+    check_port(port)
     runner = web.AppRunner(
         create_web_app(bot, http_events=http_events),
         access_log=None,
         shutdown_timeout=SHUTDOWN_SECONDS,
     )
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise cannot_listen(host, port, exc) from exc
     return runner
 
 
@@ -82,12 +105,12 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
 async def serve_socket_mode(settings: Settings, *, host: str, port: int) -> None:
     """Socket Mode: Slack's requests come over a WebSocket the bot opens; the same worker, and
     the same HTTP listener for webhooks, /healthz and /metrics, but no /slack/events."""
-    settings.require("slack_app_token")
     await _run(settings, host, port, socket_mode=True)
 
 
 async def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -> None:
     """Start, serve until SIGTERM/SIGINT, stop: one path for both ways of running."""
+    check_port(port)
     bot = await create_bot(settings, socket_mode=socket_mode)
     runner = await start_http(bot, host, port, http_events=not socket_mode)
     connection = None
@@ -98,12 +121,13 @@ async def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -
         await runner.cleanup()
         raise
     settle_garbage_collector()
+    bound_host, bound_port = runner.addresses[0][:2]
     routes = "GET /healthz, GET /metrics" if socket_mode else "POST /slack/events, GET /healthz"
     log.info(
         "paybot %s, listening on http://%s:%d (%s)",
         "connected over Socket Mode" if socket_mode else "serving over HTTP",
-        host,
-        port,
+        bound_host,
+        bound_port,
         routes,
     )
     try:

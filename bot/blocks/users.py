@@ -126,7 +126,7 @@ def edit_role_modal(user: PortalAccount) -> View:
         type="modal",
         callback_id=CallbackId.USER_EDIT,
         private_metadata=user.username,
-        title="Edit role",
+        title="Edit user",
         submit="Save",
         close="Cancel",
         blocks=[
@@ -139,6 +139,13 @@ def edit_role_modal(user: PortalAccount) -> View:
                 element=StaticSelectElement(
                     action_id="value", options=ROLE_OPTIONS, initial_option=current
                 ),
+            ),
+            InputBlock(
+                block_id=BlockId.SLACK_USER,
+                label="Slack user",
+                optional=True,
+                hint="The Slack user this portal user acts as.",
+                element=UserSelectElement(action_id="value", initial_user=user.slack_user_id),
             ),
         ],
     )

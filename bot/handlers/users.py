@@ -27,8 +27,6 @@ class UsersPage(BaseModel):
 
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
-    directory = SlackDirectory(app.client, services.sessions, services.clock)
-
     async def list_users(cmd: Command) -> None:
         search = cmd.args.strip() or None
         page = await services.users.search(search)
@@ -50,10 +48,13 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         await client.views_open(trigger_id=body["trigger_id"], view=add_user_modal())
 
     @app.view(CallbackId.USER_ADD)
-    async def add(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
+    async def add(
+        ack: AsyncAck, view: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         email = forms.text(view, BlockId.EMAIL)
         slack_user = forms.value(view, BlockId.SLACK_USER)
         if not slack_user and "@" in email:
+            directory = SlackDirectory(client, services.sessions, services.clock)
             slack_user = await directory.user_for_email(email)
         user = await services.users.add(
             context["actor"],
@@ -82,15 +83,21 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     @app.view(CallbackId.USER_EDIT)
     async def edit(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        user = await services.users.set_role(
+        user = await services.users.edit(
             context["actor"],
             view.get("private_metadata") or "",
             forms.text(view, BlockId.ROLE),
+            forms.value(view, BlockId.SLACK_USER),
             Source.MODAL,
+        )
+        linked = (
+            f", linked to <@{user.slack_user_id}>"
+            if user.slack_user_id
+            else ", not linked to Slack"
         )
         await ack(
             response_action="update",
-            view=message_modal("Role saved", f"*{user.username}* is now {user.role}."),
+            view=message_modal("User saved", f"*{user.username}* is now {user.role}{linked}."),
         )
 
     @app.action(ActionId.USERS_TOGGLE)

@@ -7,7 +7,7 @@ modal can show each next to its input.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -28,6 +28,11 @@ from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.usertext import clean, visible
 
 USERNAME = re.compile(r"[A-Za-z0-9]{3,32}")
+# A Slack member id: U (or W, on Enterprise Grid) then capital letters and digits.
+SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+SLACK_ID_HINT = "in Slack: the person's profile → ⋯ → Copy member ID, such as U0123ABCD"
+# What is wrong with linking a Slack member id (no such person, deactivated), or None.
+SlackMemberCheck = Callable[[str], Awaitable[str | None]]
 _EMAIL = TypeAdapter(EmailStr)
 
 
@@ -64,6 +69,13 @@ def _nothing() -> None:
     return None
 
 
+def slack_id_shape(slack_user_id: str) -> str | None:
+    """Why this is not a Slack member id, or None when it has the shape of one."""
+    if SLACK_MEMBER_ID.fullmatch(slack_user_id):
+        return None
+    return f"{slack_user_id!r} is not a Slack member id ({SLACK_ID_HINT})."
+
+
 class Users:
     def __init__(
         self,
@@ -77,6 +89,16 @@ class Users:
         self._audit = audit
         self._clock = clock
         self._changed = changed  # told after every change, so cached actors are read again
+        # Set where a Slack token is at hand (the bot, the CLI with SLACK_BOT_TOKEN): users.info.
+        self.slack_members: SlackMemberCheck | None = None
+
+    async def _slack_problem(self, slack_user_id: str | None) -> str | None:
+        if slack_user_id is None:
+            return None
+        shape = slack_id_shape(slack_user_id)
+        if shape is not None or self.slack_members is None:
+            return shape
+        return await self.slack_members(slack_user_id)
 
     async def add(
         self, actor: PortalAccount | None, user: NewUser, source: Source
@@ -84,6 +106,9 @@ class Users:
         """Create a portal user; every broken rule comes back at once as a field error."""
         user = replace(user, full_name=visible(user.full_name))  # from the CLI as from Slack
         errors = _field_errors(user)
+        slack_problem = await self._slack_problem(user.slack_user_id)
+        if slack_problem is not None:
+            errors[BlockId.SLACK_USER] = slack_problem
         async with self._sessions.begin() as session:
             if BlockId.USERNAME not in errors and await _by_username(session, user.username):
                 errors[BlockId.USERNAME] = f"The username {user.username.strip()} is taken."
@@ -151,6 +176,29 @@ class Users:
     ) -> PortalAccount:
         return await self._change(actor, username, source, active=active)
 
+    async def set_slack(
+        self, actor: PortalAccount | None, username: str, slack_user_id: str, source: Source
+    ) -> PortalAccount:
+        """Link a portal user to another Slack user: how a mistyped id is put right."""
+        return await self.edit(actor, username, None, slack_user_id, source)
+
+    async def edit(
+        self,
+        actor: PortalAccount | None,
+        username: str,
+        role: str | None,
+        slack_user_id: str | None,
+        source: Source,
+    ) -> PortalAccount:
+        """Change the role and (when given) the linked Slack user; each checked first."""
+        if role is not None and role not in {r.value for r in Role}:
+            raise InvalidInput(f"{role} is not a role: use viewer, staff, manager or admin.")
+        slack_user_id = slack_user_id.strip() if slack_user_id else None
+        problem = await self._slack_problem(slack_user_id)
+        if problem is not None:
+            raise FormErrors({BlockId.SLACK_USER: problem})
+        return await self._change(actor, username, source, role=role, slack_user_id=slack_user_id)
+
     async def _change(
         self,
         actor: PortalAccount | None,
@@ -159,12 +207,22 @@ class Users:
         *,
         role: str | None = None,
         active: bool | None = None,
+        slack_user_id: str | None = None,
     ) -> PortalAccount:
         async with self._sessions.begin() as session:
             row = await _by_username(session, username, for_update=True)
             if row is None:
                 raise NotFound(f"No portal user is named {username}.")
             before = account(row)
+            if slack_user_id is not None and slack_user_id != row.slack_user_id:
+                taken = await session.scalar(
+                    select(PortalUser.username).where(PortalUser.slack_user_id == slack_user_id)
+                )
+                if taken:
+                    raise FormErrors(
+                        {BlockId.SLACK_USER: f"That Slack user is already linked to {taken}."}
+                    )
+                row.slack_user_id = slack_user_id
             loses_admin = (
                 before.role == Role.ADMIN
                 and before.active
@@ -193,7 +251,12 @@ def _done(
     after: PortalAccount,
 ) -> AuditRecord:
     def state(user: PortalAccount | None) -> dict[str, object] | None:
-        return None if user is None else {"role": user.role, "active": user.active}
+        if user is None:
+            return None
+        linked = {"slack_user_id": user.slack_user_id} if relinked else {}
+        return {"role": user.role, "active": user.active, **linked}
+
+    relinked = before is not None and before.slack_user_id != after.slack_user_id
 
     return AuditRecord(
         action=Action.MANAGE_USERS.value,

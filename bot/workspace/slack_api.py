@@ -68,6 +68,17 @@ METHOD_TIERS = {
     "files.completeUploadExternal": 4,
 }
 _METADATA_EVENT_TYPE = re.compile(r"^[A-Za-z0-9_]+$")
+# The scopes manifest.yml asks for (tests/unit/test_manifest.py keeps them in step).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "files:write",
+    "channels:history",
+    "groups:history",
+)
 
 
 @dataclass
@@ -236,6 +247,8 @@ class FakeSlack:
         self.app_id = app_id
         self.enterprise_id = enterprise_id  # an Enterprise Grid workspace's organization
         self.root_url: str | None = None
+        # The bot token's scopes, sent as Slack does in every answer's x-oauth-scopes header.
+        self.scopes: list[str] = list(BOT_SCOPES)
         self.calls: list[Call] = []
         self.users: dict[str, FakeUser] = {}
         self.channels: dict[str, FakeChannel] = {}
@@ -645,6 +658,7 @@ class FakeSlack:
             raise
         call.error = body.get("error")
         self.changed()
+        headers["x-oauth-scopes"] = ",".join(self.scopes)
         return web.json_response(body, status=status, headers=headers)
 
     def _hold(self, method: str, scope: str, retry_after: int) -> None:
