@@ -176,7 +176,12 @@ async def test_refund_requested_by_staff_approved_by_a_manager_then_settled(
     card = await page.last(SAM)
     assert f"Payment {txn.id}" in text_of(card) and "refund_open" in text_of(card)
     await page.click(SAM, card, "refund_open", value=txn.id)
-    modal = await eventually(lambda: page.modal(SAM), what="refund modal")
+
+    async def filled() -> dict[str, Any] | None:
+        found = await page.modal(SAM)  # opened loading, filled once the processor answered
+        return found if found and found.get("callback_id") else None
+
+    modal = await eventually(filled, what="refund modal")
     assert isinstance(modal, dict) and modal["callback_id"] == "refund_request"
 
     empty = await page.post(
