@@ -135,7 +135,7 @@ def closed_port() -> int:
         (
             ["socket"],
             {},
-            ["SLACK_APP_TOKEN, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, PAYBOT_APPROVALS_CHANNEL"],
+            ["SLACK_APP_TOKEN, SLACK_BOT_TOKEN, PAYBOT_APPROVALS_CHANNEL, PAYBOT_NOTIFY_CHANNEL"],
         ),
         (
             ["serve"],
