@@ -59,16 +59,16 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     @app.action(ActionId.DISPUTE_ACCEPT)
     async def accept(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
+        await ack()  # first, as a refund's approval (handlers/refunds.py)
         await disputes.request_accept(
             context["actor"], str(action.get("value") or ""), Source.BUTTON
         )
-        await ack()
         services.wake()
 
     @app.action(ActionId.DISPUTE_RESPONSE_APPROVE)
     async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
+        await ack()  # first, as a refund's approval (handlers/refunds.py)
         await disputes.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
-        await ack()
         services.wake()
 
     @app.action(ActionId.DISPUTE_RESPONSE_REJECT)

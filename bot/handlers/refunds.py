@@ -63,8 +63,10 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     @app.action(ActionId.REFUND_APPROVE)
     async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        await refunds.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
+        # Acked first: a click carries no answer, and twenty concurrent approvals must not wait
+        # on each other's transactions for theirs; a refusal goes out by the one error path.
         await ack()
+        await refunds.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
         services.wake()
 
     @app.action(ActionId.REFUND_REJECT)
