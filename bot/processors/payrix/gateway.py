@@ -3,7 +3,7 @@
 Every read is scoped to the configured merchant (an API key can see several). Refunds are a
 ``type 5`` (card) or ``type 8`` (eCheck) transaction for the whole amount with ``fortxn`` = the
 payment; dispute answers and liability acceptances are ``chargebackMessages`` (the type each
-cycle takes: ``mapping.CONTEST_BY_CYCLE``). Each write carries our idempotency key twice: as
+cycle takes: ``codes.CONTEST_BY_CYCLE``). Each write carries our idempotency key twice: as
 Payrix's ``request-token`` header (Payrix answers a repeated token with the first response,
 flagged ``duplicateRequest``, for 48 hours) and inside the record itself, where the adapter looks
 for it before writing, so a retry days later still finds the first refund instead of making a
@@ -45,18 +45,31 @@ from bot.domain import (
 from bot.errors import ProcessorError
 from bot.processors.payrix import mapping
 from bot.processors.payrix.alerts import AlertGate, WebhookRefused, named_records
-from bot.processors.payrix.client import (
-    PayrixClient,
-    Term,
-    eq,
-    greater,
-    less,
-    like,
-    sort,
-    within,
+from bot.processors.payrix.client import PayrixClient, Term, eq, greater, less, like, sort, within
+from bot.processors.payrix.codes import (
+    ACCEPT_LIABILITY,
+    APPROVED,
+    CAPTURED,
+    CARD_REFUND,
+    DEAD_MESSAGES,
+    DEFAULT_CURRENCY,
+    ECHECK_REFUND,
+    ECHECK_SALES,
+    ECHECK_TYPES,
+    FAILED,
+    PENDING,
+    REFUND_TYPES,
+    REFUNDABLE_STATUSES,
+    REFUNDABLE_TYPES,
+    RETURNED,
+    SALE_TYPES,
+    SETTLED,
+    TXN_STATUSES,
+    TXN_TYPES,
+    response_type,
 )
 from bot.processors.payrix.cursors import decode_page, fingerprint, page_cursors
-from bot.processors.payrix.mapping import Fields
+from bot.processors.payrix.fields import Fields, description_object, matter_of
 from bot.processors.payrix.models import (
     Batch,
     Chargeback,
@@ -119,8 +132,8 @@ def day_start(day: date) -> datetime:
 # pages show no example answer: ``read_sums`` is the one place a firm checks against its test
 # account (README); when Payrix sends no sums, the totals are walked and added up here instead.
 SUMS_HEADER = "sum[]=total&count[]=id"
-PAID = (mapping.PENDING, mapping.CAPTURED, mapping.SETTLED, mapping.RETURNED)
-MADE = (mapping.PENDING, mapping.APPROVED, mapping.CAPTURED, mapping.SETTLED, mapping.RETURNED)
+PAID = (PENDING, CAPTURED, SETTLED, RETURNED)
+MADE = (PENDING, APPROVED, CAPTURED, SETTLED, RETURNED)
 
 
 def read_sums(totals: Mapping[str, Any] | None) -> tuple[int, int] | None:
@@ -167,7 +180,7 @@ def evidence_note(
     attached = [
         f"- {d.name or d.ref or d.id} ({d.type or 'file'}, {d.id})"
         for d in documents
-        if (d.status or "").casefold() not in mapping.DEAD_MESSAGES
+        if (d.status or "").casefold() not in DEAD_MESSAGES
     ]
     if attached:
         body += "\n\nDocuments attached at Payrix:\n" + "\n".join(attached)
@@ -259,7 +272,7 @@ class PayrixGateway:
 
     async def _matters(self, txn_ids: Iterable[str]) -> dict[str, str | None]:
         txns = await self._by_ids("txns", Txn, "id", txn_ids, "transaction")
-        return {t.id: mapping.matter_of(t, self._fields) for t in txns}
+        return {t.id: matter_of(t, self._fields) for t in txns}
 
     async def _disputes(self, chargebacks: Sequence[Chargeback]) -> list[Dispute]:
         messages = await self._messages(cb.id for cb in chargebacks)
@@ -279,19 +292,19 @@ class PayrixGateway:
 
     async def _with_history(self, txns: Sequence[Txn]) -> list[Transaction]:
         """Transactions with their refunds, disputes and return codes: a few searches a page."""
-        payments = [t.id for t in txns if t.type not in mapping.REFUND_TYPES]
-        returned = [t.id for t in txns if t.status == mapping.RETURNED]
+        payments = [t.id for t in txns if t.type not in REFUND_TYPES]
+        returned = [t.id for t in txns if t.status == RETURNED]
         codes = await self.returns_of(returned) if returned else {}
         refunds: dict[str, list[Refund]] = defaultdict(list)
         disputes: dict[str, list[Dispute]] = defaultdict(list)
         if payments:
             for refund in await self._by_ids("txns", Txn, "fortxn", payments, "refund"):
-                if refund.type in mapping.REFUND_TYPES:
+                if refund.type in REFUND_TYPES:
                     refunds[refund.fortxn or ""].append(mapping.to_refund(refund))
             chargebacks = await self._by_ids(
                 "chargebacks", Chargeback, "txn", payments, "chargeback"
             )
-            matters = {t.id: mapping.matter_of(t, self._fields) for t in txns}
+            matters = {t.id: matter_of(t, self._fields) for t in txns}
             messages = await self._messages(cb.id for cb in chargebacks)
             for cb in chargebacks:
                 dispute = mapping.to_dispute(cb, messages.get(cb.id, ()), matters.get(cb.txn or ""))
@@ -351,9 +364,7 @@ class PayrixGateway:
         limit = max(1, min(query.limit, MAX_PAGE))
         terms = [self._ours()]
         if kind is not None:
-            terms.append(
-                within("type", [c for c, t in mapping.TXN_TYPES.items() if t.kind is kind])
-            )
+            terms.append(within("type", [c for c, t in TXN_TYPES.items() if t.kind is kind]))
         by = {
             HistorySort.NEWEST: [sort("created", "desc"), sort("id", "desc")],
             HistorySort.OLDEST: [sort("created", "asc"), sort("id", "asc")],
@@ -389,7 +400,7 @@ class PayrixGateway:
         found = await self._every(
             "txns",
             Txn,
-            [eq("fortxn", transaction_id), within("type", mapping.REFUND_TYPES), self._ours()],
+            [eq("fortxn", transaction_id), within("type", REFUND_TYPES), self._ours()],
             "refund",
         )
         return [t for t in found if t.fortxn == transaction_id]
@@ -397,7 +408,7 @@ class PayrixGateway:
     @staticmethod
     def _ours_by_key(refunds: Iterable[Txn], key: str) -> Txn | None:
         for refund in refunds:
-            found = mapping.description_object(refund.description) or {}
+            found = description_object(refund.description) or {}
             if found.get("paybot") == key:
                 return refund
         return None
@@ -407,30 +418,28 @@ class PayrixGateway:
         """Why Payrix would not (or must not) refund this payment in full now."""
         tid = original.id
         kind, _ = mapping.txn_type(original)
-        if original.type in mapping.REFUND_TYPES:
+        if original.type in REFUND_TYPES:
             return f"{tid} is itself a refund; a refund cannot be refunded."
-        if original.type not in mapping.REFUNDABLE_TYPES:
+        if original.type not in REFUNDABLE_TYPES:
             return f"{tid} is a Payrix {kind.label}; it cannot be refunded."
-        live = [t for t in others if t.status != mapping.FAILED]
+        live = [t for t in others if t.status != FAILED]
         if live:
             return f"{tid} has already been refunded ({live[0].id})."
         if original.refunded:
             already = mapping.money(original.refunded, original.currency)
             return f"Payrix shows {already} of {tid} already refunded; only full refunds are made."
         status = original.status
-        if status == mapping.APPROVED:
+        if status == APPROVED:
             return (
                 f"{tid} is approved but not captured yet: Payrix refunds captured or settled "
                 "payments only (an approved one can be reversed in the Payrix portal)."
             )
-        if status not in mapping.REFUNDABLE_STATUSES:
-            label = (
-                mapping.TXN_STATUSES.get(status, f"status {status}") if status is not None else "?"
-            )
+        if status not in REFUNDABLE_STATUSES:
+            label = TXN_STATUSES.get(status, f"status {status}") if status is not None else "?"
             return f"{tid} is {label} at Payrix; only captured or settled payments are refunded."
-        if original.type in mapping.ECHECK_SALES and original.funded is None:
+        if original.type in ECHECK_SALES and original.funded is None:
             return f"{tid}: {mapping.UNFUNDED_ECHECK}"
-        if original.type in mapping.ECHECK_SALES and not (
+        if original.type in ECHECK_SALES and not (
             (original.first or "").strip() or (original.last or "").strip()
         ):
             return (
@@ -460,16 +469,14 @@ class PayrixGateway:
             raise ProcessorError(f"Payrix shows no amount on {original.id} to refund.")
         payload: dict[str, Any] = {
             "merchant": self._merchant,
-            "type": mapping.ECHECK_REFUND
-            if original.type in mapping.ECHECK_TYPES
-            else mapping.CARD_REFUND,
+            "type": ECHECK_REFUND if original.type in ECHECK_TYPES else CARD_REFUND,
             "fortxn": original.id,
             "total": amount,
             "description": self._refund_description(original, idempotency_key, metadata),
         }
         if original.order:
             payload["order"] = original.order
-        if original.type in mapping.ECHECK_SALES:
+        if original.type in ECHECK_SALES:
             # "For eCheck transactions, either first or last is required" (txns-post-request.md);
             # the name is the payer's, as on the payment.
             for name, value in (("first", original.first), ("last", original.last)):
@@ -504,7 +511,7 @@ class PayrixGateway:
     def _refund_description(self, original: Txn, key: str, metadata: Mapping[str, str]) -> str:
         """The original's description object (so the refund keeps its matter and account) with
         our key; Payrix keeps up to 1,000 characters."""
-        kept = mapping.description_object(original.description) or {}
+        kept = description_object(original.description) or {}
         text_key = self._fields.text.keys[-1] if self._fields.text.keys else "description"
         found = {
             **{k: v for k, v in kept.items() if not str(k).startswith("paybot")},
@@ -520,7 +527,7 @@ class PayrixGateway:
 
     async def get_refund(self, refund_id: str) -> Refund | None:
         txn = await self._txn(refund_id)
-        if txn is None or txn.type not in mapping.REFUND_TYPES:
+        if txn is None or txn.type not in REFUND_TYPES:
             return None
         return mapping.to_refund(txn)
 
@@ -591,7 +598,7 @@ class PayrixGateway:
             )
         if status is not DisputeStatus.NEEDS_RESPONSE:
             raise ProcessorError(f"{cb.id} is {status.value} at Payrix; it takes no evidence.")
-        contest = mapping.response_type(cb.cycle)
+        contest = response_type(cb.cycle)
         if contest is None:
             raise ProcessorError(
                 f"Payrix's {cb.cycle or 'unknown'} cycle of {cb.id} has no response Paybot can "
@@ -628,10 +635,10 @@ class PayrixGateway:
             raise ProcessorError(f"{cb.id} is already {status.value} at Payrix.")
         payload = {
             "chargeback": cb.id,
-            "type": mapping.ACCEPT_LIABILITY,
+            "type": ACCEPT_LIABILITY,
             "date": payrix_day(self._clock().date()),
             "amount": cb.total,
-            "currency": cb.currency or mapping.DEFAULT_CURRENCY,
+            "currency": cb.currency or DEFAULT_CURRENCY,
             "note": f"Liability accepted through Paybot {KEY_MARK.format(idempotency_key)}",
         }
         made = await self._message(cb, payload, idempotency_key)
@@ -649,7 +656,7 @@ class PayrixGateway:
                 return found
             raise
         made = parse(ChargebackMessage, record, "chargeback message")
-        if (made.status or "").casefold() in mapping.DEAD_MESSAGES:
+        if (made.status or "").casefold() in DEAD_MESSAGES:
             raise ProcessorError(f"Payrix {made.status} the {made.type} message for {cb.id}.")
         return made
 
@@ -663,7 +670,7 @@ class PayrixGateway:
         page = decode_page(listing_name, cursor)
         terms = [
             self._ours(),
-            eq("status", mapping.RETURNED),
+            eq("status", RETURNED),
             sort("modified", "desc"),
             sort("id", "desc"),
         ]
@@ -671,7 +678,7 @@ class PayrixGateway:
         txns = [
             t
             for t in (parse(Txn, r, "transaction") for r in listing.records)
-            if self._mine(t) and t.type not in mapping.REFUND_TYPES
+            if self._mine(t) and t.type not in REFUND_TYPES
         ]
         codes = await self.returns_of(t.id for t in txns)
         returns = tuple(mapping.to_return(t, self._fields, codes.get(t.id)) for t in txns)
@@ -693,7 +700,7 @@ class PayrixGateway:
 
     @staticmethod
     def _currency(txns: Iterable[Txn]) -> str:
-        return next((t.currency.upper() for t in txns if t.currency), mapping.DEFAULT_CURRENCY)
+        return next((t.currency.upper() for t in txns if t.currency), DEFAULT_CURRENCY)
 
     async def list_withdrawals(
         self, *, limit: int = 10, cursor: str | None = None
@@ -753,7 +760,7 @@ class PayrixGateway:
         fund = next((f for f in funds if f.entity == entity), None)
         if fund is None:
             return Balance(Money(0), Money(0))
-        currency = (fund.currency or mapping.DEFAULT_CURRENCY).upper()
+        currency = (fund.currency or DEFAULT_CURRENCY).upper()
         return Balance(
             available=Money(minor_units(fund.available), currency),
             pending=Money(minor_units(fund.pending), currency),
@@ -796,11 +803,11 @@ class PayrixGateway:
         categories: dict[str, tuple[str, list[Term]]] = {
             "payments": (
                 "txns",
-                [self._ours(), within("type", mapping.SALE_TYPES), within("status", PAID)],
+                [self._ours(), within("type", SALE_TYPES), within("status", PAID)],
             ),
             "refunds": (
                 "txns",
-                [self._ours(), within("type", mapping.REFUND_TYPES), within("status", MADE)],
+                [self._ours(), within("type", REFUND_TYPES), within("status", MADE)],
             ),
             "disputes": ("chargebacks", [self._ours()]),
             "disputes_lost": ("chargebacks", [self._ours(), eq("status", "lost")]),
@@ -841,7 +848,7 @@ class PayrixGateway:
             days[at.date()]["returns"] += 1
             days[at.date()]["returns_minor"] += txn.total or 0
         return [
-            DailyTotals(day=day, currency=mapping.DEFAULT_CURRENCY, **values)
+            DailyTotals(day=day, currency=DEFAULT_CURRENCY, **values)
             for day, values in sorted(days.items())
             if any(values.values())
         ]
@@ -856,7 +863,7 @@ class PayrixGateway:
         found = await self._every(
             "txns",
             Txn,
-            [self._ours(), *window, within("type", mapping.SALE_TYPES), eq("status", 0)],
+            [self._ours(), *window, within("type", SALE_TYPES), eq("status", 0)],
             "transaction",
         )
         found += await self._every(  # settled or captured, and maybe not funded yet
@@ -865,8 +872,8 @@ class PayrixGateway:
             [
                 self._ours(),
                 *window,
-                within("type", mapping.ECHECK_SALES),
-                within("status", mapping.REFUNDABLE_STATUSES),
+                within("type", ECHECK_SALES),
+                within("status", REFUNDABLE_STATUSES),
             ],
             "transaction",
         )
@@ -882,13 +889,13 @@ class PayrixGateway:
         returned = await self._every(
             "txns",
             Txn,
-            [self._ours(), eq("status", mapping.RETURNED), greater("modified", payrix_time(low))],
+            [self._ours(), eq("status", RETURNED), greater("modified", payrix_time(low))],
             "transaction",
         )
         found = []
         for txn in returned:
             at = mapping.returned_at(txn)
-            if low <= at < high and txn.type not in mapping.REFUND_TYPES:
+            if low <= at < high and txn.type not in REFUND_TYPES:
                 found.append((at, txn))
         return found
 
@@ -900,7 +907,7 @@ class PayrixGateway:
             less("created", payrix_time(high)),
         ]
         days: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        currency = mapping.DEFAULT_CURRENCY
+        currency = DEFAULT_CURRENCY
 
         def inside(instant: datetime | None) -> bool:
             return instant is not None and low <= instant < high
@@ -909,7 +916,7 @@ class PayrixGateway:
             "txns", Txn, [self._ours(), *window, sort("created", "asc")], "transaction"
         )
         for txn in txns:
-            if not inside(txn.created) or txn.type not in mapping.TXN_TYPES:
+            if not inside(txn.created) or txn.type not in TXN_TYPES:
                 continue
             currency = (txn.currency or currency).upper()
             kind, _ = mapping.txn_type(txn)
