@@ -289,7 +289,6 @@ class PayrixGateway(PayrixDisputes, PayrixTotals):
             return None
         return mapping.to_refund(txn)
 
-    # -- disputes ---------------------------------------------------------------------------
     # -- returns, withdrawals, balance -----------------------------------------------------
 
     async def list_returns(

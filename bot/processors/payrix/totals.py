@@ -62,8 +62,6 @@ def read_sums(totals: Mapping[str, Any] | None) -> tuple[int, int] | None:
 class PayrixTotals(PayrixRecords):
     """The ``daily_totals`` part of the gateway."""
 
-    # -- reports ----------------------------------------------------------------------------
-
     async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
         """Payrix's own sums (the ``totals`` header) where it sends them, else the period's
         transactions and chargebacks read and summed here (bounded: see ``MAX_PAGES``)."""

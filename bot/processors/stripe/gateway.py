@@ -392,6 +392,7 @@ class StripeGateway(StripeDisputes, StripeFeed):
         return summarise(*found, start, end, self._config.currency)
 
     # -----------------------------------------------------------------------------------------
+    # Webhooks
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
         return webhooks.verify(body, headers, self._config.webhook_secret, self._keys)
