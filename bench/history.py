@@ -26,8 +26,8 @@ from bot.config import load_settings
 from bot.domain import HistorySort, PortalAccount, Source
 from bot.overview import HistoryFilter
 from bot.processors.sandbox import SandboxSimulator
-from bot.processors.sandbox.gateway import TRANSACTION_ORDERS, encode_cursor
 from bot.processors.sandbox.models import SandboxTransaction
+from bot.processors.sandbox.paging import TRANSACTION_ORDERS, encode_cursor
 from bot.services.history import parse_history
 from bot.store import Store, open_store
 

@@ -40,7 +40,8 @@ from bot.domain import (
 from bot.errors import PaybotError
 from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.models import SandboxDispute, SandboxTransaction
-from bot.processors.sandbox.simulator import SEED_MATTERS, SettleResult
+from bot.processors.sandbox.seeding import SEED_MATTERS
+from bot.processors.sandbox.simulator import SettleResult
 from bot.roles import Role
 from bot.server import cannot_listen, check_port
 from bot.services.users import NewUser

@@ -29,8 +29,8 @@ from bot.domain import (
 from bot.errors import ConfigError, PaybotError, ProcessorError
 from bot.processors.factory import create_gateway
 from bot.processors.stripe import MetadataKeys, StripeGateway, mapping, webhooks
+from bot.processors.stripe.disputes import stripe_evidence
 from bot.processors.stripe.errors import translate
-from bot.processors.stripe.gateway import stripe_evidence
 from bot.processors.stripe.search import search_query
 from bot.processors.stripe.totals import summarise
 

@@ -7,8 +7,8 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.processors.payrix.alerts import AlertGate, WebhookRefused, default_senders, networks
 from bot.processors.payrix.client import PayrixClient
+from bot.processors.payrix.fields import FieldPath, Fields
 from bot.processors.payrix.gateway import PayrixGateway
-from bot.processors.payrix.mapping import FieldPath, Fields
 
 __all__ = ["FieldPath", "Fields", "PayrixClient", "PayrixGateway", "WebhookRefused", "create"]
 

@@ -35,7 +35,9 @@ from bot.domain import (
 )
 from bot.processors.payrix import mapping
 from bot.processors.payrix.client import eq, greater, sort
+from bot.processors.payrix.codes import RETURNED
 from bot.processors.payrix.cursors import Position, decode_feed, encode_feed
+from bot.processors.payrix.fields import Fields
 from bot.processors.payrix.models import (
     Chargeback,
     ChargebackStatus,
@@ -180,7 +182,7 @@ async def record_events(gateway: PayrixGateway, records: Sequence[Record]) -> li
     chargebacks = await gateway.chargebacks([*(s.chargeback or "" for s in statuses), *changed])
     cycles = {cb.id: cb.cycle for cb in chargebacks}
     disputes = {d.id: d for d in await gateway.disputes_for(chargebacks)} if chargebacks else {}
-    returned = [r.id for r in records if isinstance(r, Txn) and r.status == mapping.RETURNED]
+    returned = [r.id for r in records if isinstance(r, Txn) and r.status == RETURNED]
     codes = await gateway.returns_of(returned) if returned else {}
     payouts = [
         r.id
@@ -273,7 +275,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def txn_events(
-    txn: Txn, fields: mapping.Fields, returned: EntityReturn | None = None
+    txn: Txn, fields: Fields, returned: EntityReturn | None = None
 ) -> list[ProcessorEvent]:
     """A payment made, a refund in each of its states, an eCheck returned (with its code)."""
     domain = mapping.to_transaction(txn, fields, entity_return=returned)

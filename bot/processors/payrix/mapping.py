@@ -3,24 +3,15 @@
 Nothing is dropped: a type, status, cycle or method code the tables below do not know still maps
 (to the most cautious domain value) and is named in the object's description or reason, so a
 person sees "Payrix status 9 is not known to Paybot" instead of a missing payment.
-
-Where a firm keeps the matter and the trust/operating flag is configurable (``FieldPath``):
-Actionstep Payments writes a JSON object into the transaction ``description``, e.g.
-``{"id": "51fb…", "isTrust": false, "description": "Payment of invoice #01294"}``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
-from typing import Any
 
 from bot.domain import (
-    Account,
     Dispute,
     DisputeStatus,
     MethodType,
@@ -37,6 +28,36 @@ from bot.domain import (
 )
 from bot.errors import ProcessorError
 from bot.nacha import normalize_return_code
+from bot.processors.payrix.codes import (
+    ACCEPT_LIABILITY,
+    BATCH_STATUS,
+    CAPTURED,
+    CHARGEBACK_STATUSES,
+    CONTESTS,
+    DEAD_MESSAGES,
+    DEFAULT_CURRENCY,
+    ECHECK_SALES,
+    ECHECK_UNFUNDED,
+    FAILED,
+    KNOWN_CYCLES,
+    LOST_CYCLES,
+    METHODS,
+    PAYMENT_STATUS,
+    REFUND_STATUS,
+    REFUND_TXN_STATUS,
+    REFUND_TYPES,
+    REFUNDABLE_STATUSES,
+    REVERSAL,
+    REVIEW_CYCLES,
+    SETTLED,
+    TXN_STATUSES,
+    TXN_TYPES,
+    UNACCEPT,
+    WON_CYCLES,
+    TxnType,
+    response_type,
+)
+from bot.processors.payrix.fields import Fields, account_of, matter_of, text_of
 from bot.processors.payrix.models import (
     Batch,
     Chargeback,
@@ -50,265 +71,8 @@ from bot.processors.payrix.models import (
 
 log = logging.getLogger("paybot.payrix")
 
-DEFAULT_CURRENCY = "USD"
 UNKNOWN_DIGITS = "0000"  # the domain needs four digits; the description says they are unknown
 UNKNOWN_RETURN_CODE = "unknown"
-
-
-# ---------------------------------------------------------------------------------------------
-# Code tables (Payrix API reference: txnType, txnStatus, payment method, chargeback cycle)
-
-
-@dataclass(frozen=True)
-class TxnType:
-    kind: PaymentKind
-    method: MethodType
-    label: str
-
-
-TXN_TYPES: dict[int, TxnType] = {
-    1: TxnType(PaymentKind.SALE, MethodType.CARD, "card sale"),
-    2: TxnType(PaymentKind.AUTHORIZATION, MethodType.CARD, "card authorization"),
-    3: TxnType(PaymentKind.SALE, MethodType.CARD, "capture of an authorization"),
-    4: TxnType(PaymentKind.AUTHORIZATION, MethodType.CARD, "reversal of an authorization"),
-    5: TxnType(PaymentKind.REFUND, MethodType.CARD, "card refund"),
-    7: TxnType(PaymentKind.SALE, MethodType.ACH, "eCheck sale"),
-    8: TxnType(PaymentKind.REFUND, MethodType.ACH, "eCheck refund"),
-    11: TxnType(PaymentKind.SALE, MethodType.ACH, "eCheck redeposit"),
-    12: TxnType(PaymentKind.AUTHORIZATION, MethodType.ACH, "eCheck account verification"),
-    14: TxnType(PaymentKind.AUTHORIZATION, MethodType.CARD, "incremental authorization"),
-}
-CARD_REFUND, ECHECK_REFUND = 5, 8
-REFUND_TYPES = (CARD_REFUND, ECHECK_REFUND)
-REVERSAL = 4
-AUTH_TYPES = (2, 12, 14)
-ECHECK_TYPES = (7, 8, 11, 12)
-# What a type 5 or 8 may reference: Payrix's txn type table says a refund is "of a prior capture
-# or sale"; authorizations (2, 14) are reversed (type 4) or captured first, never refunded.
-REFUNDABLE_TYPES = (1, 3, 7, 11)  # txn-type-enum.md: type 5 "refunds a prior Capture or Sale"
-ECHECK_SALES = (7, 11)
-SALE_TYPES = (1, 3, 7, 11)  # what a day's payments count: sales and captures
-
-PENDING, APPROVED, FAILED, CAPTURED, SETTLED, RETURNED = 0, 1, 2, 3, 4, 5
-TXN_STATUSES = {
-    PENDING: "pending",
-    APPROVED: "approved",
-    FAILED: "failed",
-    CAPTURED: "captured",
-    SETTLED: "settled",
-    RETURNED: "returned",
-}
-REFUNDABLE_STATUSES = (CAPTURED, SETTLED)  # Payrix refunds captured or settled payments only
-
-# A payment's status. Approved (1) means authorized and not yet captured: nothing to refund yet
-# (Payrix reverses it instead), which is what AUTHORIZED tells the refund rules.
-PAYMENT_STATUS = {
-    PENDING: TransactionStatus.PENDING,
-    APPROVED: TransactionStatus.AUTHORIZED,
-    FAILED: TransactionStatus.FAILED,
-    CAPTURED: TransactionStatus.SUCCEEDED,
-    SETTLED: TransactionStatus.SUCCEEDED,
-    RETURNED: TransactionStatus.RETURNED,
-}
-# An eCheck is money that has not arrived until Payrix funds it (``funded``): Payrix warns it can
-# be returned even after it was captured and settled, so until then it shows as pending
-# (Payrix, "Refunding & voiding transactions": "confirm the original eCheck payment was funded
-# before they issue a refund").
-ECHECK_UNFUNDED = TransactionStatus.PENDING
-REFUND_TXN_STATUS = {
-    PENDING: TransactionStatus.PENDING,
-    APPROVED: TransactionStatus.PENDING,
-    FAILED: TransactionStatus.FAILED,
-    CAPTURED: TransactionStatus.PENDING,
-    SETTLED: TransactionStatus.SUCCEEDED,
-    RETURNED: TransactionStatus.RETURNED,
-}
-REFUND_STATUS = {
-    PENDING: RefundStatus.PENDING,
-    APPROVED: RefundStatus.PENDING,
-    FAILED: RefundStatus.FAILED,
-    CAPTURED: RefundStatus.PENDING,
-    SETTLED: RefundStatus.SUCCEEDED,
-    RETURNED: RefundStatus.FAILED,
-}
-
-# payment.method (and chargeback.paymentMethod)
-METHODS: dict[int, tuple[MethodType, str | None]] = {
-    1: (MethodType.CARD, "amex"),
-    2: (MethodType.CARD, "visa"),
-    3: (MethodType.CARD, "mastercard"),
-    4: (MethodType.CARD, "diners club"),
-    5: (MethodType.CARD, "discover"),
-    6: (MethodType.CARD, "paypal"),
-    7: (MethodType.CARD, "debit card"),
-    8: (MethodType.ACH, None),  # checking
-    9: (MethodType.ACH, None),  # savings
-    10: (MethodType.ACH, None),  # corporate checking
-    11: (MethodType.ACH, None),  # corporate savings
-    12: (MethodType.CARD, "gift card"),
-    13: (MethodType.CARD, "ebt card"),
-    14: (MethodType.CARD, "wic card"),
-}
-
-# Chargebacks: ``status`` open / closed / won / lost, and ``cycle`` the stage it is in
-# (eventsprout/payrix doc/models/chargebacks-response.md, Payrix's own cycle and status texts).
-RESPONSE_CYCLES = ("retrieval", "first")
-PRE_ARBITRATION_CYCLES = ("preArbitration", "issuerDeclinedPreArbitration")
-COMPLIANCE_CYCLES = ("preCompliance", "compliance")
-ACTION_CYCLES = (*RESPONSE_CYCLES, *PRE_ARBITRATION_CYCLES, *COMPLIANCE_CYCLES)
-REVIEW_CYCLES = (
-    "representment",
-    "arbitration",
-    "responseToIssuerPreArbitration",
-    "merchantDeclinedPreArbitration",
-    "arbitrationSplit",
-)
-WON_CYCLES = ("reversal", "arbitrationWon", "issuerAcceptPreArbitration")
-LOST_CYCLES = ("arbitrationLost", "merchantAcceptedPreArbitration")
-KNOWN_CYCLES = (*ACTION_CYCLES, *REVIEW_CYCLES, *WON_CYCLES, *LOST_CYCLES, "closed")
-CHARGEBACK_STATUSES = ("open", "closed", "won", "lost")
-
-REPRESENT = "represent"
-REQUEST_PRE_ARBITRATION = "requestPreArbitration"
-REQUEST_ARBITRATION = "requestArbitration"
-ACCEPT_LIABILITY = "acceptLiability"
-UNACCEPT = "unaccept"
-
-# The one place that says which chargebackMessage contests a chargeback in each cycle Payrix
-# marks ``actionable``. Payrix's pages and the clients disagree here:
-# - retrieval / first: ``represent`` (outlawpractice/payrix-rs; in the recorded responses a
-#   ``represent`` moved the case, while a ``respondToDispute`` left it open and actionable);
-# - representment, when Payrix marks it actionable again (the issuer declined it): the next
-#   step is pre-arbitration, ``requestPreArbitration``;
-# - preArbitration / issuerDeclinedPreArbitration: Payrix's cycle text says "no longer
-#   representable. Merchant must choose to accept or arbitrate with the card brand", so the
-#   contest is ``requestArbitration`` (not ``respondToPreArbitration``, which payrix-rs and
-#   Payrix's "Dispute Response Options" page would send with more evidence).
-# Public sources do not settle which one Payrix's processor acts on in each cycle: a firm checks
-# these four on its test account (README, Payrix section).
-CONTEST_BY_CYCLE: dict[str, tuple[str, str]] = {
-    "retrieval": (REPRESENT, "representment"),
-    "first": (REPRESENT, "representment"),
-    "representment": (REQUEST_PRE_ARBITRATION, "pre-arbitration"),
-    "preArbitration": (REQUEST_ARBITRATION, "arbitration"),
-    "issuerDeclinedPreArbitration": (REQUEST_ARBITRATION, "arbitration"),
-}
-CONTESTS = (
-    REPRESENT,
-    REQUEST_PRE_ARBITRATION,
-    REQUEST_ARBITRATION,
-    "respond",
-    "respondToDispute",
-    "respondToPreArbitration",
-    "requestResolutionToPreArbitration",
-    "createArbitration",
-    "createPreArbitration",
-)
-DEAD_MESSAGES = ("failed", "denied")  # a message Payrix refused does not count
-
-BATCH_STATUS = {
-    "open": WithdrawalStatus.PENDING,
-    "closed": WithdrawalStatus.PENDING,
-    "processed": WithdrawalStatus.PAID,
-}
-
-
-def response_type(cycle: str | None) -> tuple[str, str] | None:
-    """The chargebackMessage type (and its name) that contests a chargeback in this cycle."""
-    return CONTEST_BY_CYCLE.get((cycle or "").strip())
-
-
-# ---------------------------------------------------------------------------------------------
-# Where the matter and the account live
-
-
-_PATH = re.compile(r"(order|description)((?:\.[A-Za-z0-9_\-]+)*)|none")
-TRUE_WORDS = ("1", "true", "yes", "y", "trust")
-FALSE_WORDS = ("0", "false", "no", "n", "operating", "")
-
-
-@dataclass(frozen=True)
-class FieldPath:
-    """``order`` or ``description`` (the whole text), ``description.<key>[.<key>…]`` (a key of
-    the JSON object held there; ``order.<key>`` likewise) or ``none``."""
-
-    source: str
-    keys: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> FieldPath:
-        match = _PATH.fullmatch(text.strip())
-        if match is None:
-            raise ValueError(
-                f"{text!r} is not a field: use order, description, description.<key> or none"
-            )
-        if match.group(0) == "none":
-            return cls("none")
-        return cls(match.group(1), tuple(k for k in match.group(2).split(".") if k))
-
-    def __str__(self) -> str:
-        return ".".join((self.source, *self.keys))
-
-    def read(self, txn: Txn) -> Any:
-        if self.source == "none":
-            return None
-        raw = txn.order if self.source == "order" else txn.description
-        if not self.keys:
-            return raw.strip() if raw and raw.strip() else None
-        value: Any = description_object(raw)
-        for key in self.keys:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        return value
-
-
-@dataclass(frozen=True)
-class Fields:
-    matter: FieldPath = FieldPath("description", ("id",))
-    trust: FieldPath = FieldPath("description", ("isTrust",))
-    text: FieldPath = FieldPath("description", ("description",))
-
-
-def description_object(raw: str | None) -> dict[str, Any] | None:
-    """The description as a JSON object, when that is what it holds."""
-    if not raw or not raw.lstrip().startswith("{"):
-        return None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def matter_of(txn: Txn, fields: Fields) -> str | None:
-    value = fields.matter.read(txn)
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def account_of(txn: Txn, fields: Fields) -> tuple[Account, str | None]:
-    value = fields.trust.read(txn)
-    if value is None:
-        return Account.OPERATING, None
-    word = str(value).strip().casefold() if not isinstance(value, bool) else str(int(value))
-    if word in TRUE_WORDS:
-        return Account.TRUST, None
-    if word in FALSE_WORDS:
-        return Account.OPERATING, None
-    return Account.OPERATING, f"the account flag {fields.trust} = {value!r} is not understood"
-
-
-def text_of(txn: Txn, fields: Fields) -> str | None:
-    """What the payment was for: the description's text, unless the matter lives there."""
-    if description_object(txn.description) is None:
-        if fields.matter == FieldPath("description"):
-            return None
-        return (txn.description or "").strip() or None
-    value = fields.text.read(txn)
-    if value is None or isinstance(value, dict | list):
-        return None
-    return str(value).strip() or None
 
 
 # ---------------------------------------------------------------------------------------------

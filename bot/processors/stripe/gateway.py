@@ -9,37 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
+from typing import Any
 
-import aiohttp
-import stripe
 from stripe import RequestOptions
 from stripe.params import (
     ChargeListParams,
     ChargeListParamsCreated,
     ChargeSearchParams,
     DisputeListParams,
-    DisputeUpdateParams,
-    DisputeUpdateParamsEvidence,
-    EventListParams,
     PayoutListParams,
     RefundCreateParams,
     RefundListParams,
 )
 
-from bot.clock import Clock, utcnow
 from bot.domain import (
     Balance,
     DailyTotals,
     Dispute,
-    DisputeEvidence,
-    DisputeStatus,
-    EventBatch,
     HistorySort,
     Page,
     PaymentKind,
@@ -52,82 +40,24 @@ from bot.domain import (
 )
 from bot.errors import ProcessorError
 from bot.processors.stripe import mapping, webhooks
-from bot.processors.stripe.errors import is_not_found, translate
-from bot.processors.stripe.mapping import (
-    ACCEPTED_KEY,
-    EVIDENCE_KEY,
-    EVIDENCE_SUBMITTED_AT,
-    IDEMPOTENCY_KEY,
-    RESPONDABLE,
-    MetadataKeys,
-    Obj,
-    plain,
-)
+from bot.processors.stripe.disputes import StripeDisputes
+from bot.processors.stripe.feed import StripeFeed
+from bot.processors.stripe.mapping import IDEMPOTENCY_KEY, Obj, plain
 from bot.processors.stripe.paging import STRIPE_MAX_LIMIT, scan
 from bot.processors.stripe.search import WHOLE_ID, search_query
 from bot.processors.stripe.totals import summarise
 
-log = logging.getLogger("paybot.stripe")
-T = TypeVar("T")
-
 CHARGE_IDS = ("ch_", "py_")
 INTENT_IDS = ("pi_",)
 REFUND_IDS = ("re_", "pyr_")
-DISPUTE_IDS = ("dp_", "du_")
-MAX_EVENT_PAGES = 20  # pages of 100 read per events() call before handing back what was found
 MAX_TOTAL_PAGES = 50  # pages of 100 per kind of object summed by daily_totals
-CONCURRENCY = 8  # requests in flight when completing a page of charges
 METADATA_VALUE_MAX = 500  # Stripe's limit per metadata value
-DISPUTE_EXPAND = ["charge", "payment_intent"]
 
 
-@dataclass(frozen=True)
-class StripeConfig:
-    api_key: str
-    webhook_secret: str | None = None
-    api_base: str = "https://api.stripe.com"
-    keys: MetadataKeys = field(default_factory=MetadataKeys)
-    currency: str = "usd"  # the one currency balances and daily totals are given in
-    timeout: float = 30.0  # seconds for one request, body included
-    read_retries: int = 2  # the SDK's own retries; never for a refund (see ``refund``)
-
-
-class StripeGateway:
+class StripeGateway(StripeDisputes, StripeFeed):
     """The Gateway protocol against a Stripe account."""
 
     name = "stripe"
-
-    def __init__(self, config: StripeConfig, clock: Clock = utcnow) -> None:
-        self._config = config
-        self._keys = config.keys
-        self._clock = clock
-        self._http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=config.timeout))
-        self._client = stripe.StripeClient(
-            config.api_key,
-            base_addresses={"api": config.api_base},
-            http_client=self._http,
-            max_network_retries=config.read_retries,
-        )
-        self._limit = asyncio.Semaphore(CONCURRENCY)
-
-    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            async with self._limit:
-                return await call()
-        except (stripe.StripeError, TimeoutError, aiohttp.ClientError) as exc:
-            raise translate(exc, what) from exc
-
-    async def _find(self, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
-        """Like ``_call``, but an object Stripe does not have is None, not an error."""
-        try:
-            async with self._limit:
-                return await call()
-        except stripe.StripeError as exc:
-            if is_not_found(exc):
-                return None
-            raise translate(exc, what) from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise translate(exc, what) from exc
 
     # -----------------------------------------------------------------------------------------
     # Transactions
@@ -218,16 +148,6 @@ class StripeGateway:
             )
             return plain(found) if found is not None else None
         return plain(value) or None
-
-    async def _refunds_of(self, charge_id: str) -> list[Any]:
-        listed = await self._call(
-            f"Refunds of {charge_id}",
-            lambda: self._client.v1.refunds.list_async(
-                {"charge": charge_id, "limit": STRIPE_MAX_LIMIT}
-            ),
-        )
-        data = plain(listed).get("data")
-        return list(data) if isinstance(data, list) else []
 
     async def list_transactions(self, query: TransactionQuery) -> Page[Transaction]:
         """Newest first, as Stripe lists. Refunds are their own list (``kind=refund``); with no
@@ -389,118 +309,6 @@ class StripeGateway:
         return None if found is None else mapping.refund_of(found)
 
     # -----------------------------------------------------------------------------------------
-    # Disputes
-
-    async def _dispute(self, dispute_id: str) -> Obj | None:
-        if not dispute_id.startswith(DISPUTE_IDS):
-            return None
-        found = await self._find(
-            f"Dispute {dispute_id}",
-            lambda: self._client.v1.disputes.retrieve_async(dispute_id, {"expand": DISPUTE_EXPAND}),
-        )
-        return None if found is None else plain(found)
-
-    async def get_dispute(self, dispute_id: str) -> Dispute | None:
-        found = await self._dispute(dispute_id)
-        return None if found is None else mapping.dispute_of(found, self._keys)
-
-    async def list_disputes(
-        self, *, open_only: bool = False, limit: int = 10, cursor: str | None = None
-    ) -> Page[Dispute]:
-        """Newest first (Stripe cannot order by deadline); ``open_only`` is filtered here."""
-
-        def fetch(size: int, after: str | None, before: str | None) -> Awaitable[Any]:
-            params: DisputeListParams = {
-                "limit": size,
-                "expand": [f"data.{field}" for field in DISPUTE_EXPAND],
-            }
-            if after:
-                params["starting_after"] = after
-            if before:
-                params["ending_before"] = before
-            return self._call("Disputes", lambda: self._client.v1.disputes.list_async(params))
-
-        def is_open(dispute: Obj) -> bool:
-            return mapping.dispute_status(dispute).is_open
-
-        listing = "disputes:open" if open_only else "disputes:all"
-        page = await scan(fetch, listing, limit, cursor, is_open if open_only else None)
-        items = tuple(mapping.dispute_of(d, self._keys) for d in page.items)
-        return Page(items, page.next_cursor, page.prev_cursor)
-
-    async def submit_dispute_evidence(
-        self, dispute_id: str, evidence: DisputeEvidence, *, idempotency_key: str
-    ) -> Dispute:
-        """Stage the evidence on the dispute and submit it in one update (``submit=true``)."""
-        if not evidence.summary.strip():
-            raise ProcessorError("Evidence needs at least a summary.")
-        found = await self._dispute(dispute_id)
-        if found is None:
-            raise ProcessorError(f"There is no Stripe dispute {dispute_id}.")
-        if mapping.metadata(found).get(EVIDENCE_KEY) == idempotency_key:
-            return mapping.dispute_of(found, self._keys)
-        status = str(found.get("status"))
-        if status not in RESPONDABLE:
-            current = mapping.dispute_status(found)
-            if current is DisputeStatus.UNDER_REVIEW:
-                raise ProcessorError(
-                    f"Evidence for {dispute_id} was already submitted; the dispute is under review."
-                )
-            raise ProcessorError(f"{dispute_id} is closed ({current.value}); it takes no evidence.")
-        now = self._clock()
-        due = mapping.when(plain(found.get("evidence_details")).get("due_by"))
-        if due is not None and now > due:
-            raise ProcessorError(
-                f"The deadline to respond to {dispute_id} passed on {due:%Y-%m-%d %H:%M} UTC; "
-                "it can no longer be contested."
-            )
-        params: DisputeUpdateParams = {
-            "evidence": stripe_evidence(evidence),
-            "submit": True,
-            "metadata": {EVIDENCE_KEY: idempotency_key, EVIDENCE_SUBMITTED_AT: now.isoformat()},
-            "expand": DISPUTE_EXPAND,
-        }
-        updated = await self._call(
-            f"Evidence for {dispute_id}",
-            lambda: self._client.v1.disputes.update_async(
-                dispute_id, params, {"idempotency_key": idempotency_key}
-            ),
-        )
-        return mapping.dispute_of(updated, self._keys)
-
-    async def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> Dispute:
-        """Close the dispute (Stripe's "accept"), first marking it as accepted by us: Stripe
-        records a closed dispute as lost, and the mark tells accepted from lost."""
-        found = await self._dispute(dispute_id)
-        if found is None:
-            raise ProcessorError(f"There is no Stripe dispute {dispute_id}.")
-        current = mapping.dispute_status(found)
-        if current is DisputeStatus.ACCEPTED:
-            return mapping.dispute_of(found, self._keys)
-        if str(found.get("status")) not in RESPONDABLE:
-            if current is DisputeStatus.UNDER_REVIEW:
-                raise ProcessorError(
-                    f"Evidence for {dispute_id} is under review; it can no longer be accepted."
-                )
-            raise ProcessorError(f"{dispute_id} is already closed ({current.value}).")
-        v1 = self._client.v1
-        await self._call(
-            f"Accepting {dispute_id}",
-            lambda: v1.disputes.update_async(
-                dispute_id,
-                {"metadata": {ACCEPTED_KEY: idempotency_key}},
-                {"idempotency_key": f"{idempotency_key}:mark"},
-            ),
-        )
-        closed = await self._call(
-            f"Accepting {dispute_id}",
-            lambda: v1.disputes.close_async(
-                dispute_id, {"expand": DISPUTE_EXPAND}, {"idempotency_key": idempotency_key}
-            ),
-        )
-        return mapping.dispute_of(closed, self._keys)
-
-    # -----------------------------------------------------------------------------------------
     # Returns, withdrawals, balance, totals
 
     async def list_returns(
@@ -584,86 +392,7 @@ class StripeGateway:
         return summarise(*found, start, end, self._config.currency)
 
     # -----------------------------------------------------------------------------------------
-    # Events
-
-    async def events(self, cursor: str | None, limit: int = 100) -> EventBatch:
-        """Events after ``cursor`` (a Stripe event id), oldest first.
-
-        Stripe lists newest first: ``ending_before=cursor`` gives the events just after it,
-        newest first, so each page is reversed and the next one asked before its newest. With
-        no cursor the feed starts at the oldest event Stripe still keeps (30 days). Only the
-        types in ``webhooks.EVENT_TYPES`` are asked for; the cursor moves past events that map
-        to nothing (a card decline) as well.
-        """
-        limit = max(1, limit)
-        if cursor is not None:
-            found = await self._events_after(cursor, limit)
-            if found is not None:
-                return found
-            log.warning("event cursor %s is gone at Stripe; reading the feed again", cursor)
-        first = await self._events_from_start(limit)
-        if first.events or first.cursor is None:
-            return first
-        # Only events that map to nothing so far (card declines): read on, or the poller, which
-        # keeps a cursor only with events, would start over each time.
-        return await self._events_after(first.cursor, limit) or first
-
-    def _list_events(self, params: EventListParams) -> Awaitable[Any]:
-        return self._call("Events", lambda: self._client.v1.events.list_async(params))
-
-    def _find_events(self, params: EventListParams) -> Awaitable[Any]:
-        return self._find("Events", lambda: self._client.v1.events.list_async(params))
-
-    def _event_params(self, limit: int) -> EventListParams:
-        return {"limit": min(limit, STRIPE_MAX_LIMIT), "types": list(webhooks.EVENT_TYPES)}
-
-    async def _events_after(self, cursor: str, limit: int) -> EventBatch | None:
-        """None when Stripe no longer has the cursor's event (it keeps events for 30 days)."""
-        mapped: list[ProcessorEvent] = []
-        newest = cursor
-        for _ in range(MAX_EVENT_PAGES):
-            params = self._event_params(limit - len(mapped))
-            params["ending_before"] = newest
-            found = await self._find_events(params)
-            if found is None:
-                return None
-            listed = plain(found)
-            data = [plain(e) for e in listed.get("data", [])]
-            if not data:
-                break
-            for raw in reversed(data):
-                event = await self._event_of(raw)
-                if event is not None:
-                    mapped.append(event)
-            newest = str(data[0]["id"])
-            if not listed.get("has_more") or len(mapped) >= limit:
-                break
-        return EventBatch(tuple(mapped), newest)
-
-    async def _events_from_start(self, limit: int) -> EventBatch:
-        oldest: deque[Obj] = deque(maxlen=limit)
-        after: str | None = None
-        while True:
-            params = self._event_params(STRIPE_MAX_LIMIT)
-            if after:
-                params["starting_after"] = after
-            listed = plain(await self._list_events(params))
-            data = [plain(e) for e in listed.get("data", [])]
-            oldest.extend(data)
-            if not data or not listed.get("has_more"):
-                break
-            after = str(data[-1]["id"])
-        if not oldest:
-            return EventBatch((), None)
-        batch = list(reversed(oldest))  # oldest first
-        mapped = [await self._event_of(raw) for raw in batch]
-        return EventBatch(tuple(e for e in mapped if e is not None), str(batch[-1]["id"]))
-
-    async def _event_of(self, raw: Obj) -> ProcessorEvent | None:
-        """One event of the feed as ours, listing the charge's refunds where it needs them."""
-        charge_id = webhooks.refunds_needed(raw)
-        refunds = await self._refunds_of(charge_id) if charge_id else None
-        return webhooks.processor_event(raw, self._keys, refunds)
+    # Webhooks
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
         return webhooks.verify(body, headers, self._config.webhook_secret, self._keys)
@@ -675,27 +404,6 @@ class StripeGateway:
 
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]  # untyped in the SDK
-
-
-def stripe_evidence(evidence: DisputeEvidence) -> DisputeUpdateParamsEvidence:
-    """Our evidence as Stripe's text fields. Stripe takes customer communication and the refund
-    policy as uploaded files; typed as text here, they go into ``uncategorized_text``."""
-    fields: DisputeUpdateParamsEvidence = {}
-    if evidence.product_description.strip():
-        fields["product_description"] = evidence.product_description.strip()
-    if evidence.service_date.strip():
-        fields["service_date"] = evidence.service_date.strip()
-    if evidence.refund_policy.strip():
-        fields["refund_policy_disclosure"] = evidence.refund_policy.strip()
-    parts = [
-        ("Summary", evidence.summary),
-        ("Customer communication", evidence.customer_communication),
-        ("Other", evidence.other),
-    ]
-    fields["uncategorized_text"] = "\n\n".join(
-        f"{title}: {text.strip()}" for title, text in parts if text.strip()
-    )
-    return fields
 
 
 async def _all(fetch: Callable[[str | None], Awaitable[Any]]) -> list[Obj]:
