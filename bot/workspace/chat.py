@@ -1,4 +1,4 @@
-"""The chat.* methods and response_url posts."""
+"""The fake's chat.* methods and the response_url posts that act like them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The conversations.* methods."""
+"""The fake's conversations.* methods: open, info, history and replies, a page at a time."""
 
 from __future__ import annotations
 

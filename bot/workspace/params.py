@@ -1,4 +1,4 @@
-"""Reading a Web API call's parameters as Slack does: query, form or JSON, flags, required fields."""
+"""Reading a Web API call's parameters as Slack does: query, form or JSON, flags."""
 
 from __future__ import annotations
 

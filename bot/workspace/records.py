@@ -1,4 +1,4 @@
-"""The fake workspace's records (users, channels, messages, files, calls) and Slack's error answer."""
+"""The fake workspace's records (users, channels, messages, files, calls) and its errors."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Talking to the bot the way Slack does: signed slash commands, clicks, modal submissions and
-events posted to /slack/events, with payloads shaped like Slack's."""
+"""SlackSender: signed commands, clicks, submissions and events sent to the bot as Slack does."""
 
 from __future__ import annotations
 

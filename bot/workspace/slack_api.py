@@ -1,4 +1,4 @@
-"""A stateful local stand-in for the Slack Web API, for end-to-end tests and the demo workspace.
+"""FakeSlack: a stateful local Slack Web API (for e2e tests and the demo), gathered from its parts.
 
 The bot's `AsyncWebClient(base_url=fake.base_url)` talks to it. It answers the methods Paybot
 uses with the shapes Slack returns, keeps what was posted, checks what Slack would refuse, and

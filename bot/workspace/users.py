@@ -1,4 +1,4 @@
-"""The users.* methods."""
+"""The fake's users.* methods: info, lookupByEmail and list."""
 
 from __future__ import annotations
 
