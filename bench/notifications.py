@@ -41,7 +41,7 @@ from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.models import SandboxDispute, SandboxTransaction
 from bot.services.users import NewUser
 from bot.store import open_store
-from bot.workspace.signing import SlackSender
+from bot.workspace.sender import SlackSender
 from bot.workspace.slack_api import FakeSlack, Message
 
 TRANSACTIONS = 100_000

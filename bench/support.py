@@ -232,7 +232,7 @@ class SignedCommand:
 def slash_command(
     fake: FakeSlack, user_id: str, text: str, expect: str = "", channel: str = "C0GENERAL"
 ) -> SignedCommand:
-    """A `/pay` request exactly as bot/workspace/signing.py's SlackSender.command sends it,
+    """A `/pay` request exactly as bot/workspace/sender.py's SlackSender.command sends it,
     built ahead of time so signing it is not part of what is measured."""
     response_url = fake.response_url(channel=channel, user=user_id)
     form = {

@@ -48,7 +48,7 @@ from bot.services.users import NewUser
 from bot.store import Store, open_store
 from bot.web import create_web_app
 from bot.workspace.browser import BrowserWorkspace, Person, ProcessorNews
-from bot.workspace.signing import SlackSender
+from bot.workspace.sender import SlackSender
 from bot.workspace.slack_api import FakeSlack
 
 DEMO_DIR = Path("demo-data")

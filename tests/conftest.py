@@ -23,7 +23,7 @@ from bot.processors.sandbox import SandboxSimulator
 from bot.server import start_http
 from bot.services.users import NewUser
 from bot.store import Store, open_store
-from bot.workspace.signing import SlackSender
+from bot.workspace.sender import SlackSender
 from bot.workspace.slack_api import FakeSlack
 
 BOT_TOKEN = "xoxb-test-0000000000-token"

@@ -25,7 +25,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.processors.sandbox import SandboxSimulator
 from bot.server import start_http
-from bot.workspace.signing import SlackSender
+from bot.workspace.sender import SlackSender
 from bot.workspace.slack_api import FakeSlack
 from tests.conftest import (
     APPROVALS,

@@ -1,7 +1,8 @@
 """The local Slack side: a fake Web API the bot calls, and a sender that calls the bot as Slack
 does. Used by end-to-end tests and the demo workspace; the bot itself never imports it."""
 
-from bot.workspace.signing import Reply, SlackSender, sign, state_values
+from bot.workspace.sender import Reply, SlackSender
+from bot.workspace.signing import sign
 from bot.workspace.slack_api import (
     Call,
     FakeChannel,
@@ -11,6 +12,7 @@ from bot.workspace.slack_api import (
     Message,
     SlackError,
 )
+from bot.workspace.view_state import state_values
 
 __all__ = [
     "Call",

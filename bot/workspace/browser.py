@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from bot.workspace.signing import SlackSender, element_state, state_values
+from bot.workspace.sender import SlackSender
 from bot.workspace.slack_api import JSON, FakeFile, FakeSlack, Message, SlackError
+from bot.workspace.view_state import element_state, state_values
 
 STATIC = Path(__file__).with_name("static")
 COMMANDS = ("/pay",)

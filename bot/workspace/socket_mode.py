@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from bot.workspace.signing import Reply, SlackSender
+from bot.workspace.sender import Reply, SlackSender
 from bot.workspace.slack_api import FakeSlack
 
 JSON = dict[str, Any]

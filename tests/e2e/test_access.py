@@ -17,7 +17,7 @@ from bot.roles import ACTION_PERMISSION, Action, Role, allowed
 from bot.services.users import Users
 from bot.store import open_store
 from bot.web import create_web_app
-from bot.workspace.signing import SlackSender
+from bot.workspace.sender import SlackSender
 from tests.conftest import SIGNING_SECRET, Harness, eventually, free_port, opened_modal
 
 NO_ACCESS = "no Payments Portal access"

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.db.models import AuditEntry
 from bot.domain import Source
 from bot.ids import ActionId, CallbackId
-from bot.workspace.signing import SlackWouldFail
+from bot.workspace.sender import SlackWouldFail
 from tests.conftest import APPROVALS, NOTIFY, Harness, eventually, opened_modal
 
 ROLES = ("admin", "manager", "staff", "viewer")

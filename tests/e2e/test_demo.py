@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.db.models import RefundRequest
 from bot.demo import APPROVALS, GENERAL, PEOPLE, Demo, start_demo
+from bot.workspace.browser import STATIC
 from bot.workspace.slack_api import FakeFile
 from tests.conftest import eventually, free_port
 from tests.e2e.test_cli import environment, paybot
@@ -91,14 +92,19 @@ async def test_page_is_served_offline_and_builds_no_html_from_data(page: Page) -
         html = await response.text()
         assert response.status == 200
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
-    assert "/static/app.js" in html and "http" not in html.replace("http-equiv", "")
-    for name in ("app.js", "app.css", "favicon.svg"):
+    assert '<script type="module" src="/static/app.js">' in html
+    assert "http" not in html.replace("http-equiv", "")
+    scripts = sorted(p.name for p in STATIC.glob("*.js"))
+    assert {"app.js", "mrkdwn.js", "blocks.js"} <= set(scripts)
+    for name in (*scripts, "app.css", "favicon.svg"):
         async with page.http.get(f"{page.demo.url}static/{name}") as response:
             assert response.status == 200, name
             body = await response.text()
+            if name.endswith(".js"):  # a module script is refused under any other type
+                assert response.content_type in ("text/javascript", "application/javascript")
         body = body.replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert "https://" not in body and "http://" not in body, f"{name} reaches outside"
-        if name == "app.js":
+        if name.endswith(".js"):
             for sink in (
                 ".innerHTML",
                 ".outerHTML",
@@ -106,7 +112,7 @@ async def test_page_is_served_offline_and_builds_no_html_from_data(page: Page) -
                 "document.write(",
                 "eval(",
             ):
-                assert sink not in body, f"app.js uses {sink}: render text with textContent"
+                assert sink not in body, f"{name} uses {sink}: render text with textContent"
     async with page.http.get(f"{page.demo.url}static/../demo.py") as response:
         assert response.status in (403, 404)
 

@@ -28,7 +28,7 @@ from bot.domain import RefundState
 from bot.processors.sandbox import SandboxSimulator
 from bot.server import start_http
 from bot.store import open_store
-from bot.workspace.signing import SlackSender
+from bot.workspace.sender import SlackSender
 from bot.workspace.slack_api import FakeSlack, Message
 from tests.conftest import (
     APPROVALS,

@@ -21,7 +21,7 @@ from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.webhooks import encode
 from bot.services.users import NewUser
 from bot.store import Store, open_store
-from bot.workspace.signing import SlackSender
+from bot.workspace.sender import SlackSender
 from bot.workspace.slack_api import FakeSlack
 from tests.conftest import (
     APPROVALS,

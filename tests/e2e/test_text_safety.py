@@ -23,7 +23,8 @@ from bot.db.models import AuditEntry, ProcessorEventRow
 from bot.domain import MethodType
 from bot.logs import configure, request_id, secrets_of
 from bot.processors.sandbox.models import SandboxEvent
-from bot.workspace.signing import Reply, sign
+from bot.workspace.sender import Reply
+from bot.workspace.signing import sign
 from bot.workspace.slack_api import Message
 from tests.card_numbers import KNOWN, card_numbers, leaked, spellings
 from tests.conftest import (
