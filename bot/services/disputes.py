@@ -7,10 +7,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
@@ -30,10 +29,10 @@ from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
-from bot.services.access import four_eyes, too_late
+from bot.services.access import too_late
+from bot.services.approvals import Approvals, Flow, check_reason
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
-from bot.services.state import compare_and_set
 from bot.usertext import visible
 
 POST_DRAFT = "dispute.post_draft"
@@ -116,6 +115,7 @@ class Disputes:
         self._audit = audit
         self._channel = notify_channel
         self._clock = clock
+        self._approvals = Approvals(FLOW, sessions, audit, clock)
 
     # -- where each dispute lives in Slack ------------------------------------------------
     async def track(
@@ -194,41 +194,25 @@ class Disputes:
             created_at=now,
             updated_at=now,
         )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(row)
-                await session.flush()
-                self._audit.add(
-                    session,
-                    AuditRecord(
-                        Action.DRAFT_DISPUTE_RESPONSE.value,
-                        Outcome.DONE,
-                        source,
-                        actor,
-                        target_type="dispute",
-                        target_id=dispute_id,
-                        after={"state": "drafted", "response": response_id},
-                    ),
-                )
-                await enqueue(
-                    session,
-                    POST_DRAFT,
-                    f"{POST_DRAFT}:{response_id}",
-                    {"response_id": response_id},
-                    now=now,
-                )
-        except IntegrityError:
-            raise FormErrors(
+        return await self._approvals.create(
+            row,
+            AuditRecord(
+                Action.DRAFT_DISPUTE_RESPONSE.value,
+                Outcome.DONE,
+                source,
+                actor,
+                target_type="dispute",
+                target_id=dispute_id,
+                after={"state": "drafted", "response": response_id},
+            ),
+            POST_DRAFT,
+            FormErrors(
                 {"summary": "A response to this dispute is already waiting for a decision."}
-            ) from None
-        return response_info(row)
+            ),
+        )
 
     async def response(self, response_id: str) -> DisputeResponseInfo:
-        async with self._sessions() as session:
-            row = await session.get(DisputeResponse, response_id)
-        if row is None:
-            raise NotFound("That dispute response does not exist.")
-        return response_info(row)
+        return await self._approvals.get(response_id)
 
     async def set_draft_message(self, response_id: str, channel: str, ts: str) -> None:
         async with self._sessions.begin() as session:
@@ -241,27 +225,7 @@ class Disputes:
     async def decidable(
         self, actor: PortalAccount, response_id: str, source: Source
     ) -> DisputeResponseInfo:
-        response = await self.response(response_id)
-        await four_eyes(
-            self._audit,
-            actor,
-            response.requester_username,
-            Action.DECIDE_DISPUTE_RESPONSE,
-            source,
-            target_type="dispute",
-            target_id=response.dispute_id,
-            what="drafted this response",
-        )
-        if response.state is not ResponseState.DRAFTED:
-            who = f" by {response.decided_by_username}" if response.decided_by_username else ""
-            await self._already(
-                actor,
-                Action.DECIDE_DISPUTE_RESPONSE.value,
-                response.dispute_id,
-                source,
-                f"This response was already {response.state.value}{who}.",
-            )
-        return response
+        return await self._approvals.decidable(actor, response_id, source)
 
     async def _already(
         self, actor: PortalAccount | None, action: str, dispute_id: str, source: Source, why: str
@@ -276,100 +240,48 @@ class Disputes:
     ) -> DisputeResponseInfo:
         response = await self.decidable(actor, response_id, source)
         await self.open_dispute(response.dispute_id)
-        return await self._move(
+        return await self._approvals.decide(
             actor,
             response_id,
             source,
-            ResponseState.DRAFTED,
             ResponseState.APPROVED,
-            self._decision(actor),
             [(SUBMIT, "approved"), (ANNOUNCE, "approved")],
         )
 
     async def reject(
         self, actor: PortalAccount, response_id: str, reason: str, source: Source
     ) -> DisputeResponseInfo:
-        text = visible(reason)
-        if not text or len(text) > 500:
-            raise FormErrors({"reason": "Give a reason of 1 to 500 characters."})
+        text = check_reason(reason)
         await self.decidable(actor, response_id, source)
-        return await self._move(
+        return await self._approvals.decide(
             actor,
             response_id,
             source,
-            ResponseState.DRAFTED,
             ResponseState.REJECTED,
-            {**self._decision(actor), "rejection_reason": text},
             [(ANNOUNCE, "rejected")],
+            reason=text,
         )
-
-    def _decision(self, actor: PortalAccount) -> dict[str, Any]:
-        return {
-            "decided_by_username": actor.username,
-            "decided_by_slack_id": actor.slack_user_id,
-            "decided_at": self._clock(),
-        }
 
     async def _move(
         self,
-        actor: PortalAccount | None,
         response_id: str,
-        source: Source,
         from_state: ResponseState,
         to_state: ResponseState,
-        values: dict[str, Any],
-        jobs: list[tuple[str, str]],
+        *,
+        milestone: str | None = None,
+        failure: str | None = None,
     ) -> DisputeResponseInfo:
-        now = self._clock()
-        try:
-            async with self._sessions.begin() as session:
-                if not await compare_and_set(
-                    session,
-                    DisputeResponse,
-                    response_id,
-                    from_state.value,
-                    to_state.value,
-                    {**values, "updated_at": now},
-                ):
-                    current = await session.get(DisputeResponse, response_id)
-                    raise _Late(
-                        current.dispute_id if current else "",
-                        f"This response was already {current.state if current else 'removed'}.",
-                    )
-                row = await session.get(DisputeResponse, response_id, populate_existing=True)
-                assert row is not None
-                self._audit.add(
-                    session,
-                    AuditRecord(
-                        Action.DECIDE_DISPUTE_RESPONSE.value
-                        if actor
-                        else f"dispute_response_{to_state.value}",
-                        Outcome.FAILED if to_state is ResponseState.FAILED else Outcome.DONE,
-                        source,
-                        actor,
-                        target_type="dispute",
-                        target_id=row.dispute_id,
-                        reason=values.get("failure_reason") or values.get("rejection_reason"),
-                        before={"state": from_state.value},
-                        after={"state": to_state.value, "response": response_id},
-                    ),
-                )
-                for kind, milestone in jobs:
-                    await enqueue(
-                        session,
-                        kind,
-                        f"{kind}:{response_id}:{milestone}",
-                        {"response_id": response_id, "milestone": milestone},
-                        now=now,
-                    )
-                return response_info(row)
-        except _Late as late:
-            action = (
-                Action.DECIDE_DISPUTE_RESPONSE.value
-                if actor
-                else f"dispute_response_{to_state.value}"
-            )
-            await self._already(actor, action, late.args[0], source, late.args[1])
+        """A move the worker makes (no person): announced at ``milestone`` if one is given."""
+        return await self._approvals.move(
+            None,
+            response_id,
+            Source.SYSTEM,
+            from_state,
+            to_state,
+            changes={"failure_reason": failure} if failure else {},
+            jobs=[(ANNOUNCE, milestone)] if milestone else [],
+            reason=failure,
+        )
 
     async def submit(self, response_id: str) -> DisputeResponseInfo:
         """Send approved evidence to the processor; safe to run again after a crash."""
@@ -377,13 +289,7 @@ class Disputes:
         if response.state is ResponseState.APPROVED:
             try:
                 response = await self._move(
-                    None,
-                    response_id,
-                    Source.SYSTEM,
-                    ResponseState.APPROVED,
-                    ResponseState.SUBMITTING,
-                    {},
-                    [],
+                    response_id, ResponseState.APPROVED, ResponseState.SUBMITTING
                 )
             except DisputeRefused:
                 response = await self.response(response_id)
@@ -401,22 +307,14 @@ class Disputes:
             if exc.retryable:
                 raise
             return await self._move(
-                None,
                 response_id,
-                Source.SYSTEM,
                 ResponseState.SUBMITTING,
                 ResponseState.FAILED,
-                {"failure_reason": exc.message},
-                [(ANNOUNCE, "failed")],
+                milestone="failed",
+                failure=exc.message,
             )
         return await self._move(
-            None,
-            response_id,
-            Source.SYSTEM,
-            ResponseState.SUBMITTING,
-            ResponseState.SUBMITTED,
-            {},
-            [(ANNOUNCE, "submitted")],
+            response_id, ResponseState.SUBMITTING, ResponseState.SUBMITTED, milestone="submitted"
         )
 
     # -- accepting liability --------------------------------------------------------------
@@ -547,3 +445,23 @@ class Disputes:
 
 class _Late(Exception):
     """Raised inside a transaction that lost the race, to leave it before auditing the refusal."""
+
+
+def _action_for(state: str, by_person: bool) -> str:
+    return Action.DECIDE_DISPUTE_RESPONSE.value if by_person else f"dispute_response_{state}"
+
+
+FLOW: Flow[DisputeResponseInfo] = Flow(
+    model=DisputeResponse,
+    info=response_info,
+    open_state=ResponseState.DRAFTED,
+    decide=Action.DECIDE_DISPUTE_RESPONSE,
+    noun="This dispute response",
+    asked="drafted this response",
+    refused=DisputeRefused,
+    job_key="response_id",
+    target_type="dispute",
+    target_id=lambda row: str(row.dispute_id),
+    action=_action_for,
+    details=lambda response_id, changes: {"response": response_id},
+)
