@@ -10,20 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
-from bot.domain import Source
+from bot.domain import EVIDENCE_FIELDS, Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Router
 from bot.ids import ActionId, CallbackId
 from bot.services.container import Services
-
-EVIDENCE = (
-    "summary",
-    "product_description",
-    "customer_communication",
-    "service_date",
-    "refund_policy",
-    "other",
-)
 
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
@@ -39,12 +30,12 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         await modals.open_loading(client, body, context, "Respond to dispute")
-        dispute = await disputes.open_dispute(str(action.get("value") or ""))
+        dispute = await disputes.open_dispute(forms.action_value(action))
         await modals.fill(client, context, response_modal(dispute))
 
     @app.view(CallbackId.DISPUTE_RESPONSE)
     async def draft(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        fields = {name: forms.text(view, name) for name in EVIDENCE}
+        fields = {field.name: forms.text(view, field.name) for field in EVIDENCE_FIELDS}
         await disputes.draft(
             context["actor"], view.get("private_metadata") or "", fields, Source.MODAL
         )
@@ -59,15 +50,13 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     @app.action(ActionId.DISPUTE_ACCEPT)
     async def accept(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        await disputes.request_accept(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
-        )
+        await disputes.request_accept(context["actor"], forms.action_value(action), Source.BUTTON)
         await ack()
         services.wake()
 
     @app.action(ActionId.DISPUTE_RESPONSE_APPROVE)
     async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        await disputes.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
+        await disputes.approve(context["actor"], forms.action_value(action), Source.BUTTON)
         await ack()
         services.wake()
 
@@ -81,7 +70,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         response = await disputes.decidable(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
+            context["actor"], forms.action_value(action), Source.BUTTON
         )
         await client.views_open(trigger_id=body["trigger_id"], view=reject_response_modal(response))
 

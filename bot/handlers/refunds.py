@@ -40,9 +40,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         await modals.open_loading(client, body, context, REFUND_TITLE)
-        txn = await refunds.refundable(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
-        )
+        txn = await refunds.refundable(context["actor"], forms.action_value(action), Source.BUTTON)
         await modals.fill(client, context, refund_modal(txn))
 
     @app.view(CallbackId.REFUND_REQUEST)
@@ -63,7 +61,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     @app.action(ActionId.REFUND_APPROVE)
     async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        await refunds.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
+        await refunds.approve(context["actor"], forms.action_value(action), Source.BUTTON)
         await ack()
         services.wake()
 
@@ -77,7 +75,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         request = await refunds.decidable(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
+            context["actor"], forms.action_value(action), Source.BUTTON
         )
         await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request))
 

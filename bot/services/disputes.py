@@ -16,6 +16,7 @@ from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread
 from bot.domain import (
+    EVIDENCE_FIELDS,
     Dispute,
     DisputeEvidence,
     DisputeResponseInfo,
@@ -41,16 +42,6 @@ ACCEPT = "dispute.accept"
 ANNOUNCE = "dispute.announce"
 REMINDER = "dispute.reminder"
 
-REQUIRED = {"summary": "a summary for the bank", "product_description": "the product or service"}
-LIMITS = {
-    "summary": 3000,
-    "product_description": 3000,
-    "customer_communication": 3000,
-    "service_date": 20,
-    "refund_policy": 3000,
-    "other": 3000,
-}
-
 
 class DisputeRefused(RefundRefused):
     """A dispute action that cannot happen now, with the reason."""
@@ -58,13 +49,13 @@ class DisputeRefused(RefundRefused):
 
 def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
     errors: dict[str, str] = {}
-    cleaned = {name: visible(fields.get(name) or "") for name in LIMITS}
-    for name, what in REQUIRED.items():
-        if not cleaned[name]:
-            errors[name] = f"Describe {what}: the bank decides on it."
-    for name, limit in LIMITS.items():
-        if len(cleaned[name]) > limit:
-            errors[name] = f"Keep this to {limit} characters (it has {len(cleaned[name])})."
+    cleaned = {field.name: visible(fields.get(field.name) or "") for field in EVIDENCE_FIELDS}
+    for field in EVIDENCE_FIELDS:
+        text = cleaned[field.name]
+        if field.required and not text:
+            errors[field.name] = f"Describe {field.required}: the bank decides on it."
+        elif len(text) > field.limit:
+            errors[field.name] = f"Keep this to {field.limit} characters (it has {len(text)})."
     if errors:
         raise FormErrors(errors)
     return DisputeEvidence(**cleaned)
@@ -172,7 +163,7 @@ class Disputes:
             raise NotFound("That dispute no longer exists at the processor.")
         if dispute.status is not DisputeStatus.NEEDS_RESPONSE:
             raise DisputeRefused(
-                f"This dispute is {dispute.status.value.replace('_', ' ')}: it takes no response now."
+                f"This dispute is {dispute.status.said}: it takes no response now."
             )
         return dispute
 
@@ -330,8 +321,7 @@ class Disputes:
             why = (
                 "This dispute was already accepted."
                 if dispute.status is DisputeStatus.ACCEPTED
-                else f"This dispute is {dispute.status.value.replace('_', ' ')}: it cannot be "
-                "accepted now."
+                else f"This dispute is {dispute.status.said}: it cannot be accepted now."
             )
             await self._already(actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, why)
         now = self._clock()
