@@ -14,7 +14,7 @@ and its own row; the rules here stay the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar
 
@@ -150,8 +150,14 @@ class Approvals(Generic[Info]):
         jobs: Sequence[tuple[str, str]],
         *,
         reason: str | None = None,
+        check: Callable[[Info], Awaitable[None]] | None = None,
     ) -> Info:
-        """The decision itself: from the open state, once. A rejection carries its reason."""
+        """The decision itself, by someone who may make it (``decidable``), from the open state,
+        once. ``check`` is what else must still hold (raising if not); a rejection carries its
+        reason."""
+        request = await self.decidable(actor, request_id, source)
+        if check is not None:
+            await check(request)
         changes: dict[str, Any] = {
             "decided_by_username": actor.username,
             "decided_by_slack_id": actor.slack_user_id,

@@ -229,28 +229,28 @@ class Disputes:
     async def approve(
         self, actor: PortalAccount, response_id: str, source: Source
     ) -> DisputeResponseInfo:
-        response = await self.decidable(actor, response_id, source)
-        await self.open_dispute(response.dispute_id)
         return await self._approvals.decide(
             actor,
             response_id,
             source,
             ResponseState.APPROVED,
             [(SUBMIT, "approved"), (ANNOUNCE, "approved")],
+            check=lambda response: self._still_open(response.dispute_id),
         )
+
+    async def _still_open(self, dispute_id: str) -> None:
+        await self.open_dispute(dispute_id)
 
     async def reject(
         self, actor: PortalAccount, response_id: str, reason: str, source: Source
     ) -> DisputeResponseInfo:
-        text = check_reason(reason)
-        await self.decidable(actor, response_id, source)
         return await self._approvals.decide(
             actor,
             response_id,
             source,
             ResponseState.REJECTED,
             [(ANNOUNCE, "rejected")],
-            reason=text,
+            reason=check_reason(reason),
         )
 
     async def _move(

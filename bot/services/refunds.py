@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot import refusals
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
@@ -172,9 +173,20 @@ class Refunds:
     async def approve(
         self, actor: PortalAccount, request_id: str, source: Source
     ) -> RefundRequestInfo:
-        request = await self.decidable(actor, request_id, source)
+        return await self._approvals.decide(
+            actor,
+            request_id,
+            source,
+            RefundState.APPROVED,
+            [(EXECUTE, ""), (ANNOUNCE, "approved")],
+            check=lambda request: self._still_refundable(actor, request, source),
+        )
+
+    async def _still_refundable(
+        self, actor: PortalAccount, request: RefundRequestInfo, source: Source
+    ) -> None:
         txn = await self._gateway.get_transaction(request.transaction_id)
-        refusal = "The payment can no longer be found." if txn is None else refund_refusal(txn)
+        refusal = refusals.GONE if txn is None else refund_refusal(txn)
         if refusal:
             await self._audit.record(
                 AuditRecord(
@@ -183,31 +195,22 @@ class Refunds:
                     source,
                     actor,
                     target_type="refund",
-                    target_id=request_id,
+                    target_id=request.id,
                     reason=refusal,
                 )
             )
             raise RefundRefused(f"Cannot approve: {refusal}")
-        return await self._approvals.decide(
-            actor,
-            request_id,
-            source,
-            RefundState.APPROVED,
-            [(EXECUTE, ""), (ANNOUNCE, "approved")],
-        )
 
     async def reject(
         self, actor: PortalAccount, request_id: str, reason_text: str, source: Source
     ) -> RefundRequestInfo:
-        reason = check_reason(reason_text)
-        await self.decidable(actor, request_id, source)
         return await self._approvals.decide(
             actor,
             request_id,
             source,
             RefundState.REJECTED,
             [(ANNOUNCE, "rejected")],
-            reason=reason,
+            reason=check_reason(reason_text),
         )
 
     async def decidable(
@@ -249,7 +252,7 @@ class Refunds:
         if request.state is not RefundState.SUBMITTING:
             return request  # done already, by this worker before a crash or by another
         txn = await self._gateway.get_transaction(request.transaction_id)
-        refusal = "The payment can no longer be found." if txn is None else refund_refusal(txn)
+        refusal = refusals.GONE if txn is None else refund_refusal(txn)
         if refusal and not (txn and _our_refund_exists(txn, request)):
             return await self._fail(request_id, f"Refused at the processor check: {refusal}")
         key = await self._idempotency_key(request_id)

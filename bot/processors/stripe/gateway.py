@@ -346,7 +346,7 @@ class StripeGateway:
         for existing in await self._refunds_of(cid):
             if mapping.metadata(plain(existing)).get(IDEMPOTENCY_KEY) == idempotency_key:
                 return mapping.refund_of(existing)
-        refusal = mapping.refund_refusal(charge)
+        refusal = mapping.charge_refusal(charge)
         if refusal:
             raise ProcessorError(refusal)
         tagged = {
