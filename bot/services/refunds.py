@@ -81,6 +81,27 @@ def _snapshot(state: RefundState | str, **extra: Any) -> dict[str, Any]:
     return {"state": str(state), **{k: v for k, v in extra.items() if v is not None}}
 
 
+def _asked(
+    outcome: Outcome,
+    source: Source,
+    actor: PortalAccount,
+    transaction_id: str,
+    reason: str,
+    after: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """The audit row of asking for a refund of a payment: done, or refused with why."""
+    return AuditRecord(
+        Action.REQUEST_REFUND.value,
+        outcome,
+        source,
+        actor,
+        target_type="transaction",
+        target_id=transaction_id,
+        reason=reason,
+        after=after,
+    )
+
+
 class Refunds:
     def __init__(
         self, sessions: SessionFactory, gateway: Gateway, audit: AuditLog, clock: Clock = utcnow
@@ -103,17 +124,7 @@ class Refunds:
         if refusal is None:
             refusal = await self._live_request_refusal(txn.id)
         if refusal:
-            await self._audit.record(
-                AuditRecord(
-                    Action.REQUEST_REFUND.value,
-                    Outcome.FAILED,
-                    source,
-                    actor,
-                    target_type="transaction",
-                    target_id=txn.id,
-                    reason=refusal,
-                )
-            )
+            await self._audit.record(_asked(Outcome.FAILED, source, actor, txn.id, refusal))
             raise RefundRefused(refusal)
         return txn
 
@@ -153,14 +164,12 @@ class Refunds:
         )
         return await self._approvals.create(
             row,
-            AuditRecord(
-                Action.REQUEST_REFUND.value,
+            _asked(
                 Outcome.DONE,
                 source,
                 actor,
-                target_type="transaction",
-                target_id=txn.id,
-                reason=reason,
+                txn.id,
+                reason,
                 after=_snapshot(RefundState.REQUESTED, request=request_id, amount=txn.amount.minor),
             ),
             POST_APPROVAL,
