@@ -7,9 +7,12 @@ whose role may decide it and who is not the requester; every later move is a com
 ``state`` with its audit row and its jobs in the same transaction. Whoever loses a race is told
 what happened instead, and a person's late decision is audited as refused (``access.too_late``).
 
-Refund requests and dispute responses are two :class:`Flow` s of it. Another use (accepting a
-dispute with a second pair of eyes, larger refunds needing more approvers) is one more ``Flow``
-and its own row; the rules here stay the same.
+Refund requests and dispute responses are two :class:`Flow` s of it: a ``Flow`` names the rows,
+the words, the deciding action and what is audited; ``decide`` takes what else must still hold
+(``check``) and the jobs that carry the decision out. Accepting a dispute with a second pair of
+eyes is one more ``Flow`` and its row. A refund needing two approvers is a further state
+between the open one and "approved": ``decide`` and ``decidable`` would then take the state they
+start from, and four eyes would refuse the first approver too (the ``decided_by`` columns).
 """
 
 from __future__ import annotations
