@@ -13,6 +13,7 @@ from bot.blocks.disputes import reject_response_modal, response_modal
 from bot.domain import EVIDENCE_FIELDS, Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Router
+from bot.handlers.decisions import register_decisions
 from bot.ids import ActionId, CallbackId
 from bot.services.container import Services
 
@@ -54,33 +55,12 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         await ack()
         services.wake()
 
-    @app.action(ActionId.DISPUTE_RESPONSE_APPROVE)
-    async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        await disputes.approve(context["actor"], forms.action_value(action), Source.BUTTON)
-        await ack()
-        services.wake()
-
-    @app.action(ActionId.DISPUTE_RESPONSE_REJECT)
-    async def open_reject(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        response = await disputes.decidable(
-            context["actor"], forms.action_value(action), Source.BUTTON
-        )
-        await client.views_open(trigger_id=body["trigger_id"], view=reject_response_modal(response))
-
-    @app.view(CallbackId.DISPUTE_RESPONSE_REJECT)
-    async def reject(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        await disputes.reject(
-            context["actor"],
-            view.get("private_metadata") or "",
-            forms.text(view, "reason"),
-            Source.MODAL,
-        )
-        await ack()
-        services.wake()
+    register_decisions(
+        app,
+        disputes,
+        reject_response_modal,
+        services.wake,
+        approve=ActionId.DISPUTE_RESPONSE_APPROVE,
+        reject=ActionId.DISPUTE_RESPONSE_REJECT,
+        reason_submitted=CallbackId.DISPUTE_RESPONSE_REJECT,
+    )
