@@ -26,7 +26,15 @@ from bot.processors.sandbox.models import SandboxEvent
 from bot.workspace.signing import Reply, sign
 from bot.workspace.slack_api import Message
 from tests.card_numbers import KNOWN, card_numbers, leaked, spellings
-from tests.conftest import APPROVALS, NOTIFY, SIGNING_SECRET, WEBHOOK_SECRET, Harness, eventually
+from tests.conftest import (
+    APPROVALS,
+    NOTIFY,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    Harness,
+    eventually,
+    opened_modal,
+)
 
 SPELLINGS = [
     "4111.1111.1111.1111",
@@ -132,7 +140,7 @@ async def test_a_reason_cannot_pass_for_the_bots_own_lines(harness: Harness) -> 
     manager = await harness.user("meg", "manager")
     txn = await harness.charge()
     await harness.slack.command(staff, f"refund {txn.id}")
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(harness.fake, staff)
     await harness.slack.submit(staff, modal, reason=SPOOF)
     parent = await harness.fake.wait_for(
         lambda: next(iter(harness.fake.messages(APPROVALS)), None), what="approval message"
@@ -164,7 +172,7 @@ async def test_invisible_reasons_are_field_errors(harness: Harness) -> None:
     staff = await harness.user("sam", "staff")
     txn = await harness.charge()
     await harness.slack.command(staff, f"refund {txn.id}")
-    modal = await harness.fake.wait_for(lambda: harness.fake.top_modal(staff), what="modal")
+    modal = await opened_modal(harness.fake, staff)
     for reason in ("\u200b\u200b\u2800", "\u202e \u2066\u3164", "\x00\x07"):
         state = {"reason": {"value": {"type": "plain_text_input", "value": reason}}}
         answer = await harness.slack.view_submission(staff, modal, state)
