@@ -61,6 +61,8 @@ class Flow(Generic[Info]):
     model: type[Any]
     info: Callable[[Any], Info]
     open_state: str
+    rejected_state: str
+    announce: str  # the job kind that tells people of a milestone
     decide: Action
     noun: str  # "This refund request": what a refusal calls it
     asked: str  # "asked for this refund": what four eyes tells the requester
@@ -176,6 +178,42 @@ class Approvals(Generic[Info]):
             to_state,
             changes=changes,
             jobs=jobs,
+            reason=reason,
+        )
+
+    async def reject(
+        self, actor: PortalAccount, request_id: str, reason_text: str, source: Source
+    ) -> Info:
+        """Reject with a reason (the one reason rule), announced as "rejected"."""
+        reason = check_reason(reason_text)
+        return await self.decide(
+            actor,
+            request_id,
+            source,
+            self.flow.rejected_state,
+            [(self.flow.announce, "rejected")],
+            reason=reason,
+        )
+
+    async def advance(
+        self,
+        request_id: str,
+        from_state: str,
+        to_state: str,
+        *,
+        changes: Mapping[str, Any] | None = None,
+        milestone: str | None = None,
+        reason: str | None = None,
+    ) -> Info:
+        """A move the worker makes (no person): announced at ``milestone`` if one is given."""
+        return await self.move(
+            None,
+            request_id,
+            Source.SYSTEM,
+            from_state,
+            to_state,
+            changes=changes,
+            jobs=[(self.flow.announce, milestone)] if milestone else [],
             reason=reason,
         )
 

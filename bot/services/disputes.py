@@ -31,7 +31,7 @@ from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
 from bot.services.access import too_late
-from bot.services.approvals import Approvals, Flow, check_reason
+from bot.services.approvals import Approvals, Flow
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
 from bot.usertext import visible
@@ -244,42 +244,14 @@ class Disputes:
     async def reject(
         self, actor: PortalAccount, response_id: str, reason: str, source: Source
     ) -> DisputeResponseInfo:
-        return await self._approvals.decide(
-            actor,
-            response_id,
-            source,
-            ResponseState.REJECTED,
-            [(ANNOUNCE, "rejected")],
-            reason=check_reason(reason),
-        )
-
-    async def _move(
-        self,
-        response_id: str,
-        from_state: ResponseState,
-        to_state: ResponseState,
-        *,
-        milestone: str | None = None,
-        failure: str | None = None,
-    ) -> DisputeResponseInfo:
-        """A move the worker makes (no person): announced at ``milestone`` if one is given."""
-        return await self._approvals.move(
-            None,
-            response_id,
-            Source.SYSTEM,
-            from_state,
-            to_state,
-            changes={"failure_reason": failure} if failure else {},
-            jobs=[(ANNOUNCE, milestone)] if milestone else [],
-            reason=failure,
-        )
+        return await self._approvals.reject(actor, response_id, reason, source)
 
     async def submit(self, response_id: str) -> DisputeResponseInfo:
         """Send approved evidence to the processor; safe to run again after a crash."""
         response = await self.response(response_id)
         if response.state is ResponseState.APPROVED:
             try:
-                response = await self._move(
+                response = await self._approvals.advance(
                     response_id, ResponseState.APPROVED, ResponseState.SUBMITTING
                 )
             except DisputeRefused:
@@ -297,14 +269,15 @@ class Disputes:
         except ProcessorError as exc:
             if exc.retryable:
                 raise
-            return await self._move(
+            return await self._approvals.advance(
                 response_id,
                 ResponseState.SUBMITTING,
                 ResponseState.FAILED,
+                changes={"failure_reason": exc.message},
                 milestone="failed",
-                failure=exc.message,
+                reason=exc.message,
             )
-        return await self._move(
+        return await self._approvals.advance(
             response_id, ResponseState.SUBMITTING, ResponseState.SUBMITTED, milestone="submitted"
         )
 
@@ -445,6 +418,8 @@ FLOW: Flow[DisputeResponseInfo] = Flow(
     model=DisputeResponse,
     info=response_info,
     open_state=ResponseState.DRAFTED,
+    rejected_state=ResponseState.REJECTED,
+    announce=ANNOUNCE,
     decide=Action.DECIDE_DISPUTE_RESPONSE,
     noun="This dispute response",
     asked="drafted this response",

@@ -213,14 +213,7 @@ class Refunds:
     async def reject(
         self, actor: PortalAccount, request_id: str, reason_text: str, source: Source
     ) -> RefundRequestInfo:
-        return await self._approvals.decide(
-            actor,
-            request_id,
-            source,
-            RefundState.REJECTED,
-            [(ANNOUNCE, "rejected")],
-            reason=check_reason(reason_text),
-        )
+        return await self._approvals.reject(actor, request_id, reason_text, source)
 
     async def decidable(
         self, actor: PortalAccount, request_id: str, source: Source
@@ -228,34 +221,14 @@ class Refunds:
         """The request if this actor may decide it now (checked again when the decision comes)."""
         return await self._approvals.decidable(actor, request_id, source)
 
-    async def _move(
-        self,
-        request_id: str,
-        from_state: RefundState,
-        to_state: RefundState,
-        *,
-        changes: Mapping[str, Any] | None = None,
-        milestone: str | None = None,
-        reason: str | None = None,
-    ) -> RefundRequestInfo:
-        """A move the worker makes (no person): announced at ``milestone`` if one is given."""
-        return await self._approvals.move(
-            None,
-            request_id,
-            Source.SYSTEM,
-            from_state,
-            to_state,
-            changes=changes,
-            jobs=[(ANNOUNCE, milestone)] if milestone else [],
-            reason=reason,
-        )
-
     async def execute(self, request_id: str) -> RefundRequestInfo:
         """Send an approved refund to the processor; safe to run again after a crash at any point."""
         request = await self.get(request_id)
         if request.state is RefundState.APPROVED:
             try:
-                request = await self._move(request_id, RefundState.APPROVED, RefundState.SUBMITTING)
+                request = await self._approvals.advance(
+                    request_id, RefundState.APPROVED, RefundState.SUBMITTING
+                )
             except RefundRefused:
                 request = await self.get(request_id)
         if request.state is not RefundState.SUBMITTING:
@@ -289,7 +262,7 @@ class Refunds:
             return await self._fail(
                 request_id, refund.failure_reason or "The processor failed the refund.", refund.id
             )
-        return await self._move(
+        return await self._approvals.advance(
             request_id,
             RefundState.SUBMITTING,
             target,
@@ -301,7 +274,7 @@ class Refunds:
         self, request_id: str, reason: str, refund_id: str | None = None
     ) -> RefundRequestInfo:
         request = await self.get(request_id)
-        return await self._move(
+        return await self._approvals.advance(
             request_id,
             request.state,
             RefundState.FAILED,
@@ -335,11 +308,11 @@ class Refunds:
                 continue
             try:
                 if refund.status is RefundStatus.SUCCEEDED:
-                    await self._move(
+                    await self._approvals.advance(
                         row.id, RefundState.PENDING, RefundState.SUCCEEDED, milestone="succeeded"
                     )
                 else:
-                    await self._move(
+                    await self._approvals.advance(
                         row.id,
                         RefundState.PENDING,
                         RefundState.FAILED,
@@ -393,6 +366,8 @@ FLOW: Flow[RefundRequestInfo] = Flow(
     model=RefundRequest,
     info=info,
     open_state=RefundState.REQUESTED,
+    rejected_state=RefundState.REJECTED,
+    announce=ANNOUNCE,
     decide=Action.DECIDE_REFUND,
     noun="This refund request",
     asked="asked for this refund",

@@ -157,17 +157,15 @@ async def test_rejection_stores_and_audits_its_reason(
     store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
 ) -> None:
     request = await create(machine, clock)
-    rejected = await machine.decide(
-        person("mona"),
-        request.id,
-        Source.BUTTON,
-        RefundState.REJECTED,
-        [(refunds.ANNOUNCE, "rejected")],
-        reason="Not a duplicate",
-    )
+    with pytest.raises(FormErrors):
+        await machine.reject(person("mona"), request.id, " \u200b ", Source.MODAL)
+    rejected = await machine.reject(person("mona"), request.id, " Not a duplicate ", Source.MODAL)
     assert (rejected.state, rejected.rejection_reason) == (RefundState.REJECTED, "Not a duplicate")
     [decision] = await audit_rows(store, request.id)
     assert (decision.action, decision.reason) == ("reject_refund", "Not a duplicate")
+    assert [key for _, key, _ in await jobs(store)][1:] == [
+        f"{refunds.ANNOUNCE}:{request.id}:rejected"
+    ]
 
 
 async def test_the_requester_cannot_decide_their_own_request(
