@@ -370,9 +370,7 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
 
     async def answer(summary: str) -> None:
         await payrix_bot.slack.block_action(staff, "dispute_respond", message=parent)
-        modal = await payrix_bot.fake.wait_for(
-            lambda: payrix_bot.fake.top_modal(staff), what="response modal"
-        )
+        modal = await opened_modal(payrix_bot.fake, staff, "response modal")
         reply = await payrix_bot.slack.submit(
             staff, modal, summary=summary, product_description="Legal advice, 3 hours"
         )
