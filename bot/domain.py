@@ -95,6 +95,11 @@ class DisputeStatus(StrEnum):
     def is_open(self) -> bool:
         return self in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW)
 
+    @property
+    def said(self) -> str:
+        """The status in a sentence: "under review"."""
+        return self.value.replace("_", " ")
+
 
 class WithdrawalStatus(StrEnum):
     PENDING = "pending"
@@ -214,6 +219,30 @@ class DisputeEvidence:
     service_date: str = ""
     refund_policy: str = ""
     other: str = ""
+
+
+@dataclass(frozen=True)
+class EvidenceField:
+    """One field of a dispute response: its ``DisputeEvidence`` attribute (also the modal's block
+    id), what people see it called, what a missing required one is called, its longest length."""
+
+    name: str
+    label: str
+    limit: int = 3000
+    required: str | None = None  # None: optional
+    date: bool = False  # picked from a calendar, not typed
+
+
+EVIDENCE_FIELDS = (
+    EvidenceField("summary", "Summary for the bank", required="a summary for the bank"),
+    EvidenceField(
+        "product_description", "Product or service provided", required="the product or service"
+    ),
+    EvidenceField("customer_communication", "Customer communication"),
+    EvidenceField("service_date", "Service date", limit=20, date=True),
+    EvidenceField("refund_policy", "Refund policy"),
+    EvidenceField("other", "Other information"),
+)
 
 
 class EventType(StrEnum):

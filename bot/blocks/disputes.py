@@ -18,7 +18,14 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.text import day, field, inline, note, paragraph, quote
-from bot.domain import Dispute, DisputeResponseInfo, DisputeStatus, PaymentReturn, ResponseState
+from bot.domain import (
+    EVIDENCE_FIELDS,
+    Dispute,
+    DisputeResponseInfo,
+    DisputeStatus,
+    PaymentReturn,
+    ResponseState,
+)
 from bot.ids import ActionId, CallbackId
 
 STATUS_LABEL = {
@@ -29,14 +36,6 @@ STATUS_LABEL = {
     DisputeStatus.ACCEPTED: "⚫ Accepted (liability accepted)",
     DisputeStatus.CLOSED: "⚪ Closed (no more responses; outcome not given)",
 }
-
-EVIDENCE_FIELDS = (
-    ("summary", "Summary for the bank", True, True),
-    ("product_description", "Product or service provided", True, True),
-    ("customer_communication", "Customer communication", False, True),
-    ("refund_policy", "Refund policy", False, True),
-    ("other", "Other information", False, True),
-)
 
 
 def days_left(respond_by: datetime, now: datetime) -> int:
@@ -184,25 +183,21 @@ def response_modal(dispute: Dispute) -> View:
             f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by)}."
         ),
     ]
-    for block_id, label, required, multiline in EVIDENCE_FIELDS:
+    typed = [item for item in EVIDENCE_FIELDS if not item.date]
+    picked = [item for item in EVIDENCE_FIELDS if item.date]
+    for item in typed + picked:  # the calendar after the text, where the eye ends
         blocks.append(
             InputBlock(
-                block_id=block_id,
-                label=label,
-                optional=not required,
-                element=PlainTextInputElement(
-                    action_id="value", multiline=multiline, max_length=3000
+                block_id=item.name,
+                label=item.label,
+                optional=item.required is None,
+                element=DatePickerElement(action_id="value")
+                if item.date
+                else PlainTextInputElement(
+                    action_id="value", multiline=True, max_length=item.limit
                 ),
             )
         )
-    blocks.append(
-        InputBlock(
-            block_id="service_date",
-            label="Service date",
-            optional=True,
-            element=DatePickerElement(action_id="value"),
-        )
-    )
     blocks.append(note("A manager approves the response before it is sent to the processor."))
     return View(
         type="modal",
@@ -229,17 +224,10 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
     """The draft in the dispute's thread, in whatever state it is (first post and every update)."""
     evidence = response.evidence
     lines = [
-        f"*Summary*\n{quote(evidence.summary)}",
-        f"*Product or service*\n{quote(evidence.product_description)}",
+        f"*{item.label}*\n{quote(value)}"
+        for item in EVIDENCE_FIELDS
+        if (value := getattr(evidence, item.name)) or item.required
     ]
-    for label, value in (
-        ("Customer communication", evidence.customer_communication),
-        ("Service date", evidence.service_date),
-        ("Refund policy", evidence.refund_policy),
-        ("Other", evidence.other),
-    ):
-        if value:
-            lines.append(f"*{label}*\n{quote(value)}")
     status = RESPONSE_STATE[response.state]
     if response.rejection_reason:
         status += f": {inline(response.rejection_reason)}"

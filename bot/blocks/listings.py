@@ -15,21 +15,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks.disputes import STATUS_LABEL
 from bot.blocks.text import clip, day, field, inline, note, paragraph
-from bot.domain import DisputeStatus, Transaction, Withdrawal
+from bot.domain import Transaction, Withdrawal
 from bot.ids import ActionId
 from bot.overview import DisputeLine, DisputeList, Listing, ListState, ReturnLine, WithdrawalsView
 
 T = TypeVar("T")
-
-DISPUTE_STATUS = {
-    DisputeStatus.NEEDS_RESPONSE: "🔴 Needs a response",
-    DisputeStatus.UNDER_REVIEW: "🟡 Under review",
-    DisputeStatus.WON: "🟢 Won",
-    DisputeStatus.LOST: "⚫ Lost",
-    DisputeStatus.ACCEPTED: "⚫ Accepted",
-    DisputeStatus.CLOSED: "⚪ Closed",
-}
 
 
 def view_button(transaction_id: str, label: str = "View payment") -> ButtonElement:
@@ -65,7 +57,7 @@ def deadline(line: DisputeLine) -> str:
 def dispute_line(line: DisputeLine) -> SectionBlock:
     dispute = line.dispute
     text = (
-        f"*{dispute.amount}* · {DISPUTE_STATUS[dispute.status]} · {deadline(line)}\n"
+        f"*{dispute.amount}* · {STATUS_LABEL[dispute.status]} · {deadline(line)}\n"
         f"`{inline(dispute.id)}` on `{inline(dispute.transaction_id)}` · "
         f"{inline(dispute.reason)} ({inline(dispute.network_reason_code)}) · "
         f"matter {inline(dispute.matter_id) or '—'}"

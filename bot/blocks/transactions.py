@@ -55,7 +55,7 @@ def transaction_card(txn: Transaction, *, can_refund: bool, refusal: str | None)
         blocks.append(paragraph(f"*Refunds*\n{lines}"))
     if txn.disputes:
         lines = "\n".join(
-            f"• `{inline(d.id)}` {d.amount}: {d.status.value.replace('_', ' ')}, "
+            f"• `{inline(d.id)}` {d.amount}: {d.status.said}, "
             f"{inline(d.reason)} (respond by {day(d.respond_by)})"
             for d in txn.disputes
         )

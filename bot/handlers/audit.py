@@ -32,7 +32,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     @app.action(ActionId.AUDIT_PAGE)
     async def older(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        wanted = forms.button_value(AuditPage, action.get("value"))
+        wanted = forms.button_value(AuditPage, forms.action_value(action))
         subject = wanted.subject or None
         page = await services.audit.entries(subject=subject, before_id=wanted.before)
         await respond(blocks=audit_page(page, subject), replace_original=True, text="Audit log")

@@ -10,20 +10,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
-from bot.domain import Source
+from bot.domain import EVIDENCE_FIELDS, Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Router
+from bot.handlers.decisions import register_decisions
 from bot.ids import ActionId, CallbackId
 from bot.services.container import Services
-
-EVIDENCE = (
-    "summary",
-    "product_description",
-    "customer_communication",
-    "service_date",
-    "refund_policy",
-    "other",
-)
 
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
@@ -39,12 +31,12 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         await modals.open_loading(client, body, context, "Respond to dispute")
-        dispute = await disputes.open_dispute(str(action.get("value") or ""))
+        dispute = await disputes.open_dispute(forms.action_value(action))
         await modals.fill(client, context, response_modal(dispute))
 
     @app.view(CallbackId.DISPUTE_RESPONSE)
     async def draft(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        fields = {name: forms.text(view, name) for name in EVIDENCE}
+        fields = {field.name: forms.text(view, field.name) for field in EVIDENCE_FIELDS}
         await disputes.draft(
             context["actor"], view.get("private_metadata") or "", fields, Source.MODAL
         )
@@ -59,39 +51,16 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     @app.action(ActionId.DISPUTE_ACCEPT)
     async def accept(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        await ack()  # first, as a refund's approval (handlers/refunds.py)
-        await disputes.request_accept(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
-        )
+        await ack()  # first, as Approve (handlers/decisions.py)
+        await disputes.request_accept(context["actor"], forms.action_value(action), Source.BUTTON)
         services.wake()
 
-    @app.action(ActionId.DISPUTE_RESPONSE_APPROVE)
-    async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        await ack()  # first, as a refund's approval (handlers/refunds.py)
-        await disputes.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
-        services.wake()
-
-    @app.action(ActionId.DISPUTE_RESPONSE_REJECT)
-    async def open_reject(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        response = await disputes.decidable(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
-        )
-        await client.views_open(trigger_id=body["trigger_id"], view=reject_response_modal(response))
-
-    @app.view(CallbackId.DISPUTE_RESPONSE_REJECT)
-    async def reject(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        await disputes.reject(
-            context["actor"],
-            view.get("private_metadata") or "",
-            forms.text(view, "reason"),
-            Source.MODAL,
-        )
-        await ack()
-        services.wake()
+    register_decisions(
+        app,
+        disputes,
+        reject_response_modal,
+        services.wake,
+        approve=ActionId.DISPUTE_RESPONSE_APPROVE,
+        reject=ActionId.DISPUTE_RESPONSE_REJECT,
+        reason_submitted=CallbackId.DISPUTE_RESPONSE_REJECT,
+    )

@@ -35,6 +35,12 @@ def text(view: dict[str, Any], block_id: str) -> str:
     return value(view, block_id) or ""
 
 
+def action_value(action: dict[str, Any]) -> str:
+    """A button's value as text; a button without one (or a forged one) reads as nothing."""
+    raw = action.get("value")
+    return raw if isinstance(raw, str) else ""
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 

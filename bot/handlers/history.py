@@ -43,7 +43,9 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         ack: AsyncAck, action: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        view = await history.page(context["actor"], HistoryFilter.decode(action.get("value")))
+        view = await history.page(
+            context["actor"], HistoryFilter.decode(forms.action_value(action))
+        )
         await respond(blocks=history_blocks(view), text=TITLE, replace_original=True)
 
     app.action(ActionId.HISTORY_NEXT)(turn)
@@ -55,7 +57,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         blocks, text = await card(
-            services, context["actor"], str(action.get("value") or ""), Source.BUTTON
+            services, context["actor"], forms.action_value(action), Source.BUTTON
         )
         await respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
 
@@ -68,7 +70,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        shown = HistoryFilter.decode(action.get("value"))
+        shown = HistoryFilter.decode(forms.action_value(action))
         columns = await history.columns(context["actor"])
         origin = ColumnsOrigin(filter=shown.encode(), response_url=body.get("response_url"))
         metadata = origin.model_dump_json()

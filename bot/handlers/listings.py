@@ -13,6 +13,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.listings import disputes_blocks, returns_blocks, withdrawals_blocks
+from bot.handlers import forms
 from bot.handlers.commands import Command, Router
 from bot.ids import ActionId, Subcommand
 from bot.overview import ListState
@@ -39,13 +40,13 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     async def disputes_page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        state = ListState.decode(action.get("value"))
+        state = ListState.decode(forms.action_value(action))
         found = await listings.disputes(state.open_only, state.cursor)
         await respond(blocks=disputes_blocks(found), text="Disputes", replace_original=True)
 
     async def returns_page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        found = await listings.returns(ListState.decode(action.get("value")).cursor)
+        found = await listings.returns(ListState.decode(forms.action_value(action)).cursor)
         await respond(blocks=returns_blocks(found), text="Returned payments", replace_original=True)
 
     async def withdrawals_page(
@@ -53,7 +54,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         """Next / Previous, and a withdrawal's Payments button, which opens or closes it."""
         await ack()
-        state = ListState.decode(action.get("value"))
+        state = ListState.decode(forms.action_value(action))
         found = await listings.withdrawals(state.cursor, state.expanded)
         await respond(blocks=withdrawals_blocks(found), text="Withdrawals", replace_original=True)
 

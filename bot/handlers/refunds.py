@@ -13,6 +13,7 @@ from bot.blocks.refunds import refund_modal, reject_modal
 from bot.domain import Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Command, Router
+from bot.handlers.decisions import register_decisions
 from bot.ids import ActionId, BlockId, CallbackId, Subcommand
 from bot.services.container import Services
 
@@ -40,9 +41,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         await modals.open_loading(client, body, context, REFUND_TITLE)
-        txn = await refunds.refundable(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
-        )
+        txn = await refunds.refundable(context["actor"], forms.action_value(action), Source.BUTTON)
         await modals.fill(client, context, refund_modal(txn))
 
     @app.view(CallbackId.REFUND_REQUEST)
@@ -61,35 +60,12 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         )
         await ack(response_action="update", view=done)
 
-    @app.action(ActionId.REFUND_APPROVE)
-    async def approve(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
-        # Acked first: a click carries no answer, and twenty concurrent approvals must not wait
-        # on each other's transactions for theirs; a refusal goes out by the one error path.
-        await ack()
-        await refunds.approve(context["actor"], str(action.get("value") or ""), Source.BUTTON)
-        services.wake()
-
-    @app.action(ActionId.REFUND_REJECT)
-    async def open_reject(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        request = await refunds.decidable(
-            context["actor"], str(action.get("value") or ""), Source.BUTTON
-        )
-        await client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request))
-
-    @app.view(CallbackId.REFUND_REJECT)
-    async def reject(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        await refunds.reject(
-            context["actor"],
-            view.get("private_metadata") or "",
-            forms.text(view, BlockId.REASON),
-            Source.MODAL,
-        )
-        await ack()
-        services.wake()
+    register_decisions(
+        app,
+        refunds,
+        reject_modal,
+        services.wake,
+        approve=ActionId.REFUND_APPROVE,
+        reject=ActionId.REFUND_REJECT,
+        reason_submitted=CallbackId.REFUND_REJECT,
+    )

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.domain import Source
+from bot.handlers import forms
 from bot.ids import ActionId, CallbackId, EventName, Subcommand
 from bot.pan import mask_pans
 from bot.roles import ACTION_PERMISSION, Action, Permission
@@ -126,7 +127,7 @@ def resolve(body: dict[str, Any]) -> Route | None:
             action_id,
             rule,
             user_id,
-            _target(str(action.get("value") or "")),
+            _target(forms.action_value(action)),
         )
     if kind in ("view_submission", "view_closed"):
         callback_id = str((body.get("view") or {}).get("callback_id", ""))

@@ -37,7 +37,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     @app.action(ActionId.USERS_PAGE)
     async def page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        wanted = forms.button_value(UsersPage, action.get("value"))
+        wanted = forms.button_value(UsersPage, forms.action_value(action))
         search = wanted.search or None
         result = await services.users.search(search, page=wanted.page)
         await respond(blocks=users_list(result, search), replace_original=True, text="Portal users")
@@ -78,7 +78,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        user = await services.users.get(str(action.get("value") or ""))
+        user = await services.users.get(forms.action_value(action))
         await client.views_open(trigger_id=body["trigger_id"], view=edit_role_modal(user))
 
     @app.view(CallbackId.USER_EDIT)
@@ -105,7 +105,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         ack: AsyncAck, action: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        current = await services.users.get(str(action.get("value") or ""))
+        current = await services.users.get(forms.action_value(action))
         user = await services.users.set_active(
             context["actor"], current.username, not current.active, Source.BUTTON
         )

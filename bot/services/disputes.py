@@ -7,16 +7,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread
 from bot.domain import (
+    EVIDENCE_FIELDS,
     Dispute,
     DisputeEvidence,
     DisputeResponseInfo,
@@ -30,10 +30,10 @@ from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
-from bot.services.access import four_eyes, too_late
+from bot.services.access import too_late
+from bot.services.approvals import Approvals, Flow
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
-from bot.services.state import compare_and_set
 from bot.usertext import visible
 
 POST_DRAFT = "dispute.post_draft"
@@ -42,16 +42,6 @@ ACCEPT = "dispute.accept"
 ANNOUNCE = "dispute.announce"
 REMINDER = "dispute.reminder"
 
-REQUIRED = {"summary": "a summary for the bank", "product_description": "the product or service"}
-LIMITS = {
-    "summary": 3000,
-    "product_description": 3000,
-    "customer_communication": 3000,
-    "service_date": 20,
-    "refund_policy": 3000,
-    "other": 3000,
-}
-
 
 class DisputeRefused(RefundRefused):
     """A dispute action that cannot happen now, with the reason."""
@@ -59,13 +49,13 @@ class DisputeRefused(RefundRefused):
 
 def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
     errors: dict[str, str] = {}
-    cleaned = {name: visible(fields.get(name) or "") for name in LIMITS}
-    for name, what in REQUIRED.items():
-        if not cleaned[name]:
-            errors[name] = f"Describe {what}: the bank decides on it."
-    for name, limit in LIMITS.items():
-        if len(cleaned[name]) > limit:
-            errors[name] = f"Keep this to {limit} characters (it has {len(cleaned[name])})."
+    cleaned = {field.name: visible(fields.get(field.name) or "") for field in EVIDENCE_FIELDS}
+    for field in EVIDENCE_FIELDS:
+        text = cleaned[field.name]
+        if field.required and not text:
+            errors[field.name] = f"Describe {field.required}: the bank decides on it."
+        elif len(text) > field.limit:
+            errors[field.name] = f"Keep this to {field.limit} characters (it has {len(text)})."
     if errors:
         raise FormErrors(errors)
     return DisputeEvidence(**cleaned)
@@ -116,6 +106,7 @@ class Disputes:
         self._audit = audit
         self._channel = notify_channel
         self._clock = clock
+        self._approvals = Approvals(FLOW, sessions, audit, clock)
 
     # -- where each dispute lives in Slack ------------------------------------------------
     async def track(
@@ -172,7 +163,7 @@ class Disputes:
             raise NotFound("That dispute no longer exists at the processor.")
         if dispute.status is not DisputeStatus.NEEDS_RESPONSE:
             raise DisputeRefused(
-                f"This dispute is {dispute.status.value.replace('_', ' ')}: it takes no response now."
+                f"This dispute is {dispute.status.said}: it takes no response now."
             )
         return dispute
 
@@ -194,41 +185,25 @@ class Disputes:
             created_at=now,
             updated_at=now,
         )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(row)
-                await session.flush()
-                self._audit.add(
-                    session,
-                    AuditRecord(
-                        Action.DRAFT_DISPUTE_RESPONSE.value,
-                        Outcome.DONE,
-                        source,
-                        actor,
-                        target_type="dispute",
-                        target_id=dispute_id,
-                        after={"state": "drafted", "response": response_id},
-                    ),
-                )
-                await enqueue(
-                    session,
-                    POST_DRAFT,
-                    f"{POST_DRAFT}:{response_id}",
-                    {"response_id": response_id},
-                    now=now,
-                )
-        except IntegrityError:
-            raise FormErrors(
+        return await self._approvals.create(
+            row,
+            AuditRecord(
+                Action.DRAFT_DISPUTE_RESPONSE.value,
+                Outcome.DONE,
+                source,
+                actor,
+                target_type="dispute",
+                target_id=dispute_id,
+                after={"state": "drafted", "response": response_id},
+            ),
+            POST_DRAFT,
+            FormErrors(
                 {"summary": "A response to this dispute is already waiting for a decision."}
-            ) from None
-        return response_info(row)
+            ),
+        )
 
     async def response(self, response_id: str) -> DisputeResponseInfo:
-        async with self._sessions() as session:
-            row = await session.get(DisputeResponse, response_id)
-        if row is None:
-            raise NotFound("That dispute response does not exist.")
-        return response_info(row)
+        return await self._approvals.get(response_id)
 
     async def set_draft_message(self, response_id: str, channel: str, ts: str) -> None:
         async with self._sessions.begin() as session:
@@ -241,27 +216,7 @@ class Disputes:
     async def decidable(
         self, actor: PortalAccount, response_id: str, source: Source
     ) -> DisputeResponseInfo:
-        response = await self.response(response_id)
-        await four_eyes(
-            self._audit,
-            actor,
-            response.requester_username,
-            Action.DECIDE_DISPUTE_RESPONSE,
-            source,
-            target_type="dispute",
-            target_id=response.dispute_id,
-            what="drafted this response",
-        )
-        if response.state is not ResponseState.DRAFTED:
-            who = f" by {response.decided_by_username}" if response.decided_by_username else ""
-            await self._already(
-                actor,
-                Action.DECIDE_DISPUTE_RESPONSE.value,
-                response.dispute_id,
-                source,
-                f"This response was already {response.state.value}{who}.",
-            )
-        return response
+        return await self._approvals.decidable(actor, response_id, source)
 
     async def _already(
         self, actor: PortalAccount | None, action: str, dispute_id: str, source: Source, why: str
@@ -274,116 +229,30 @@ class Disputes:
     async def approve(
         self, actor: PortalAccount, response_id: str, source: Source
     ) -> DisputeResponseInfo:
-        response = await self.decidable(actor, response_id, source)
-        await self.open_dispute(response.dispute_id)
-        return await self._move(
+        return await self._approvals.decide(
             actor,
             response_id,
             source,
-            ResponseState.DRAFTED,
             ResponseState.APPROVED,
-            self._decision(actor),
             [(SUBMIT, "approved"), (ANNOUNCE, "approved")],
+            check=lambda response: self._still_open(response.dispute_id),
         )
+
+    async def _still_open(self, dispute_id: str) -> None:
+        await self.open_dispute(dispute_id)
 
     async def reject(
         self, actor: PortalAccount, response_id: str, reason: str, source: Source
     ) -> DisputeResponseInfo:
-        text = visible(reason)
-        if not text or len(text) > 500:
-            raise FormErrors({"reason": "Give a reason of 1 to 500 characters."})
-        await self.decidable(actor, response_id, source)
-        return await self._move(
-            actor,
-            response_id,
-            source,
-            ResponseState.DRAFTED,
-            ResponseState.REJECTED,
-            {**self._decision(actor), "rejection_reason": text},
-            [(ANNOUNCE, "rejected")],
-        )
-
-    def _decision(self, actor: PortalAccount) -> dict[str, Any]:
-        return {
-            "decided_by_username": actor.username,
-            "decided_by_slack_id": actor.slack_user_id,
-            "decided_at": self._clock(),
-        }
-
-    async def _move(
-        self,
-        actor: PortalAccount | None,
-        response_id: str,
-        source: Source,
-        from_state: ResponseState,
-        to_state: ResponseState,
-        values: dict[str, Any],
-        jobs: list[tuple[str, str]],
-    ) -> DisputeResponseInfo:
-        now = self._clock()
-        try:
-            async with self._sessions.begin() as session:
-                if not await compare_and_set(
-                    session,
-                    DisputeResponse,
-                    response_id,
-                    from_state.value,
-                    to_state.value,
-                    {**values, "updated_at": now},
-                ):
-                    current = await session.get(DisputeResponse, response_id)
-                    raise _Late(
-                        current.dispute_id if current else "",
-                        f"This response was already {current.state if current else 'removed'}.",
-                    )
-                row = await session.get(DisputeResponse, response_id, populate_existing=True)
-                assert row is not None
-                self._audit.add(
-                    session,
-                    AuditRecord(
-                        Action.DECIDE_DISPUTE_RESPONSE.value
-                        if actor
-                        else f"dispute_response_{to_state.value}",
-                        Outcome.FAILED if to_state is ResponseState.FAILED else Outcome.DONE,
-                        source,
-                        actor,
-                        target_type="dispute",
-                        target_id=row.dispute_id,
-                        reason=values.get("failure_reason") or values.get("rejection_reason"),
-                        before={"state": from_state.value},
-                        after={"state": to_state.value, "response": response_id},
-                    ),
-                )
-                for kind, milestone in jobs:
-                    await enqueue(
-                        session,
-                        kind,
-                        f"{kind}:{response_id}:{milestone}",
-                        {"response_id": response_id, "milestone": milestone},
-                        now=now,
-                    )
-                return response_info(row)
-        except _Late as late:
-            action = (
-                Action.DECIDE_DISPUTE_RESPONSE.value
-                if actor
-                else f"dispute_response_{to_state.value}"
-            )
-            await self._already(actor, action, late.args[0], source, late.args[1])
+        return await self._approvals.reject(actor, response_id, reason, source)
 
     async def submit(self, response_id: str) -> DisputeResponseInfo:
         """Send approved evidence to the processor; safe to run again after a crash."""
         response = await self.response(response_id)
         if response.state is ResponseState.APPROVED:
             try:
-                response = await self._move(
-                    None,
-                    response_id,
-                    Source.SYSTEM,
-                    ResponseState.APPROVED,
-                    ResponseState.SUBMITTING,
-                    {},
-                    [],
+                response = await self._approvals.advance(
+                    response_id, ResponseState.APPROVED, ResponseState.SUBMITTING
                 )
             except DisputeRefused:
                 response = await self.response(response_id)
@@ -400,23 +269,16 @@ class Disputes:
         except ProcessorError as exc:
             if exc.retryable:
                 raise
-            return await self._move(
-                None,
+            return await self._approvals.advance(
                 response_id,
-                Source.SYSTEM,
                 ResponseState.SUBMITTING,
                 ResponseState.FAILED,
-                {"failure_reason": exc.message},
-                [(ANNOUNCE, "failed")],
+                changes={"failure_reason": exc.message},
+                milestone="failed",
+                reason=exc.message,
             )
-        return await self._move(
-            None,
-            response_id,
-            Source.SYSTEM,
-            ResponseState.SUBMITTING,
-            ResponseState.SUBMITTED,
-            {},
-            [(ANNOUNCE, "submitted")],
+        return await self._approvals.advance(
+            response_id, ResponseState.SUBMITTING, ResponseState.SUBMITTED, milestone="submitted"
         )
 
     # -- accepting liability --------------------------------------------------------------
@@ -432,8 +294,7 @@ class Disputes:
             why = (
                 "This dispute was already accepted."
                 if dispute.status is DisputeStatus.ACCEPTED
-                else f"This dispute is {dispute.status.value.replace('_', ' ')}: it cannot be "
-                "accepted now."
+                else f"This dispute is {dispute.status.said}: it cannot be accepted now."
             )
             await self._already(actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, why)
         now = self._clock()
@@ -547,3 +408,25 @@ class Disputes:
 
 class _Late(Exception):
     """Raised inside a transaction that lost the race, to leave it before auditing the refusal."""
+
+
+def _action_for(state: str, by_person: bool) -> str:
+    return Action.DECIDE_DISPUTE_RESPONSE.value if by_person else f"dispute_response_{state}"
+
+
+FLOW: Flow[DisputeResponseInfo] = Flow(
+    model=DisputeResponse,
+    info=response_info,
+    open_state=ResponseState.DRAFTED,
+    rejected_state=ResponseState.REJECTED,
+    announce=ANNOUNCE,
+    decide=Action.DECIDE_DISPUTE_RESPONSE,
+    noun="This dispute response",
+    asked="drafted this response",
+    refused=DisputeRefused,
+    job_key="response_id",
+    target_type="dispute",
+    target_id=lambda row: str(row.dispute_id),
+    action=_action_for,
+    details=lambda response_id, changes: {"response": response_id},
+)

@@ -3,6 +3,7 @@ button, when the refund modal opens, when it is submitted and again when a manag
 
 from __future__ import annotations
 
+from bot import refusals
 from bot.domain import (
     PaymentKind,
     RefundStatus,
@@ -16,25 +17,23 @@ REFUND_DAYS = "1-2 business days"
 def refund_refusal(txn: Transaction) -> str | None:
     """The reason this transaction cannot be refunded, or None when a full refund is possible."""
     if txn.kind is PaymentKind.REFUND:
-        return "This is itself a refund: a refund cannot be refunded."
+        return refusals.is_refund()
     if any(r.status is RefundStatus.SUCCEEDED for r in txn.refunds):
-        return "This payment has already been refunded."
+        return refusals.already_refunded()
     if any(r.status is RefundStatus.PENDING for r in txn.refunds):
-        return "A refund of this payment is already pending at the processor."
+        return refusals.PENDING
     if txn.status is TransactionStatus.AUTHORIZED:
-        return (
-            "This authorization was never captured: there is no money to refund (void it instead)."
-        )
+        return refusals.never_captured()
     if txn.status is TransactionStatus.RETURNED:
-        return "This payment was returned by the bank: there is no money to refund."
+        return refusals.returned()
     if txn.status is TransactionStatus.FAILED:
-        return "This payment failed: there is no money to refund."
+        return refusals.failed()
     if txn.status is TransactionStatus.VOIDED:
-        return "This payment was voided: there is no money to refund."
+        return refusals.voided()
     if txn.refund_blocked:
         return txn.refund_blocked
     if any(d.status.is_open for d in txn.disputes):
-        return "This payment is under dispute: answer the dispute instead of refunding."
+        return refusals.disputed()
     if txn.status not in (TransactionStatus.SUCCEEDED, TransactionStatus.PENDING):
-        return f"A payment that is {txn.status.value} cannot be refunded."
+        return refusals.other_status(txn.status.value)
     return None

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
+from bot import refusals
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
@@ -33,19 +33,14 @@ from bot.domain import (
     Source,
     Transaction,
 )
-from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
-from bot.ids import BlockId
+from bot.errors import NotFound, ProcessorError, RefundRefused
 from bot.processors.gateway import Gateway
 from bot.roles import Action
-from bot.services.access import four_eyes, too_late
+from bot.services.approvals import Approvals, Flow, check_reason
 from bot.services.audit import AuditLog, AuditRecord, Outcome
-from bot.services.jobs import enqueue
 from bot.services.refund_rules import refund_refusal
-from bot.services.state import compare_and_set
 from bot.services.transactions import clean_id
-from bot.usertext import visible
 
-REASON_MAX = 500
 LIVE = (
     RefundState.REQUESTED,
     RefundState.APPROVED,
@@ -58,19 +53,6 @@ LIVE = (
 POST_APPROVAL = "refund.post_approval"
 EXECUTE = "refund.execute"
 ANNOUNCE = "refund.announce"
-
-
-def check_reason(text: str, block_id: str = BlockId.REASON) -> str:
-    """The reason as it will be stored and shown: card numbers masked, controls removed,
-    trimmed; a reason of nothing visible (zero-width or blank characters) is no reason."""
-    reason = visible(text)
-    if not reason:
-        raise FormErrors({block_id: "Give a reason: it is sent to everyone on the matter."})
-    if len(reason) > REASON_MAX:
-        raise FormErrors(
-            {block_id: f"Keep the reason to {REASON_MAX} characters (it has {len(reason)})."}
-        )
-    return reason
 
 
 def info(row: RefundRequest) -> RefundRequestInfo:
@@ -99,6 +81,27 @@ def _snapshot(state: RefundState | str, **extra: Any) -> dict[str, Any]:
     return {"state": str(state), **{k: v for k, v in extra.items() if v is not None}}
 
 
+def _asked(
+    outcome: Outcome,
+    source: Source,
+    actor: PortalAccount,
+    transaction_id: str,
+    reason: str,
+    after: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """The audit row of asking for a refund of a payment: done, or refused with why."""
+    return AuditRecord(
+        Action.REQUEST_REFUND.value,
+        outcome,
+        source,
+        actor,
+        target_type="transaction",
+        target_id=transaction_id,
+        reason=reason,
+        after=after,
+    )
+
+
 class Refunds:
     def __init__(
         self, sessions: SessionFactory, gateway: Gateway, audit: AuditLog, clock: Clock = utcnow
@@ -107,6 +110,7 @@ class Refunds:
         self._gateway = gateway
         self._audit = audit
         self._clock = clock
+        self._approvals = Approvals(FLOW, sessions, audit, clock)
 
     async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:
         """The transaction to show in the refund modal, or the reason it cannot be refunded."""
@@ -120,17 +124,7 @@ class Refunds:
         if refusal is None:
             refusal = await self._live_request_refusal(txn.id)
         if refusal:
-            await self._audit.record(
-                AuditRecord(
-                    Action.REQUEST_REFUND.value,
-                    Outcome.FAILED,
-                    source,
-                    actor,
-                    target_type="transaction",
-                    target_id=txn.id,
-                    reason=refusal,
-                )
-            )
+            await self._audit.record(_asked(Outcome.FAILED, source, actor, txn.id, refusal))
             raise RefundRefused(refusal)
         return txn
 
@@ -168,49 +162,40 @@ class Refunds:
             created_at=now,
             updated_at=now,
         )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(row)
-                await session.flush()
-                self._audit.add(
-                    session,
-                    AuditRecord(
-                        Action.REQUEST_REFUND.value,
-                        Outcome.DONE,
-                        source,
-                        actor,
-                        target_type="transaction",
-                        target_id=txn.id,
-                        reason=reason,
-                        after=_snapshot(
-                            RefundState.REQUESTED, request=request_id, amount=txn.amount.minor
-                        ),
-                    ),
-                )
-                await enqueue(
-                    session,
-                    POST_APPROVAL,
-                    f"{POST_APPROVAL}:{request_id}",
-                    {"request_id": request_id},
-                    now=now,
-                )
-        except IntegrityError:
-            raise RefundRefused("A refund of this payment was requested a moment ago.") from None
-        return info(row)
+        return await self._approvals.create(
+            row,
+            _asked(
+                Outcome.DONE,
+                source,
+                actor,
+                txn.id,
+                reason,
+                after=_snapshot(RefundState.REQUESTED, request=request_id, amount=txn.amount.minor),
+            ),
+            POST_APPROVAL,
+            RefundRefused("A refund of this payment was requested a moment ago."),
+        )
 
     async def get(self, request_id: str) -> RefundRequestInfo:
-        async with self._sessions() as session:
-            row = await session.get(RefundRequest, request_id)
-        if row is None:
-            raise NotFound("That refund request does not exist.")
-        return info(row)
+        return await self._approvals.get(request_id)
 
     async def approve(
         self, actor: PortalAccount, request_id: str, source: Source
     ) -> RefundRequestInfo:
-        request = await self._decidable(actor, request_id, source, Action.DECIDE_REFUND)
+        return await self._approvals.decide(
+            actor,
+            request_id,
+            source,
+            RefundState.APPROVED,
+            [(EXECUTE, ""), (ANNOUNCE, "approved")],
+            check=lambda request: self._still_refundable(actor, request, source),
+        )
+
+    async def _still_refundable(
+        self, actor: PortalAccount, request: RefundRequestInfo, source: Source
+    ) -> None:
         txn = await self._gateway.get_transaction(request.transaction_id)
-        refusal = "The payment can no longer be found." if txn is None else refund_refusal(txn)
+        refusal = refusals.GONE if txn is None else refund_refusal(txn)
         if refusal:
             await self._audit.record(
                 AuditRecord(
@@ -219,164 +204,37 @@ class Refunds:
                     source,
                     actor,
                     target_type="refund",
-                    target_id=request_id,
+                    target_id=request.id,
                     reason=refusal,
                 )
             )
             raise RefundRefused(f"Cannot approve: {refusal}")
-        return await self._move(
-            actor,
-            request_id,
-            source,
-            RefundState.REQUESTED,
-            RefundState.APPROVED,
-            changes={
-                "decided_by_username": actor.username,
-                "decided_by_slack_id": actor.slack_user_id,
-                "decided_at": self._clock(),
-            },
-            jobs=[(EXECUTE, {}), (ANNOUNCE, {"milestone": "approved"})],
-        )
 
     async def reject(
         self, actor: PortalAccount, request_id: str, reason_text: str, source: Source
     ) -> RefundRequestInfo:
-        reason = check_reason(reason_text)
-        await self._decidable(actor, request_id, source, Action.DECIDE_REFUND)
-        return await self._move(
-            actor,
-            request_id,
-            source,
-            RefundState.REQUESTED,
-            RefundState.REJECTED,
-            changes={
-                "decided_by_username": actor.username,
-                "decided_by_slack_id": actor.slack_user_id,
-                "decided_at": self._clock(),
-                "rejection_reason": reason,
-            },
-            jobs=[(ANNOUNCE, {"milestone": "rejected"})],
-            reason=reason,
-        )
+        return await self._approvals.reject(actor, request_id, reason_text, source)
 
     async def decidable(
         self, actor: PortalAccount, request_id: str, source: Source
     ) -> RefundRequestInfo:
         """The request if this actor may decide it now (checked again when the decision comes)."""
-        return await self._decidable(actor, request_id, source, Action.DECIDE_REFUND)
-
-    async def _decidable(
-        self, actor: PortalAccount, request_id: str, source: Source, action: Action
-    ) -> RefundRequestInfo:
-        """Four eyes: nobody decides their own request."""
-        request = await self.get(request_id)
-        await four_eyes(
-            self._audit,
-            actor,
-            request.requester_username,
-            action,
-            source,
-            target_type="refund",
-            target_id=request_id,
-            what="asked for this refund",
-        )
-        if request.state is not RefundState.REQUESTED:
-            who = f" by {request.decided_by_username}" if request.decided_by_username else ""
-            await self._already(actor, request_id, source, action.value, request.state.value, who)
-        return request
-
-    async def _already(
-        self,
-        actor: PortalAccount | None,
-        request_id: str,
-        source: Source,
-        action: str,
-        state: str,
-        who: str,
-    ) -> NoReturn:
-        refusal = RefundRefused(f"This refund request was already {state}{who}.")
-        await too_late(
-            self._audit, actor, action, source, refusal, target_type="refund", target_id=request_id
-        )
-
-    async def _move(
-        self,
-        actor: PortalAccount | None,
-        request_id: str,
-        source: Source,
-        from_state: RefundState,
-        to_state: RefundState,
-        *,
-        changes: Mapping[str, Any] | None = None,
-        jobs: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
-        reason: str | None = None,
-    ) -> RefundRequestInfo:
-        """Compare-and-set one transition, with its audit row and its jobs in one transaction."""
-        now = self._clock()
-        try:
-            async with self._sessions.begin() as session:
-                values = {"updated_at": now, **dict(changes or {})}
-                if not await compare_and_set(
-                    session, RefundRequest, request_id, from_state.value, to_state.value, values
-                ):
-                    current = await session.get(RefundRequest, request_id)
-                    state = current.state if current else "gone"
-                    who = (
-                        f" by {current.decided_by_username}"
-                        if current and current.decided_by_username
-                        else ""
-                    )
-                    raise _Late(state, who)
-                self._audit.add(
-                    session,
-                    AuditRecord(
-                        _action_for(to_state),
-                        Outcome.FAILED if to_state is RefundState.FAILED else Outcome.DONE,
-                        source,
-                        actor,
-                        target_type="refund",
-                        target_id=request_id,
-                        reason=reason,
-                        before=_snapshot(from_state),
-                        after=_snapshot(
-                            to_state,
-                            **{
-                                k: str(v)
-                                for k, v in (changes or {}).items()
-                                if k.endswith("_id") or k.endswith("reason")
-                            },
-                        ),
-                    ),
-                )
-                for kind, payload in jobs:
-                    milestone = payload.get("milestone", "")
-                    await enqueue(
-                        session,
-                        kind,
-                        f"{kind}:{request_id}:{milestone}",
-                        {"request_id": request_id, **payload},
-                        now=now,
-                    )
-                row = await session.get(RefundRequest, request_id, populate_existing=True)
-                assert row is not None
-                return info(row)
-        except _Late as late:
-            await self._already(actor, request_id, source, _action_for(to_state), *late.args)
+        return await self._approvals.decidable(actor, request_id, source)
 
     async def execute(self, request_id: str) -> RefundRequestInfo:
         """Send an approved refund to the processor; safe to run again after a crash at any point."""
         request = await self.get(request_id)
         if request.state is RefundState.APPROVED:
             try:
-                request = await self._move(
-                    None, request_id, Source.SYSTEM, RefundState.APPROVED, RefundState.SUBMITTING
+                request = await self._approvals.advance(
+                    request_id, RefundState.APPROVED, RefundState.SUBMITTING
                 )
             except RefundRefused:
                 request = await self.get(request_id)
         if request.state is not RefundState.SUBMITTING:
             return request  # done already, by this worker before a crash or by another
         txn = await self._gateway.get_transaction(request.transaction_id)
-        refusal = "The payment can no longer be found." if txn is None else refund_refusal(txn)
+        refusal = refusals.GONE if txn is None else refund_refusal(txn)
         if refusal and not (txn and _our_refund_exists(txn, request)):
             return await self._fail(request_id, f"Refused at the processor check: {refusal}")
         key = await self._idempotency_key(request_id)
@@ -404,28 +262,24 @@ class Refunds:
             return await self._fail(
                 request_id, refund.failure_reason or "The processor failed the refund.", refund.id
             )
-        return await self._move(
-            None,
+        return await self._approvals.advance(
             request_id,
-            Source.SYSTEM,
             RefundState.SUBMITTING,
             target,
             changes={"processor_refund_id": refund.id},
-            jobs=[(ANNOUNCE, {"milestone": milestone})],
+            milestone=milestone,
         )
 
     async def _fail(
         self, request_id: str, reason: str, refund_id: str | None = None
     ) -> RefundRequestInfo:
         request = await self.get(request_id)
-        return await self._move(
-            None,
+        return await self._approvals.advance(
             request_id,
-            Source.SYSTEM,
             request.state,
             RefundState.FAILED,
             changes={"failure_reason": reason, "processor_refund_id": refund_id},
-            jobs=[(ANNOUNCE, {"milestone": "failed"})],
+            milestone="failed",
             reason=reason,
         )
 
@@ -454,25 +308,18 @@ class Refunds:
                 continue
             try:
                 if refund.status is RefundStatus.SUCCEEDED:
-                    await self._move(
-                        None,
-                        row.id,
-                        Source.SYSTEM,
-                        RefundState.PENDING,
-                        RefundState.SUCCEEDED,
-                        jobs=[(ANNOUNCE, {"milestone": "succeeded"})],
+                    await self._approvals.advance(
+                        row.id, RefundState.PENDING, RefundState.SUCCEEDED, milestone="succeeded"
                     )
                 else:
-                    await self._move(
-                        None,
+                    await self._approvals.advance(
                         row.id,
-                        Source.SYSTEM,
                         RefundState.PENDING,
                         RefundState.FAILED,
                         changes={
                             "failure_reason": refund.failure_reason or "failed at the processor"
                         },
-                        jobs=[(ANNOUNCE, {"milestone": "failed"})],
+                        milestone="failed",
                     )
                 changed += 1
             except RefundRefused:
@@ -495,11 +342,7 @@ def _our_refund_exists(txn: Transaction, request: RefundRequestInfo) -> bool:
     return any(r.status is not RefundStatus.FAILED for r in txn.refunds)
 
 
-class _Late(Exception):
-    """Raised inside a transaction whose compare-and-set lost, to leave it before auditing."""
-
-
-def _action_for(state: RefundState) -> str:
+def _action_for(state: str, by_person: bool) -> str:
     return {
         RefundState.APPROVED: "approve_refund",
         RefundState.REJECTED: "reject_refund",
@@ -507,4 +350,31 @@ def _action_for(state: RefundState) -> str:
         RefundState.PENDING: "refund_pending",
         RefundState.SUCCEEDED: "refund_succeeded",
         RefundState.FAILED: "refund_failed",
-    }.get(state, state.value)
+    }.get(RefundState(state), state)
+
+
+def _details(request_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """What a move changed that the audit shows: ids and reasons."""
+    return {
+        k: str(v)
+        for k, v in changes.items()
+        if v is not None and (k.endswith("_id") or k.endswith("reason"))
+    }
+
+
+FLOW: Flow[RefundRequestInfo] = Flow(
+    model=RefundRequest,
+    info=info,
+    open_state=RefundState.REQUESTED,
+    rejected_state=RefundState.REJECTED,
+    announce=ANNOUNCE,
+    decide=Action.DECIDE_REFUND,
+    noun="This refund request",
+    asked="asked for this refund",
+    refused=RefundRefused,
+    job_key="request_id",
+    target_type="refund",
+    target_id=lambda row: str(row.id),
+    action=_action_for,
+    details=_details,
+)

@@ -286,7 +286,7 @@ async def _missing(sim: SandboxSimulator, gw: SandboxGateway) -> str:
         (_uncaptured, "never captured"),
         (_failed, "failed"),
         (_returned, "returned by the customer's bank (R01)"),
-        (_disputed, "disputed"),
+        (_disputed, "under dispute"),
         (_missing, "no transaction"),
     ],
 )

@@ -181,11 +181,11 @@ def test_without_payment_method_details_the_payment_method_object_is_read() -> N
 
 
 def test_refusals_stripe_would_give_are_said_before_asking() -> None:
-    assert "already been refunded" in str(mapping.refund_refusal(card_charge(refunded=True)))
-    assert "partly refunded" in str(mapping.refund_refusal(card_charge(amount_refunded=500)))
-    assert "disputed" in str(mapping.refund_refusal(card_charge(disputed=True)))
-    assert "never captured" in str(mapping.refund_refusal(card_charge(captured=False)))
-    assert mapping.refund_refusal(card_charge()) is None
+    assert "already been refunded" in str(mapping.charge_refusal(card_charge(refunded=True)))
+    assert "partly refunded" in str(mapping.charge_refusal(card_charge(amount_refunded=500)))
+    assert "under dispute at Stripe" in str(mapping.charge_refusal(card_charge(disputed=True)))
+    assert "never captured" in str(mapping.charge_refusal(card_charge(captured=False)))
+    assert mapping.charge_refusal(card_charge()) is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import refusals
 from bot.clock import Clock, add_business_days, utcnow
 from bot.db.engine import SessionFactory, engine_of
 from bot.domain import (
@@ -88,36 +89,27 @@ REFUND_BLOCKING_DISPUTES = (*OPEN_DISPUTES, DisputeStatus.LOST.value, DisputeSta
 T = SandboxTransaction
 
 
-def refund_refusal(original: SandboxTransaction, disputes: Iterable[SandboxDispute]) -> str | None:
+def sandbox_refusal(original: SandboxTransaction, disputes: Iterable[SandboxDispute]) -> str | None:
     """Why this payment cannot be refunded, in the words the person asking should read."""
     tid = original.id
     if original.kind == PaymentKind.REFUND.value:
-        return f"{tid} is itself a refund; a refund cannot be refunded."
+        return refusals.is_refund(tid)
     if original.refund_id is not None:
-        return f"{tid} has already been refunded ({original.refund_id})."
+        return refusals.already_refunded(tid, f" ({original.refund_id})")
     status = original.status
     if status == TransactionStatus.AUTHORIZED.value:
-        return (
-            f"{tid} is an authorization that was never captured: no money moved, so there is "
-            "nothing to refund."
-        )
+        return refusals.never_captured(tid)
     if status == TransactionStatus.FAILED.value:
-        return f"{tid} failed: no money moved, so there is nothing to refund."
+        return refusals.failed(tid)
     if status == TransactionStatus.RETURNED.value:
-        return (
-            f"{tid} was returned by the customer's bank ({original.return_code}): the money "
-            "already went back, so there is nothing to refund."
-        )
+        return refusals.returned(tid, f" ({original.return_code})")
     if status == TransactionStatus.VOIDED.value:
-        return f"{tid} was voided: no money moved, so there is nothing to refund."
+        return refusals.voided(tid)
     if status != TransactionStatus.SUCCEEDED.value:
-        return f"{tid} is still {status}; it can be refunded once it has settled."
+        return refusals.not_settled(f"still {status}", tid)
     for dispute in disputes:
         if dispute.status in REFUND_BLOCKING_DISPUTES:
-            return (
-                f"{tid} is disputed ({dispute.id}, {dispute.status.replace('_', ' ')}): "
-                "a refund now could pay the customer twice. Respond to the dispute instead."
-            )
+            return refusals.disputed(tid, f" ({dispute.id}, {DisputeStatus(dispute.status).said})")
     return None
 
 
@@ -199,7 +191,7 @@ class SandboxGateway:
                 disputes = await session.scalars(
                     select(SandboxDispute).where(SandboxDispute.transaction_id == original.id)
                 )
-                refusal = refund_refusal(original, disputes)
+                refusal = sandbox_refusal(original, disputes)
                 if refusal is not None:
                     raise ProcessorError(refusal)
                 row = refund_row(

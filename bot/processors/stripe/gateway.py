@@ -266,7 +266,7 @@ class StripeGateway(StripeDisputes, StripeFeed):
         for existing in await self._refunds_of(cid):
             if mapping.metadata(plain(existing)).get(IDEMPOTENCY_KEY) == idempotency_key:
                 return mapping.refund_of(existing)
-        refusal = mapping.refund_refusal(charge)
+        refusal = mapping.charge_refusal(charge)
         if refusal:
             raise ProcessorError(refusal)
         tagged = {

@@ -15,6 +15,7 @@ from typing import Any
 
 from stripe import StripeObject
 
+from bot import refusals
 from bot.domain import (
     Account,
     Balance,
@@ -354,11 +355,11 @@ def transaction_of_refund(
     )
 
 
-def refund_refusal(charge: Obj) -> str | None:
+def charge_refusal(charge: Obj) -> str | None:
     """Why Stripe would refuse a full refund of this charge, said before asking it."""
-    cid = charge.get("id")
+    cid = str(charge.get("id"))
     if charge.get("refunded"):
-        return f"{cid} has already been refunded at Stripe."
+        return refusals.already_refunded(cid, " at Stripe")
     refunded = charge.get("amount_refunded") or 0
     if refunded:
         return (
@@ -367,11 +368,11 @@ def refund_refusal(charge: Obj) -> str | None:
             "payments only, so refund the rest in the Stripe Dashboard."
         )
     if charge.get("status") == "failed":
-        return f"{cid} failed at Stripe: no money moved, so there is nothing to refund."
+        return refusals.failed(cid, " at Stripe")
     if charge.get("captured") is False:
-        return f"{cid} is an authorization that was never captured: there is nothing to refund."
+        return refusals.never_captured(cid)
     if charge.get("disputed"):
-        return f"{cid} is disputed at Stripe: answer the dispute instead of refunding."
+        return refusals.disputed(cid, " at Stripe")
     return None
 
 

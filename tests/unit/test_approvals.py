@@ -1,0 +1,344 @@
+"""The four-eyes machine against a real SQLite database: every transition and every refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.db.models import AuditEntry, DisputeResponse, Job, RefundRequest
+from bot.domain import (
+    DisputeEvidence,
+    PortalAccount,
+    RefundRequestInfo,
+    RefundState,
+    ResponseState,
+    Source,
+)
+from bot.errors import Denied, FormErrors, RefundRefused
+from bot.roles import Action
+from bot.services import disputes, refunds
+from bot.services.access import RoleDenied
+from bot.services.approvals import REASON_MAX, Approvals, check_reason
+from bot.services.audit import AuditRecord, Outcome
+from bot.store import Store
+
+
+def person(username: str, role: str = "manager", *, active: bool = True) -> PortalAccount:
+    return PortalAccount(
+        username, username.title(), f"{username}@firm.com", role, active, f"U{username.upper()}"
+    )
+
+
+STAFF = person("sam", "staff")
+
+
+@pytest.fixture
+def machine(store: Store, clock: ManualClock) -> Approvals[RefundRequestInfo]:
+    return Approvals(refunds.FLOW, store.sessions, store.services.audit, clock)
+
+
+def refund_row(clock: ManualClock, requester: PortalAccount = STAFF, txn: str = "txn_1") -> Any:
+    request_id = uuid.uuid4().hex
+    return RefundRequest(
+        id=request_id,
+        transaction_id=txn,
+        amount_minor=12550,
+        currency="USD",
+        account="operating",
+        matter_id="M-1",
+        reason="Duplicate charge",
+        state=RefundState.REQUESTED.value,
+        requester_username=requester.username,
+        requester_slack_id=requester.slack_user_id or "",
+        idempotency_key=f"paybot-refund-{request_id}",
+        created_at=clock(),
+        updated_at=clock(),
+    )
+
+
+async def create(
+    machine: Approvals[RefundRequestInfo], clock: ManualClock, txn: str = "txn_1"
+) -> RefundRequestInfo:
+    row = refund_row(clock, txn=txn)
+    return await machine.create(
+        row,
+        AuditRecord(
+            Action.REQUEST_REFUND.value,
+            Outcome.DONE,
+            Source.BUTTON,
+            STAFF,
+            target_type="transaction",
+            target_id=txn,
+        ),
+        refunds.POST_APPROVAL,
+        RefundRefused("A refund of this payment was requested a moment ago."),
+    )
+
+
+async def audit_rows(store: Store, target_id: str) -> list[AuditEntry]:
+    async with store.sessions() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(AuditEntry)
+                    .where(AuditEntry.target_id == target_id)
+                    .order_by(AuditEntry.id)
+                )
+            ).all()
+        )
+
+
+async def jobs(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
+    async with store.sessions() as session:
+        rows = (await session.scalars(select(Job).order_by(Job.id))).all()
+    return [(job.kind, job.key, job.payload) for job in rows]
+
+
+async def test_create_stores_the_request_its_audit_row_and_its_first_job(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    request = await create(machine, clock)
+    assert request.state is RefundState.REQUESTED
+    assert (await machine.get(request.id)) == request
+    [row] = await audit_rows(store, "txn_1")
+    assert (row.action, row.outcome, row.actor_username) == ("request_refund", "done", "sam")
+    assert await jobs(store) == [
+        (refunds.POST_APPROVAL, f"{refunds.POST_APPROVAL}:{request.id}", {"request_id": request.id})
+    ]
+
+
+async def test_a_second_live_request_is_the_flows_duplicate_refusal_and_leaves_nothing(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    await create(machine, clock)
+    with pytest.raises(RefundRefused, match="a moment ago"):
+        await create(machine, clock)
+    assert len(await audit_rows(store, "txn_1")) == 1
+    assert len(await jobs(store)) == 1
+
+
+async def test_approval_moves_once_with_the_decider_its_audit_row_and_its_jobs(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    request = await create(machine, clock)
+    mona = person("mona")
+    assert (await machine.decidable(mona, request.id, Source.BUTTON)).id == request.id
+    approved = await machine.decide(
+        mona,
+        request.id,
+        Source.BUTTON,
+        RefundState.APPROVED,
+        [(refunds.EXECUTE, ""), (refunds.ANNOUNCE, "approved")],
+    )
+    assert approved.state is RefundState.APPROVED
+    assert (approved.decided_by_username, approved.decided_by_slack_id) == ("mona", "UMONA")
+    [decision] = await audit_rows(store, request.id)
+    assert (decision.action, decision.outcome, decision.actor_username) == (
+        "approve_refund",
+        "done",
+        "mona",
+    )
+    assert decision.before == {"state": "requested"}
+    assert decision.after == {"state": "approved", "decided_by_slack_id": "UMONA"}
+    assert [(kind, key) for kind, key, _ in await jobs(store)][1:] == [
+        (refunds.EXECUTE, f"{refunds.EXECUTE}:{request.id}:"),
+        (refunds.ANNOUNCE, f"{refunds.ANNOUNCE}:{request.id}:approved"),
+    ]
+    assert (await jobs(store))[2][2] == {"request_id": request.id, "milestone": "approved"}
+
+
+async def test_rejection_stores_and_audits_its_reason(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    request = await create(machine, clock)
+    with pytest.raises(FormErrors):
+        await machine.reject(person("mona"), request.id, " \u200b ", Source.MODAL)
+    rejected = await machine.reject(person("mona"), request.id, " Not a duplicate ", Source.MODAL)
+    assert (rejected.state, rejected.rejection_reason) == (RefundState.REJECTED, "Not a duplicate")
+    [decision] = await audit_rows(store, request.id)
+    assert (decision.action, decision.reason) == ("reject_refund", "Not a duplicate")
+    assert [key for _, key, _ in await jobs(store)][1:] == [
+        f"{refunds.ANNOUNCE}:{request.id}:rejected"
+    ]
+
+
+async def test_the_requester_cannot_decide_their_own_request(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    request = await create(machine, clock)
+    boss = person("sam", "admin")  # same person, now with a deciding role: still four eyes
+    with pytest.raises(Denied, match="four eyes"):
+        await machine.decidable(boss, request.id, Source.BUTTON)
+    [refusal] = await audit_rows(store, request.id)
+    assert (refusal.action, refusal.outcome, refusal.actor_username) == (
+        "decide_refund",
+        "denied",
+        "sam",
+    )
+    assert (await machine.get(request.id)).state is RefundState.REQUESTED
+
+
+@pytest.mark.parametrize(
+    "decider", [person("vic", "viewer"), person("stu", "staff"), person("old", active=False)]
+)
+async def test_a_role_that_does_not_decide_is_refused_and_audited(
+    store: Store,
+    machine: Approvals[RefundRequestInfo],
+    clock: ManualClock,
+    decider: PortalAccount,
+) -> None:
+    request = await create(machine, clock)
+    with pytest.raises(RoleDenied, match="manager role or higher"):
+        await machine.decidable(decider, request.id, Source.BUTTON)
+    [refusal] = await audit_rows(store, request.id)
+    assert (refusal.action, refusal.outcome, refusal.actor_username) == (
+        "decide_refund",
+        "denied",
+        decider.username,
+    )
+
+
+async def test_an_unknown_request_is_not_found(machine: Approvals[RefundRequestInfo]) -> None:
+    with pytest.raises(Exception, match="That refund request does not exist"):
+        await machine.decidable(person("mona"), "nope", Source.BUTTON)
+
+
+async def test_an_already_decided_request_is_refused_as_too_late_and_audited(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    request = await create(machine, clock)
+    await machine.decide(person("mona"), request.id, Source.BUTTON, RefundState.APPROVED, [])
+    with pytest.raises(RefundRefused, match="already approved by mona"):
+        await machine.decidable(person("max", "admin"), request.id, Source.BUTTON)
+    with pytest.raises(RefundRefused, match="already approved by mona"):
+        await machine.decide(
+            person("max", "admin"), request.id, Source.BUTTON, RefundState.REJECTED, [], reason="x"
+        )
+    rows = await audit_rows(store, request.id)
+    assert [(r.action, r.outcome, r.actor_username) for r in rows] == [
+        ("approve_refund", "done", "mona"),
+        ("decide_refund", "denied", "max"),
+        ("decide_refund", "denied", "max"),
+    ]
+    assert (await machine.get(request.id)).rejection_reason is None
+
+
+async def test_of_concurrent_decisions_one_wins_and_the_others_are_audited_as_too_late(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    request = await create(machine, clock)
+    deciders = [person(f"m{i}", "manager" if i % 2 else "admin") for i in range(12)]
+    results = await asyncio.gather(
+        *(
+            machine.decide(
+                who, request.id, Source.BUTTON, RefundState.APPROVED, [(refunds.EXECUTE, "")]
+            )
+            for who in deciders
+        ),
+        return_exceptions=True,
+    )
+    won = [r for r in results if isinstance(r, RefundRequestInfo)]
+    lost = [r for r in results if isinstance(r, RefundRefused)]
+    assert (len(won), len(lost)) == (1, 11)
+    winner = won[0].decided_by_username
+    assert all(f"already approved by {winner}" in r.message for r in lost)
+    rows = await audit_rows(store, request.id)
+    # A loser is refused where it finds out: reading the request (decide) or moving it (approve).
+    assert sorted(r.outcome for r in rows) == ["denied"] * 11 + ["done"]
+    assert {r.action for r in rows if r.outcome == "denied"} <= {"decide_refund", "approve_refund"}
+    assert [r.actor_username for r in rows if r.outcome == "done"] == [winner]
+    assert sum(kind == refunds.EXECUTE for kind, _, _ in await jobs(store)) == 1
+
+
+async def test_worker_moves_follow_the_states_and_a_lost_one_is_not_audited(
+    store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
+) -> None:
+    request = await create(machine, clock)
+    await machine.decide(person("mona"), request.id, Source.BUTTON, RefundState.APPROVED, [])
+    await machine.move(
+        None, request.id, Source.SYSTEM, RefundState.APPROVED, RefundState.SUBMITTING
+    )
+    with pytest.raises(RefundRefused, match="already submitting"):
+        await machine.move(
+            None, request.id, Source.SYSTEM, RefundState.APPROVED, RefundState.SUBMITTING
+        )
+    failed = await machine.move(
+        None,
+        request.id,
+        Source.SYSTEM,
+        RefundState.SUBMITTING,
+        RefundState.FAILED,
+        changes={"failure_reason": "card closed"},
+        jobs=[(refunds.ANNOUNCE, "failed")],
+        reason="card closed",
+    )
+    assert (failed.state, failed.failure_reason) == (RefundState.FAILED, "card closed")
+    rows = await audit_rows(store, request.id)
+    assert [(r.action, r.outcome, r.actor_username, r.reason) for r in rows] == [
+        ("approve_refund", "done", "mona", None),
+        ("submit_refund", "done", None, None),
+        ("refund_failed", "failed", None, "card closed"),
+    ]
+
+
+async def test_dispute_responses_are_the_same_machine_audited_on_the_dispute(
+    store: Store, clock: ManualClock
+) -> None:
+    machine = Approvals(disputes.FLOW, store.sessions, store.services.audit, clock)
+    evidence = DisputeEvidence(summary="Signed retainer", product_description="Legal services")
+    row = DisputeResponse(
+        id="resp1",
+        dispute_id="dp_1",
+        evidence=asdict(evidence),
+        state=ResponseState.DRAFTED.value,
+        requester_username="sam",
+        requester_slack_id="USAM",
+        idempotency_key="paybot-dispute-resp1",
+        created_at=clock(),
+        updated_at=clock(),
+    )
+    record = AuditRecord(
+        Action.DRAFT_DISPUTE_RESPONSE.value,
+        Outcome.DONE,
+        Source.MODAL,
+        STAFF,
+        target_type="dispute",
+        target_id="dp_1",
+    )
+    await machine.create(row, record, disputes.POST_DRAFT, FormErrors({"summary": "waiting"}))
+    with pytest.raises(Denied, match="You drafted this response"):
+        await machine.decidable(person("sam", "admin"), "resp1", Source.BUTTON)
+    await machine.decide(
+        person("mona"), "resp1", Source.BUTTON, ResponseState.REJECTED, [], reason="thin"
+    )
+    with pytest.raises(disputes.DisputeRefused, match="dispute response was already rejected"):
+        await machine.decidable(person("max"), "resp1", Source.BUTTON)
+    rows = await audit_rows(store, "dp_1")
+    assert [(r.action, r.outcome, r.actor_username) for r in rows] == [
+        ("draft_dispute_response", "done", "sam"),
+        ("decide_dispute_response", "denied", "sam"),
+        ("decide_dispute_response", "done", "mona"),
+        ("decide_dispute_response", "denied", "max"),
+    ]
+    assert rows[2].after == {"state": "rejected", "response": "resp1"}
+    assert rows[2].reason == "thin"
+
+
+def test_one_reason_rule() -> None:
+    assert check_reason("  Paid twice \u200b ") == "Paid twice"
+    with pytest.raises(FormErrors) as blank:
+        check_reason("\u200b \n")
+    assert blank.value.errors == {"reason": "Give a reason: it is sent to everyone on the matter."}
+    with pytest.raises(FormErrors) as long:
+        check_reason("x" * (REASON_MAX + 1), "other_block")
+    assert long.value.errors == {
+        "other_block": f"Keep the reason to {REASON_MAX} characters (it has {REASON_MAX + 1})."
+    }
+    masked = check_reason("card 4242 4242 4242 4242 was charged twice")
+    assert "4242 4242" not in masked and "•••• 4242" in masked
