@@ -187,7 +187,11 @@ async def test_a_refund_made_in_the_dashboard_meanwhile_fails_the_request_with_s
     parent = await request_refund(harness, staff, made.id, "Cancelled engagement")
     await harness.bot.worker.stop(timeout=5)
     await harness.slack.block_action(manager, "refund_approve", message=parent)
-    await eventually(lambda: state_is(harness, made.id, RefundState.APPROVED), what="approved")
+    # Approval reads the charge at localstripe, which pickles its whole store on every write:
+    # late in a full run that store is large, so this wait is longer than the default.
+    await eventually(
+        lambda: state_is(harness, made.id, RefundState.APPROVED), what="approved", timeout=40
+    )
     await harness.stripe.v1.refunds.create_async({"charge": made.id})  # the Dashboard's refund
 
     restarted = await create_bot(harness.bot.settings, clock=harness.clock, store=harness.store)

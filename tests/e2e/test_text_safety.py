@@ -224,15 +224,22 @@ async def test_twenty_concurrent_accepts_are_audited_once_and_refused_nineteen_t
         )
     )
     assert all(r.status == 200 for r in replies)
-    await harness.cycle()
-    async with harness.store.sessions() as session:
-        rows = (
-            await session.scalars(
-                select(AuditEntry).where(
-                    AuditEntry.action == "accept_dispute", AuditEntry.target_id == dispute.id
+
+    async def audited() -> list[AuditEntry]:
+        """The clicks are acked first and recorded after: wait for all twenty rows."""
+        await harness.cycle()
+        async with harness.store.sessions() as session:
+            found = (
+                await session.scalars(
+                    select(AuditEntry).where(
+                        AuditEntry.action == "accept_dispute", AuditEntry.target_id == dispute.id
+                    )
                 )
-            )
-        ).all()
+            ).all()
+        return list(found) if len(found) >= 20 else []
+
+    rows = await eventually(audited, what="twenty accepts audited")
+    assert isinstance(rows, list) and len(rows) == 20
     done = [r for r in rows if r.outcome == "done"]
     refused = [r for r in rows if r.outcome == "denied"]
     assert len(done) == 1 and len(refused) == 19, [(r.outcome, r.reason) for r in rows]
