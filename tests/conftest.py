@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,3 +187,28 @@ async def harness(
     await sender.close()
     await runner.cleanup()
     await fake.stop()
+
+
+class Captured(logging.Handler):
+    """What Bolt and the one error path logged during a test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self, level: int = logging.WARNING) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno >= level]
+
+
+@pytest.fixture
+def logs() -> Iterator[Captured]:
+    handler = Captured()
+    watched = [logging.getLogger(name) for name in ("slack_bolt", "paybot.errors")]
+    for logger in watched:
+        logger.addHandler(handler)
+    yield handler
+    for logger in watched:
+        logger.removeHandler(handler)

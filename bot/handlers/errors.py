@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import FormErrors, PaybotError
@@ -43,6 +44,11 @@ def handler(services: Services) -> ErrorHandler:
                 return replies.json_response({"response_action": "errors", "errors": errors})
         if isinstance(error, PaybotError):
             text = error.message
+        elif slack_busy(error):
+            # slack_sdk's retry handler has already waited out Slack's Retry-After as often as
+            # it may: a reply Slack would not take now, not a bug of ours.
+            log.warning("Slack rate-limited a reply past its retries")
+            text = "Slack asked Paybot to slow down. Try again in a minute."
         else:
             reference = uuid.uuid4().hex[:8]
             log.exception("unhandled error (reference %s)", reference)
@@ -69,6 +75,11 @@ def handler(services: Services) -> ErrorHandler:
         return None
 
     return handle
+
+
+def slack_busy(error: Exception) -> bool:
+    """Slack answered 429 ``ratelimited`` to a call the listener made, after every retry."""
+    return isinstance(error, SlackApiError) and error.response.get("error") == "ratelimited"
 
 
 def unhandled(body: dict[str, Any]) -> BoltResponse:

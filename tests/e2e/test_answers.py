@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,32 +19,9 @@ from bot.db.models import AuditEntry
 from bot.domain import Source
 from bot.ids import ActionId, CallbackId
 from bot.workspace.sender import SlackWouldFail
-from tests.conftest import APPROVALS, NOTIFY, Harness, eventually, opened_modal
+from tests.conftest import APPROVALS, NOTIFY, Captured, Harness, eventually, opened_modal
 
 ROLES = ("admin", "manager", "staff", "viewer")
-
-
-class Captured(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self, level: int = logging.WARNING) -> list[str]:
-        return [r.getMessage() for r in self.records if r.levelno >= level]
-
-
-@pytest.fixture
-def logs() -> Iterator[Captured]:
-    handler = Captured()
-    watched = [logging.getLogger(name) for name in ("slack_bolt", "paybot.errors")]
-    for logger in watched:
-        logger.addHandler(handler)
-    yield handler
-    for logger in watched:
-        logger.removeHandler(handler)
 
 
 async def people(harness: Harness) -> dict[str, str]:
@@ -86,7 +62,11 @@ async def test_every_button_with_any_value_by_anyone_is_answered_200_within_a_se
 ) -> None:
     # Over a thousand clicks in a few minutes: far past Slack's per-method tiers, which are not
     # what this sweep is about (each tier has its own test in tests/unit/test_fake_slack_rules.py).
+    # The Home panels post to the clicker's DM; a sweep posts there far faster than one a second,
+    # so the per-channel limit is off too (tests/unit/test_fake_slack_rules.py has its own test,
+    # tests/e2e/test_home.py what the person reads when Slack keeps refusing).
     harness.fake.tier_limits = False
+    harness.fake.rate_limit(None, None)
     who = await people(harness)
     values = await values_worth_trying(harness, who)
     failures: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from bot.db.models import RefundRequest
 from bot.domain import MethodType
 from bot.slack.home import publish_home
-from tests.conftest import APPROVALS, Harness, eventually, opened_modal
+from tests.conftest import APPROVALS, Captured, Harness, eventually, opened_modal
 from tests.e2e.test_history import row_ids
 
 EVERY_PANEL = {"home_volume", "home_refunds", "home_disputes", "home_returns", "home_withdrawals"}
@@ -151,3 +152,19 @@ async def test_someone_without_access_is_told_so_on_app_home(harness: Harness) -
     await harness.slack.app_home_opened("UNOBODY")
     view = await harness.fake.wait_for(lambda: harness.fake.home_view("UNOBODY"), what="home")
     assert "no Payments Portal access" in json.dumps(view)
+
+
+async def test_a_panel_slack_keeps_refusing_is_said_plainly(
+    harness: Harness, logs: Captured
+) -> None:
+    manager = await harness.user("meg", "manager")
+    view = await opened_home(harness, manager)
+    # Slack refuses the panel's DM post six times: once, then slack_sdk's five retries.
+    harness.fake.fail_next("chat.postMessage", retry_after=0, times=6)
+
+    answer = await harness.slack.block_action(manager, "home_disputes", view=view)
+    assert answer.status == 200
+    dm = await harness.fake.wait_for(lambda: harness.fake.messages(manager), what="DM")
+    assert dm[0].text == "Slack asked Paybot to slow down. Try again in a minute."
+    assert logs.messages(logging.ERROR) == []
+    assert [m for m in logs.messages() if "rate-limited" in m]
