@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
@@ -17,9 +18,12 @@ from bot.handlers.decisions import register_decisions
 from bot.ids import ActionId, CallbackId
 from bot.services.container import Services
 
+RESPOND_TITLE = "Respond to dispute"
+
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     disputes = services.disputes
+    budget = services.settings.paybot_answer_budget
 
     @app.action(ActionId.DISPUTE_RESPOND)
     async def open_response(
@@ -30,23 +34,29 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        await modals.open_loading(client, body, context, "Respond to dispute")
+        await modals.open_loading(client, body, context, RESPOND_TITLE)
         dispute = await disputes.open_dispute(forms.action_value(action))
         await modals.fill(client, context, response_modal(dispute))
 
     @app.view(CallbackId.DISPUTE_RESPONSE)
-    async def draft(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        fields = {field.name: forms.text(view, field.name) for field in EVIDENCE_FIELDS}
-        await disputes.draft(
-            context["actor"], view.get("private_metadata") or "", fields, Source.MODAL
-        )
-        services.wake()
-        await ack(
-            response_action="update",
-            view=message_modal(
+    async def draft(
+        ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        view = body["view"]
+
+        async def drafted() -> View:
+            fields = {field.name: forms.text(view, field.name) for field in EVIDENCE_FIELDS}
+            await disputes.draft(
+                context["actor"], view.get("private_metadata") or "", fields, Source.MODAL
+            )
+            services.wake()
+            return message_modal(
                 "Response drafted",
                 "Your response is in the dispute's thread, waiting for a manager's approval.",
-            ),
+            )
+
+        await modals.submit_soon(
+            ack, body, context, client, drafted(), title=RESPOND_TITLE, budget=budget
         )
 
     @app.action(ActionId.DISPUTE_ACCEPT)

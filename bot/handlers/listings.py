@@ -14,7 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.listings import disputes_blocks, returns_blocks, withdrawals_blocks
 from bot.handlers import forms
-from bot.handlers.commands import Command, Router
+from bot.handlers.commands import Answer, Command, Router
 from bot.ids import ActionId, Subcommand
 from bot.overview import ListState
 from bot.services.container import Services
@@ -24,15 +24,26 @@ from bot.services.listings import parse_dispute_filter
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     listings = services.listings
 
+    # Each list reads the processor (remote for Stripe and Payrix): answered in the ack within
+    # the answer budget, else through the response_url, so a slow processor costs no error.
     async def disputes(cmd: Command) -> None:
-        found = await listings.disputes(parse_dispute_filter(cmd.args))
-        await cmd.answer(disputes_blocks(found), "Disputes")
+        async def page() -> Answer:
+            found = await listings.disputes(parse_dispute_filter(cmd.args))
+            return disputes_blocks(found), "Disputes"
+
+        await cmd.answer_soon(page(), "Looking up the disputes …")
 
     async def returns(cmd: Command) -> None:
-        await cmd.answer(returns_blocks(await listings.returns()), "Returned payments")
+        async def page() -> Answer:
+            return returns_blocks(await listings.returns()), "Returned payments"
+
+        await cmd.answer_soon(page(), "Looking up the returned payments …")
 
     async def withdrawals(cmd: Command) -> None:
-        await cmd.answer(withdrawals_blocks(await listings.withdrawals()), "Withdrawals")
+        async def page() -> Answer:
+            return withdrawals_blocks(await listings.withdrawals()), "Withdrawals"
+
+        await cmd.answer_soon(page(), "Looking up the withdrawals …")
 
     router.add(Subcommand.DISPUTES, disputes)
     router.add(Subcommand.RETURNS, returns)

@@ -1,5 +1,6 @@
 """Modals that need the processor: opened at once with a short loading state (a trigger_id
-lives 3 s), then filled with views.update when the processor has answered.
+lives 3 s), then filled with views.update when the processor has answered; submitted the same
+way (`submit_soon`): Slack waits 3 s for a view_submission's answer too.
 
 The opened view is kept in the Bolt context, so an error while filling it is shown in that
 modal by the app's one error path (bot/handlers/errors.py), not beside it.
@@ -7,9 +8,12 @@ modal by the app's one error path (bot/handlers/errors.py), not beside it.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -49,3 +53,29 @@ async def fill(client: AsyncWebClient, context: dict[str, Any], view: View) -> N
         raise RuntimeError("fill() needs open_loading() first")
     await client.views_update(view_id=loading.view_id, hash=loading.hash, view=view)
     context.pop(_OPENED, None)
+
+
+async def submit_soon(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    context: dict[str, Any],
+    client: AsyncWebClient,
+    work: Awaitable[View],
+    *,
+    title: str,
+    budget: float,
+) -> None:
+    """Answer a submission whose work reads the processor: done within ``budget``, its view (or
+    its field errors, raised before the ack) is the ack's answer; otherwise the modal says
+    "Submitting …" at once and is updated when the work is done. The services check what the
+    person typed before they ask the processor, so field errors still come within the budget;
+    a refusal after "Submitting …" is shown in the modal by the one error path."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=budget)
+    if task in done:
+        await ack(response_action="update", view=task.result())
+        return
+    await ack(response_action="update", view=message_modal(title, "Submitting …"))
+    # The ack's update keeps the view's id; its new hash is not told, so none is checked.
+    context[_OPENED] = Opened(str(body["view"]["id"]), None, title)
+    await fill(client, context, await task)

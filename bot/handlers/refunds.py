@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
@@ -22,6 +23,7 @@ REFUND_TITLE = "Refund payment"
 
 def register(app: AsyncApp, services: Services, router: Router) -> None:
     refunds = services.refunds
+    budget = services.settings.paybot_answer_budget
 
     async def refund_command(cmd: Command) -> None:
         await cmd.ack()
@@ -45,20 +47,29 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         await modals.fill(client, context, refund_modal(txn))
 
     @app.view(CallbackId.REFUND_REQUEST)
-    async def submit(ack: AsyncAck, view: dict[str, Any], context: dict[str, Any]) -> None:
-        request = await refunds.request(
-            context["actor"],
-            view.get("private_metadata") or "",
-            forms.text(view, BlockId.REASON),
-            Source.MODAL,
+    async def submit(
+        ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        view = body["view"]
+
+        async def requested() -> View:
+            request = await refunds.request(
+                context["actor"],
+                view.get("private_metadata") or "",
+                forms.text(view, BlockId.REASON),
+                Source.MODAL,
+            )
+            services.wake()
+            return message_modal(
+                "Refund requested",
+                f"Your refund of *{request.amount}* is waiting for a manager's approval in "
+                f"<#{services.settings.paybot_approvals_channel}>. You will get a DM at each "
+                "step.",
+            )
+
+        await modals.submit_soon(
+            ack, body, context, client, requested(), title=REFUND_TITLE, budget=budget
         )
-        services.wake()
-        done = message_modal(
-            "Refund requested",
-            f"Your refund of *{request.amount}* is waiting for a manager's approval in "
-            f"<#{services.settings.paybot_approvals_channel}>. You will get a DM at each step.",
-        )
-        await ack(response_action="update", view=done)
 
     register_decisions(
         app,

@@ -611,3 +611,31 @@ async def test_a_processor_answering_after_four_seconds_costs_nobody_an_error(
         timeout=40,
         what="the next page",
     )
+
+    # The lists read the processor too: each acked at once, answered through the response_url.
+    for name, title in (
+        ("disputes", "Disputes"),
+        ("returns", "Returned payments"),
+        ("withdrawals", "Withdrawals"),
+    ):
+        listed_now = await slack.command(staff, name)
+        assert slack.answers[-1].seconds < 1.0 and "Looking up" in listed_now.json["text"]
+        await fake.wait_for(lambda t=title: shown(t), timeout=40, what=title)
+
+    # Submitting either modal reads the processor: "Submitting …" at once, the result after.
+    submitted = await slack.submit(staff, refund_modal["id"], reason="Client paid twice")
+    drafted = await slack.submit(
+        staff, respond_modal["id"], summary="Work was done", product_description="Advice"
+    )
+    assert all(answered.seconds < 1.0 for answered in slack.answers[-2:])
+    for reply in (submitted, drafted):
+        assert reply.json["response_action"] == "update", reply.json
+        assert "Submitting" in json.dumps(reply.json["view"])
+    await fake.wait_for(
+        lambda: (
+            "Refund requested" in json.dumps(fake.views[refund_modal["id"]])
+            and "Response drafted" in json.dumps(fake.views[respond_modal["id"]])
+        ),
+        timeout=40,
+        what="both submissions answered in their modals",
+    )

@@ -11,11 +11,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.workers.notifications import CARRIES, carried, metadata
+from bot.workspace.sender import SlackSender, SlackWouldFail
 from bot.workspace.slack_api import POST_BURST, FakeSlack
 
 TOKEN = "xoxb-rules-test"
@@ -352,3 +354,34 @@ async def test_a_message_with_no_text_and_a_view_of_101_blocks_are_refused(
     error = await error_of(client.views_open(trigger_id=fake.new_trigger_id(ALICE), view=big))
     assert error.response["error"] == "invalid_arguments"
     assert "more than 100" in " ".join(error.response["errors"])
+
+
+async def test_the_sender_fails_an_answer_slack_would_show_as_an_error() -> None:
+    """Slack shows the person an error when an interaction is not answered 200 within 3 s: the
+    e2e sender fails the test that sent it, and keeps every answer it timed."""
+    answers = {"status": 404, "delay": 0.0}
+
+    async def events(request: web.Request) -> web.Response:
+        await asyncio.sleep(answers["delay"])
+        return web.Response(status=int(answers["status"]), text="unhandled request")
+
+    app = web.Application()
+    app.router.add_post("/slack/events", events)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with SlackSender(f"http://127.0.0.1:{port}", "secret", None, window=0.2) as sender:
+        try:
+            with pytest.raises(SlackWouldFail, match="answered 404"):
+                await sender.command("U1", "lookup txn_1")
+            answers.update(status=200, delay=0.4)
+            with pytest.raises(SlackWouldFail, match=r"answered 200 after 0\.4"):
+                await sender.command("U1", "lookup txn_1")
+            answers.update(delay=0.0)
+            await sender.command("U1", "lookup txn_1")  # 200 in time: no failure
+        finally:
+            await runner.cleanup()
+    assert [a.status for a in sender.answers] == [404, 200, 200]
+    assert sender.answers[1].seconds >= 0.4 > sender.answers[2].seconds
