@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -37,6 +38,18 @@ from bot.workers.refunds import RefundJobs
 from bot.workers.runner import Worker
 
 log = logging.getLogger("paybot")
+
+
+class _ClientCarriesToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when it is given a client, and then
+    warns that the token "will be unused". The client carries that very token, so the warning
+    only tells the person who just set it that their setting was ignored, which is not so."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_CLIENT_CARRIES_TOKEN = _ClientCarriesToken()
 # What `serve` cannot start without (`paybot check` names the same); `socket` needs no
 # signing secret (nothing arrives over HTTP) but the app token instead.
 BOT_SETTINGS = (
@@ -116,6 +129,7 @@ async def create_bot(
         async def authorize() -> AuthorizeResult:
             return authorized
 
+        logging.getLogger("slack_bolt.AsyncApp").addFilter(_CLIENT_CARRIES_TOKEN)
         bolt = AsyncApp(
             client=slack_client(settings, http, with_token=False),
             signing_secret="" if socket_mode else settings.secret("slack_signing_secret"),

@@ -25,7 +25,11 @@ from bot.store import Store, open_store
 
 CHANNELS = ("paybot_approvals_channel", "paybot_notify_channel")
 # Where each backend's webhooks are signed; payrix has no webhooks (it is polled).
-WEBHOOK_SECRETS = {"sandbox": "paybot_webhook_secret", "stripe": "stripe_webhook_secret"}
+WEBHOOK_SECRETS = {
+    "sandbox": "paybot_webhook_secret",
+    "stripe": "stripe_webhook_secret",
+    "payrix": "payrix_alert_secret",
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,8 @@ def manifest_scopes(path: Path | None) -> frozenset[str]:
         manifest = yaml.safe_load(found.read_text(encoding="utf-8"))
         return frozenset(manifest["oauth_config"]["scopes"]["bot"])
     except (yaml.YAMLError, KeyError, TypeError) as exc:
-        raise PaybotError(f"{found} has no oauth_config.scopes.bot list ({exc})") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PaybotError(f"{found} has no oauth_config.scopes.bot list ({first})") from None
 
 
 async def run_checks(settings: Settings, *, manifest: Path | None = None) -> list[Finding]:

@@ -29,6 +29,13 @@ def _fail(message: str) -> int:
     return 2
 
 
+def public_url(value: str) -> str:
+    """An http(s) address: Payrix posts its alerts there, so a bare name would never arrive."""
+    if not value.startswith(("https://", "http://")) or len(value.split("://", 1)[1]) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an address: give https://…")
+    return value.rstrip("/")
+
+
 async def _with_store(
     settings: Settings, work: Callable[[Store], Awaitable[int]], *, slack: bool = False
 ) -> int:
@@ -40,10 +47,13 @@ async def _with_store(
             import aiohttp
 
             from bot.app import slack_client
+            from bot.slack.identity import identify
             from bot.slack.members import SlackMembers
 
             http = aiohttp.ClientSession()
-            store.services.users.slack_members = SlackMembers(slack_client(settings, http)).problem
+            client = slack_client(settings, http)
+            await identify(client)  # a wrong SLACK_API_URL or token is named, as `serve` names it
+            store.services.users.slack_members = SlackMembers(client).problem
         return await work(store)
     finally:
         if http is not None:
@@ -435,7 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
         "payrix", help="PAYMENTS_BACKEND=payrix: alerts and batches"
     ).add_subparsers(dest="payrix", required=True)
     alerts = payrix.add_parser("alerts", help="the Payrix /alerts setup for this bot's webhook")
-    alerts.add_argument("--url", required=True, help="the bot's public address, https://…")
+    alerts.add_argument(
+        "--url", required=True, type=public_url, help="the bot's public address, https://…"
+    )
     alerts.add_argument(
         "--login", default=None, help="the Payrix login (t1_log_…) owning the alert"
     )

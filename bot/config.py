@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        path = value.removeprefix("sqlite+aiosqlite://").removeprefix("/").split("?")[0]
+        if value.startswith("sqlite") and path in ("", ":memory:"):
+            # Every process and connection would see its own empty database: nothing persists.
+            raise ValueError("must name a database file, e.g. sqlite+aiosqlite:///paybot.db")
         return value
 
     @field_validator("paybot_notify_channel", "paybot_approvals_channel")

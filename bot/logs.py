@@ -105,8 +105,10 @@ def configure(
     root.addHandler(handler)
     root.setLevel(level)
     # slack_sdk says at INFO each time it retries a call; what fails in the end is reported.
-    chatty = logging.getLogger("slack_sdk.web.async_base_client")
-    chatty.setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
+    # The stripe library says every request and retry at INFO: the same, for the same reason.
+    for name in ("slack_sdk.web.async_base_client", "stripe"):
+        chatty = logging.getLogger(name)
+        chatty.setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     migration = logging.getLogger("alembic.runtime.migration")
     if not any(isinstance(f, AlembicChatter) for f in migration.filters):
         migration.addFilter(AlembicChatter())

@@ -158,6 +158,20 @@ def closed_port() -> int:
             ["PAYBOT_APPROVALS_CHANNEL", "channel id"],
         ),
         (["users", "list"], {"PAYBOT_LEASE_SECONDS": "0"}, ["PAYBOT_LEASE_SECONDS"]),
+        (["users", "list"], {"DATABASE_URL": "sqlite+aiosqlite://"}, ["must name a database"]),
+        (
+            ["users", "list"],
+            {"DATABASE_URL": "sqlite+aiosqlite:///:memory:"},
+            ["DATABASE_URL", "must name a database file"],
+        ),
+        (
+            ["users", "set-slack", "bob1", "U012ABCDEF"],
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_API_URL": f"http://127.0.0.1:{closed_port()}/api/",
+            },
+            ["SLACK_API_URL", "could not be reached"],
+        ),
         (["users", "list"], {"PAYBOT_LOG_FORMAT": "xml"}, ["PAYBOT_LOG_FORMAT"]),
     ],
 )
@@ -181,6 +195,19 @@ def test_debug_shows_the_traceback_and_still_ends_with_the_line(db: str) -> None
         assert result.returncode == 2
         assert "Traceback" in result.stderr
         assert result.stderr.strip().splitlines()[-1].startswith("paybot: DATABASE_URL points")
+
+
+def test_a_broken_manifest_and_an_address_that_is_not_one_are_said_shortly(
+    db: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "manifest.yml"
+    broken.write_text("oauth_config: [\n  bad: : :\n", encoding="utf-8")
+    checked = paybot("check", "--manifest", str(broken), env={"DATABASE_URL": db})
+    assert checked.returncode == 2
+    one_line(checked.stderr, "has no oauth_config.scopes.bot list")
+    alerts = paybot("payrix", "alerts", "--url", "notaurl", env={"DATABASE_URL": db})
+    assert alerts.returncode == 2 and "Traceback" not in alerts.stderr
+    assert "'notaurl' is not an address: give https://" in alerts.stderr.splitlines()[-1]
 
 
 async def test_serve_with_the_database_folder_missing_is_one_line(fake: FakeSlack) -> None:
@@ -212,6 +239,7 @@ async def test_a_busy_port_is_one_line_for_serve_and_demo(
         assert "Traceback" not in result.stderr
     assert "listening" not in served.stderr
     assert "will be ignored" not in served.stderr, "Bolt is given no token beside `authorize`"
+    assert "slack_bolt" not in served.stderr, served.stderr  # no warning about the token either
 
 
 async def test_a_slack_url_that_is_not_slack_or_does_not_answer_is_named(
@@ -558,14 +586,14 @@ async def test_check_names_a_refused_processor_key(db: str, fake: FakeSlack) -> 
         refused = await run_paybot(
             "check", env=bot_env(db, fake) | payrix | {"PAYRIX_API_KEY": "not-the-key"}
         )
-        accepted = await run_paybot(
-            "check", env=bot_env(db, fake) | payrix | {"PAYRIX_API_KEY": standin.api_key}
-        )
+        ready = {"PAYRIX_API_KEY": standin.api_key, "PAYRIX_ALERT_SECRET": "s3cret-alerts"}
+        accepted = await run_paybot("check", env=bot_env(db, fake) | payrix | ready)
     finally:
         await standin.stop()
     assert refused.returncode == 1
-    (line,) = problems(refused)
+    line, alerts = problems(refused)
     assert line.startswith("PROBLEM: the payrix processor refused or failed:"), line
+    assert alerts.startswith("PROBLEM: PAYRIX_ALERT_SECRET is not set"), alerts
     assert "not-the-key" not in refused.stdout + refused.stderr
     assert accepted.returncode == 0, accepted.stdout
     assert "ok: the payrix processor answered" in accepted.stdout
