@@ -94,14 +94,15 @@ TRUST_SALE = replace(
 RETURNED = replace(
     TRUST_SALE, id="txn_return00000000000001", status=TransactionStatus.RETURNED, return_code="R01"
 )
-REFUND_TXN = Transaction(
+REFUND_TXN = replace(
+    SALE,
     id="txn_refund00000000000001",
     kind=PaymentKind.REFUND,
-    status=TransactionStatus.SUCCEEDED,
     amount=Money(2500),
-    method=CARD,
     created_at=NOW - DAY,
-    matter_id="MAT-1001",
+    customer_name=None,
+    description=None,
+    items=(),
     original_id=SALE.id,
 )
 
