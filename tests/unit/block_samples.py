@@ -1,0 +1,282 @@
+"""Fixed domain objects the block snapshots render: fixed ids, dates and amounts, so a snapshot
+changes only when a rendering does. Some carry hostile text (a ping, a fake status line, a card
+number) so the snapshots show it escaped, quoted and masked."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from bot.domain import (
+    Account,
+    AuditLine,
+    Balance,
+    DailyTotals,
+    Dispute,
+    DisputeEvidence,
+    DisputeResponseInfo,
+    DisputeStatus,
+    LineItem,
+    MethodType,
+    Money,
+    PaymentKind,
+    PaymentMethod,
+    PaymentReturn,
+    PortalAccount,
+    Refund,
+    RefundRequestInfo,
+    RefundState,
+    RefundStatus,
+    ResponseState,
+    Transaction,
+    TransactionStatus,
+    UserPage,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from bot.overview import (
+    DEFAULT_COLUMNS,
+    Dashboard,
+    DisputeLine,
+    DisputeList,
+    HistoryFilter,
+    HistoryView,
+    Listing,
+    RefundWork,
+    Report,
+    ReportPeriod,
+    ReturnLine,
+    Volume,
+    WithdrawalsView,
+)
+
+NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+HOSTILE = "Paid twice <!channel>\n*Status:* ✅ Approved\ncard 4242 4242 4242 4242 `code`"
+
+
+def person(username: str, role: str, *, active: bool = True) -> PortalAccount:
+    return PortalAccount(
+        username, username.title(), f"{username}@firm.com", role, active, f"U{username.upper()}"
+    )
+
+
+VIEWER, STAFF = person("vic", "viewer"), person("sam", "staff")
+MANAGER, ADMIN = person("maria", "manager"), person("ada", "admin")
+
+CARD = PaymentMethod(MethodType.CARD, "4242", "visa")
+BANK = PaymentMethod(MethodType.ACH, "6789")
+SALE = Transaction(
+    id="txn_sale0000000000000001",
+    kind=PaymentKind.SALE,
+    status=TransactionStatus.SUCCEEDED,
+    amount=Money(125050),
+    method=CARD,
+    created_at=NOW - 3 * DAY,
+    matter_id="MAT-1001",
+    customer_name="Dana Client",
+    description="Retainer, November",
+    items=(
+        LineItem("Invoice 1001: retainer", Money(100000)),
+        LineItem("Invoice 1002: filing fees", Money(25050)),
+    ),
+)
+TRUST_SALE = replace(
+    SALE,
+    id="txn_trust000000000000001",
+    method=BANK,
+    account=Account.TRUST,
+    status=TransactionStatus.PENDING,
+    customer_name=None,
+    description=None,
+    items=(),
+)
+RETURNED = replace(
+    TRUST_SALE, id="txn_return00000000000001", status=TransactionStatus.RETURNED, return_code="R01"
+)
+REFUND_TXN = replace(
+    SALE,
+    id="txn_refund00000000000001",
+    kind=PaymentKind.REFUND,
+    amount=Money(2500),
+    created_at=NOW - DAY,
+    customer_name=None,
+    description=None,
+    items=(),
+    original_id=SALE.id,
+)
+
+DISPUTE = Dispute(
+    id="dp_0000000000000000001",
+    transaction_id=SALE.id,
+    amount=Money(125050),
+    status=DisputeStatus.NEEDS_RESPONSE,
+    reason="fraudulent",
+    network_reason_code="10.4",
+    respond_by=NOW + 5 * DAY,
+    created_at=NOW - 2 * DAY,
+    matter_id="MAT-1001",
+)
+OVERDUE = replace(DISPUTE, id="dp_0000000000000000002", respond_by=NOW - 2 * DAY)
+DUE_TODAY = replace(DISPUTE, id="dp_0000000000000000003", respond_by=NOW, matter_id=None)
+CLOSED = replace(DISPUTE, id="dp_0000000000000000004", status=DisputeStatus.LOST)
+DISPUTED_SALE = replace(
+    SALE,
+    refunds=(Refund("re_0000000000000000001", SALE.id, Money(2500), RefundStatus.PENDING, NOW),),
+    disputes=(DISPUTE,),
+)
+
+RETURN = PaymentReturn(
+    "rt_0000000000000000001", RETURNED.id, "R01", Money(50000), NOW - DAY, "MAT-2002"
+)
+RETURN_LINE = ReturnLine(RETURN, "Insufficient funds")
+
+EVIDENCE = DisputeEvidence(
+    summary="The client signed the engagement letter and received the services.",
+    product_description="Legal services: retainer for November.",
+    service_date="2026-11-01",
+    other=HOSTILE,
+)
+RESPONSE = DisputeResponseInfo(
+    id="resp_000000000000000001",
+    dispute_id=DISPUTE.id,
+    evidence=EVIDENCE,
+    state=ResponseState.DRAFTED,
+    requester_username=STAFF.username,
+    requester_slack_id="USAM",
+    created_at=NOW - DAY,
+)
+RESPONSES = {
+    "drafted": RESPONSE,
+    "approved": replace(RESPONSE, state=ResponseState.APPROVED, decided_by_username="maria"),
+    "rejected": replace(
+        RESPONSE, state=ResponseState.REJECTED, rejection_reason="Attach the signed letter."
+    ),
+    "submitted": replace(RESPONSE, state=ResponseState.SUBMITTED, decided_by_username="maria"),
+    "failed": replace(RESPONSE, state=ResponseState.FAILED, failure_reason="Evidence too large."),
+}
+
+REQUEST = RefundRequestInfo(
+    id="rr_0000000000000000001",
+    transaction_id=SALE.id,
+    amount=Money(125050),
+    account=Account.OPERATING,
+    matter_id="MAT-1001",
+    reason=HOSTILE,
+    state=RefundState.REQUESTED,
+    requester_username=STAFF.username,
+    requester_slack_id="USAM",
+    created_at=NOW - timedelta(hours=2),
+)
+DECIDED = replace(REQUEST, decided_by_username="maria", decided_by_slack_id="UMARIA")
+SENT = replace(DECIDED, processor_refund_id="re_0000000000000000002")
+REQUESTS = {
+    "pending": REQUEST,
+    "approved": replace(DECIDED, state=RefundState.APPROVED),
+    "rejected": replace(DECIDED, state=RefundState.REJECTED, rejection_reason="Not a duplicate."),
+    "submitting": replace(DECIDED, state=RefundState.SUBMITTING),
+    "at_processor": replace(SENT, state=RefundState.PENDING),
+    "succeeded": replace(SENT, state=RefundState.SUCCEEDED),
+    "failed": replace(SENT, state=RefundState.FAILED, failure_reason="The card was closed."),
+    "trust": replace(REQUEST, account=Account.TRUST, matter_id=None),
+}
+
+AUDIT_LINES = (
+    AuditLine(
+        42, NOW, "maria", "UMARIA", "manager", "decide_refund", "refund", REQUEST.id,
+        "done", None, "slack_button", {"state": "requested"}, {"state": "approved"},
+    ),
+    AuditLine(
+        41, NOW - DAY, None, "USTRANGER", None, "lookup", "transaction", SALE.id,
+        "denied", "You have no Payments Portal access: ask an admin.", "slack_command", None, None,
+    ),
+)  # fmt: skip
+
+USERS = UserPage((ADMIN, MANAGER, person("old", "staff", active=False)), page=1, has_next=True)
+
+HISTORY = HistoryView(HistoryFilter(), (SALE, TRUST_SALE, REFUND_TXN), DEFAULT_COLUMNS, "c2")
+SEARCHED = HistoryFilter(PaymentKind.SALE, search="Dana", cursor="c2")
+SEARCHED_PAGE = HistoryView(SEARCHED, (SALE,), DEFAULT_COLUMNS[:2], "c3", "c1")
+
+BALANCE = Balance(Money(480000), Money(125050), NOW + DAY)
+WITHDRAWAL = Withdrawal(
+    "wd_0000000000000000001",
+    Money(350000),
+    WithdrawalStatus.PAID,
+    NOW - 2 * DAY,
+    NOW - DAY,
+    (SALE.id, TRUST_SALE.id, "txn_more"),
+)
+PENDING_WITHDRAWAL = replace(
+    WITHDRAWAL,
+    id="wd_0000000000000000002",
+    status=WithdrawalStatus.PENDING,
+    arrives_at=None,
+    transaction_ids=(SALE.id,),
+)
+WITHDRAWALS = WithdrawalsView(
+    BALANCE,
+    Money(605050),
+    Listing((PENDING_WITHDRAWAL, WITHDRAWAL), cursor="c1", next_cursor="c2", prev_cursor="c0"),
+    expanded=WITHDRAWAL.id,
+    payments=(SALE, TRUST_SALE),
+    more_payments=1,
+)
+
+NO_WITHDRAWALS = WithdrawalsView(Balance(Money(0), Money(0)), Money(0), Listing(()))
+
+DISPUTES = DisputeList(
+    True,
+    Listing(
+        (DisputeLine(OVERDUE, -2), DisputeLine(DUE_TODAY, 0), DisputeLine(DISPUTE, 5)),
+        cursor="c1",
+        next_cursor="c2",
+        prev_cursor="c0",
+    ),
+)
+ALL_DISPUTES = DisputeList(False, Listing((DisputeLine(CLOSED, None), DisputeLine(DISPUTE, 1))))
+
+WORK = RefundWork(
+    awaiting_approval=(REQUEST,),
+    awaiting_count=3,
+    at_processor=(REQUESTS["at_processor"],),
+    at_processor_count=1,
+    can_decide=True,
+)
+LINKS = {REQUEST.id: "https://firm.slack.com/archives/C0APPROVALS/p1794841200000100"}
+BOARD = Dashboard(
+    actor=MANAGER,
+    as_of=NOW,
+    volume=Volume(Money(125050), Money(480000), Money(1960000), 1, 4, 17),
+    refunds=WORK,
+    disputes=(DisputeLine(OVERDUE, -2), DisputeLine(DISPUTE, 5)),
+    more_disputes=True,
+    returns=(RETURN_LINE,),
+    balance=BALANCE,
+    latest_withdrawal=WITHDRAWAL,
+    can_report=True,
+)
+QUIET_BOARD = replace(
+    BOARD,
+    actor=VIEWER,
+    volume=Volume(Money(0), Money(0), Money(0)),
+    refunds=None,
+    disputes=(),
+    more_disputes=False,
+    returns=(),
+    balance=Balance(Money(0), Money(0)),
+    latest_withdrawal=None,
+    can_report=False,
+)
+
+REPORT = Report(
+    ReportPeriod(date(2026, 10, 17), date(2026, 11, 16), "last 30 days"),
+    (
+        DailyTotals(date(2026, 11, 2), payments=12, payments_minor=1500000, pending_minor=125050,
+                    refunds=1, refunds_minor=25000, disputes=1, disputes_minor=125050,
+                    disputes_lost_minor=125050),
+        DailyTotals(date(2026, 11, 9), payments=8, payments_minor=980000, returns=1,
+                    returns_minor=50000),
+    ),
+)  # fmt: skip
+EMPTY_REPORT = Report(ReportPeriod(date(2026, 10, 1), date(2026, 11, 1), "2026-10"), ())
