@@ -73,6 +73,7 @@ async def test_every_real_payload_shape_gets_200_and_a_sensible_answer(
     response_url = fake.response_url(channel="C111", user=admin)
     trigger = fake.new_trigger_id(admin)
 
+    calls_before, responses_before = len(fake.calls), len(fake.responses)
     if shape["content_type"] == "form":
         form = dict(parse_qsl(ours(body)))
         form.update(command="/pay", text="help", response_url=response_url, trigger_id=trigger)
@@ -101,6 +102,17 @@ async def test_every_real_payload_shape_gets_200_and_a_sensible_answer(
     else:
         assert reply.get("response_action") != "errors"
     await harness.cycle()
+    said = [c.method for c in fake.calls[calls_before:] if c.method.startswith(("chat.", "views."))]
+    told = len(fake.responses) > responses_before or said
+    if kind in ("block_actions", "interactive_message", "message_action", "shortcut"):
+        # Someone clicked something Paybot does not offer (or may not use): a sentence back.
+        assert told, f"{kind}: nobody was told anything"
+    elif kind == "event_callback.app_home_opened" and body["event"].get("tab") == "home":
+        assert "views.publish" in said, said
+    elif kind.startswith("event_callback"):
+        # Events the bot does not act on (the Messages tab opening among them) are ignored
+        # quietly: nothing posted anywhere.
+        assert not told, f"{kind}: the bot said {said}"
     problems = [r.getMessage() for r in errors_logged if r.levelno >= logging.ERROR]
     assert problems == []
     assert not [r for r in errors_logged if "didn't call ack()" in r.getMessage()]
