@@ -366,6 +366,10 @@ class UserPage:
     has_next: bool
 
 
+# The longest reason a person may give for a request or a rejection (services/approvals.py).
+REASON_MAX = 500
+
+
 class RefundState(StrEnum):
     REQUESTED = "requested"
     APPROVED = "approved"

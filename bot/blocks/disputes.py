@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.approvals import decision_buttons, rejection_modal, status_line
 from bot.blocks.text import day, field, inline, note, paragraph, quote
 from bot.domain import (
     EVIDENCE_FIELDS,
@@ -228,54 +229,27 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
         for item in EVIDENCE_FIELDS
         if (value := getattr(evidence, item.name)) or item.required
     ]
-    status = RESPONSE_STATE[response.state]
-    if response.rejection_reason:
-        status += f": {inline(response.rejection_reason)}"
-    if response.failure_reason:
-        status += f": {inline(response.failure_reason)}"
     blocks: list[Block] = [
         paragraph(f"*Dispute response drafted by <@{response.requester_slack_id}>*"),
         *[paragraph(text[:2900]) for text in lines],
-        paragraph(f"*Status:* {status}"),
+        status_line(
+            RESPONSE_STATE[response.state], response.rejection_reason, response.failure_reason
+        ),
     ]
     if response.state is ResponseState.DRAFTED:
         blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Approve and submit",
-                        action_id=ActionId.DISPUTE_RESPONSE_APPROVE,
-                        value=response.id,
-                        style="primary",
-                    ),
-                    ButtonElement(
-                        text="Reject",
-                        action_id=ActionId.DISPUTE_RESPONSE_REJECT,
-                        value=response.id,
-                        style="danger",
-                    ),
-                ]
+            decision_buttons(
+                response.id,
+                ActionId.DISPUTE_RESPONSE_APPROVE,
+                ActionId.DISPUTE_RESPONSE_REJECT,
+                approve_text="Approve and submit",
             )
         )
     return blocks
 
 
 def reject_response_modal(response: DisputeResponseInfo) -> View:
-    return View(
-        type="modal",
-        callback_id=CallbackId.DISPUTE_RESPONSE_REJECT,
-        private_metadata=response.id,
-        title="Reject response",
-        submit="Reject",
-        close="Cancel",
-        blocks=[
-            InputBlock(
-                block_id="reason",
-                label="Why?",
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
-            )
-        ],
-    )
+    return rejection_modal(CallbackId.DISPUTE_RESPONSE_REJECT, response.id, "Reject response")
 
 
 def return_text(payment_return: PaymentReturn, meaning: str) -> str:

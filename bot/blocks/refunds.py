@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     ConfirmObject,
     DividerBlock,
     HeaderBlock,
     InputBlock,
-    PlainTextInputElement,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.approvals import decision_buttons, reason_input, rejection_modal, status_line
 from bot.blocks.text import clip, field, inline, note, paragraph, quote, when
 from bot.blocks.transactions import transaction_facts
 from bot.domain import Account, RefundRequestInfo, RefundState, Transaction
@@ -59,7 +57,7 @@ def refund_modal(txn: Transaction) -> View:
             block_id=BlockId.REASON,
             label="Reason for the refund",
             hint="Sent to the approving manager and everyone on the matter.",
-            element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
+            element=reason_input(),
         )
     )
     return View(
@@ -74,23 +72,13 @@ def refund_modal(txn: Transaction) -> View:
 
 
 def reject_modal(request: RefundRequestInfo) -> View:
-    return View(
-        type="modal",
-        callback_id=CallbackId.REFUND_REJECT,
-        private_metadata=request.id,
-        title="Reject refund",
-        submit="Reject",
-        close="Cancel",
-        blocks=[
-            paragraph(
-                f"Reject the refund of *{request.amount}* on `{inline(request.transaction_id)}`?"
-            ),
-            InputBlock(
-                block_id=BlockId.REASON,
-                label="Why?",
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
-            ),
-        ],
+    return rejection_modal(
+        CallbackId.REFUND_REJECT,
+        request.id,
+        "Reject refund",
+        paragraph(
+            f"Reject the refund of *{request.amount}* on `{inline(request.transaction_id)}`?"
+        ),
     )
 
 
@@ -123,35 +111,21 @@ def refund_request_message(request: RefundRequestInfo) -> list[Block]:
     ]
     if request.account is Account.TRUST:
         blocks.append(paragraph(f"*Trust payment: extra steps*\n{TRUST_STEPS}"))
-    status = STATE_LINE[request.state]
-    if request.rejection_reason:
-        status += f": {inline(request.rejection_reason)}"
-    if request.failure_reason:
-        status += f": {inline(request.failure_reason)}"
-    blocks.append(paragraph(f"*Status:* {status}"))
+    blocks.append(
+        status_line(STATE_LINE[request.state], request.rejection_reason, request.failure_reason)
+    )
     if request.state is RefundState.REQUESTED:
         blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Approve",
-                        action_id=ActionId.REFUND_APPROVE,
-                        value=request.id,
-                        style="primary",
-                        confirm=ConfirmObject(
-                            title="Approve refund?",
-                            text=f"Refund {request.amount} to the payer. This cannot be undone.",
-                            confirm="Approve",
-                            deny="Cancel",
-                        ),
-                    ),
-                    ButtonElement(
-                        text="Reject",
-                        action_id=ActionId.REFUND_REJECT,
-                        value=request.id,
-                        style="danger",
-                    ),
-                ]
+            decision_buttons(
+                request.id,
+                ActionId.REFUND_APPROVE,
+                ActionId.REFUND_REJECT,
+                confirm=ConfirmObject(
+                    title="Approve refund?",
+                    text=f"Refund {request.amount} to the payer. This cannot be undone.",
+                    confirm="Approve",
+                    deny="Cancel",
+                ),
             )
         )
     blocks.append(note("Managers and admins decide; nobody decides their own request."))

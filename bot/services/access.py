@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.db.engine import SessionFactory
 from bot.db.models import PortalUser
+from bot.db.records import record
 from bot.domain import PortalAccount, Source
 from bot.errors import Denied, PaybotError
 from bot.roles import Action, Role, allowed, lowest_role
@@ -41,14 +42,7 @@ class RoleDenied(Denied):
 
 
 def account(row: PortalUser) -> PortalAccount:
-    return PortalAccount(
-        username=row.username,
-        full_name=row.full_name,
-        email=row.email,
-        role=row.role,
-        active=row.active,
-        slack_user_id=row.slack_user_id,
-    )
+    return record(PortalAccount, row)
 
 
 class Access:

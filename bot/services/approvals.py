@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
-from bot.domain import PortalAccount, Source
+from bot.domain import REASON_MAX, PortalAccount, Source
 from bot.errors import FormErrors, NotFound, PaybotError
 from bot.ids import BlockId
 from bot.roles import Action, Role, allowed
@@ -35,7 +35,6 @@ from bot.services.jobs import enqueue
 from bot.services.state import compare_and_set
 from bot.usertext import visible
 
-REASON_MAX = 500
 FAILED = "failed"
 
 Info = TypeVar("Info")

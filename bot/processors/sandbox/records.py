@@ -108,74 +108,64 @@ async def _advance_counter(session: AsyncSession, name: str, by: int) -> int:
     raise ProcessorError("the sandbox event log is busy; try again", retryable=True)
 
 
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+Reads = tuple[tuple[str, str], ...]
+
+
+def _reads(spec: str) -> Reads:
+    """``"key key=column"``: what an event's data holds, and from which column of its row."""
+    return tuple(
+        (key, column or key) for key, _, column in (s.partition("=") for s in spec.split())
+    )
+
+
+PAYMENT_DATA = _reads(
+    "transaction_id=id kind status amount_minor currency method account matter_id"
+)
+REFUND_DATA = _reads(
+    "refund_id=id transaction_id=original_id status amount_minor currency matter_id settled_at"
+)
+DISPUTE_DATA = _reads(
+    "dispute_id=id transaction_id status reason network_reason_code respond_by amount_minor currency matter_id"
+)
+RETURN_DATA = _reads("return_id=id transaction_id code amount_minor currency matter_id")
+WITHDRAWAL_DATA = _reads("withdrawal_id=id status amount_minor currency arrives_at")
+
+
+def _event(
+    type_: EventType, row: Mapping[str, Any], at: datetime, reads: Reads, **extra: Any
+) -> NewEvent:
+    """The event of a row: its data as ``reads`` says, a time as ISO text, then ``extra``."""
+    data = {
+        key: value.isoformat() if isinstance(value := row[column], datetime) else value
+        for key, column in reads
+    }
+    return NewEvent(type_, row["id"], at, data | extra)
 
 
 def payment_event(row: Mapping[str, Any]) -> NewEvent:
-    data = {
-        "transaction_id": row["id"],
-        "kind": row["kind"],
-        "status": row["status"],
-        "amount_minor": row["amount_minor"],
-        "currency": row["currency"],
-        "method": row["method"],
-        "account": row["account"],
-        "matter_id": row["matter_id"],
-    }
-    return NewEvent(EventType.PAYMENT_CREATED, row["id"], row["created_at"], data)
+    return _event(EventType.PAYMENT_CREATED, row, row["created_at"], PAYMENT_DATA)
 
 
 def refund_event(row: Mapping[str, Any], at: datetime) -> NewEvent:
-    data = {
-        "refund_id": row["id"],
-        "transaction_id": row["original_id"],
-        "status": row["status"],
-        "amount_minor": row["amount_minor"],
-        "currency": row["currency"],
-        "matter_id": row["matter_id"],
-        "settled_at": _when(row.get("settled_at")),
-    }
-    return NewEvent(EventType.REFUND_UPDATED, row["id"], at, data)
+    return _event(EventType.REFUND_UPDATED, row, at, REFUND_DATA)
 
 
 def dispute_event(type_: EventType, row: Mapping[str, Any], at: datetime) -> NewEvent:
-    data = {
-        "dispute_id": row["id"],
-        "transaction_id": row["transaction_id"],
-        "status": row["status"],
-        "reason": row["reason"],
-        "network_reason_code": row["network_reason_code"],
-        "respond_by": _when(row["respond_by"]),
-        "amount_minor": row["amount_minor"],
-        "currency": row["currency"],
-        "matter_id": row["matter_id"],
-    }
-    return NewEvent(type_, row["id"], at, data)
+    return _event(type_, row, at, DISPUTE_DATA)
 
 
 def return_event(row: Mapping[str, Any]) -> NewEvent:
-    data = {
-        "return_id": row["id"],
-        "transaction_id": row["transaction_id"],
-        "code": row["code"],
-        "amount_minor": row["amount_minor"],
-        "currency": row["currency"],
-        "matter_id": row["matter_id"],
-    }
-    return NewEvent(EventType.RETURN_CREATED, row["id"], row["created_at"], data)
+    return _event(EventType.RETURN_CREATED, row, row["created_at"], RETURN_DATA)
 
 
 def withdrawal_event(row: Mapping[str, Any], transaction_count: int) -> NewEvent:
-    data = {
-        "withdrawal_id": row["id"],
-        "status": row["status"],
-        "amount_minor": row["amount_minor"],
-        "currency": row["currency"],
-        "arrives_at": _when(row["arrives_at"]),
-        "transaction_count": transaction_count,
-    }
-    return NewEvent(EventType.WITHDRAWAL_PAID, row["id"], row["created_at"], data)
+    return _event(
+        EventType.WITHDRAWAL_PAID,
+        row,
+        row["created_at"],
+        WITHDRAWAL_DATA,
+        transaction_count=transaction_count,
+    )
 
 
 def refund_settles_at(created_at: datetime, method: str) -> datetime:
