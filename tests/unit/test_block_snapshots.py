@@ -25,6 +25,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 import bot.blocks
 from bot.blocks import (
+    approvals,
     audit,
     common,
     disputes,
@@ -38,7 +39,7 @@ from bot.blocks import (
     users,
 )
 from bot.domain import AuditPage, DisputeStatus, UserPage
-from bot.ids import ActionId
+from bot.ids import ActionId, CallbackId
 from bot.overview import (
     DEFAULT_COLUMNS,
     DisputeList,
@@ -60,6 +61,7 @@ def case(builder: Builder, state: str, *args: Any, **kwargs: Any) -> Any:
 
 
 CASES = [
+    case(approvals.rejection_modal, "bare", CallbackId.REFUND_REJECT, "rr_1", "Reject refund"),
     case(audit.audit_page, "entries_and_older", AuditPage(s.AUDIT_LINES, 41), None),
     case(audit.audit_page, "subject_last_page", AuditPage(s.AUDIT_LINES[:1], None), "maria"),
     case(audit.audit_page, "empty", AuditPage((), None), s.SALE.id),
