@@ -6,11 +6,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.handlers import (
     audit,
-    authorization,
     commands,
     disputes,
     errors,
-    guards,
+    gate,
     history,
     home,
     installation,
@@ -28,15 +27,10 @@ from bot.services.container import Services
 def register(
     app: AsyncApp, services: Services, ours: installation.Installation | None = None
 ) -> None:
-    """``ours`` is the installation auth.test named at start; requests for another are refused."""
+    """Every request passes the one gate (gate.py) before any listener; ``ours`` is the
+    installation auth.test named at start, and requests for another are refused there."""
     runner.install(app)
-    if ours is not None:
-        app.middleware(installation.middleware(services, ours))
-    app.middleware(guards.cleaned())
-    app.middleware(guards.slack_hosts(services))
-    app.middleware(guards.once(services))
-    app.middleware(guards.rate_limited(services))
-    app.middleware(authorization.middleware(services))
+    app.middleware(gate.Gate(services, ours))
     app.error(errors.handler(services))
     router = commands.register(app, services)
     for feature in (lookup, profile, refunds, disputes, users, audit):

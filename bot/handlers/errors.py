@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import FormErrors, PaybotError
-from bot.handlers import guards, modals, replies
+from bot.handlers import gate, modals, replies
 from bot.services.container import Services
 
 log = logging.getLogger("paybot.errors")
@@ -35,7 +35,7 @@ def handler(services: Services) -> ErrorHandler:
         failed (Slack retries an event whose answer was not 200 in time, X-Slack-Retry-Num)."""
         if isinstance(error, BoltUnhandledRequestError):
             return unhandled(body)
-        key = guards.event_key(body)
+        key = gate.event_key(body)
         if key is not None:
             await services.deliveries.release(key)
         if isinstance(error, FormErrors) and response is not None:

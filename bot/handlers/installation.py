@@ -1,27 +1,15 @@
-"""Requests meant for another installation are refused: another workspace, organization or app.
+"""Which installation a request is for: this workspace, organization and app, or another.
 
 A valid signature only says the request came through an app that knows our signing secret; the
-ids inside say for whom. The installation is what auth.test said at start, so a payload naming
-another team, Enterprise Grid organization or app is refused (and audited) before anything
-reads it, and its response_url is never called.
+ids inside say for whom. The installation is what auth.test said at start; the gate (gate.py)
+refuses and audits a payload naming another team, Enterprise Grid organization or app before
+anything reads it, and never calls its response_url.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.response import BoltResponse
-
-from bot.domain import Source
-from bot.handlers import replies, routes
-from bot.services.audit import AuditRecord, Outcome
-from bot.services.container import Services
-
-Middleware = Callable[..., Awaitable[BoltResponse | None]]
-REFUSAL = "This Paybot is installed for another Slack workspace; it cannot answer this request."
 
 
 @dataclass(frozen=True)
@@ -81,30 +69,3 @@ def _teams_of(body: dict[str, Any]) -> set[str]:
     team = body.get("team")
     found = body.get("team_id") or (team.get("id") if isinstance(team, dict) else None)
     return {str(found)} if found else set()
-
-
-def middleware(services: Services, installation: Installation) -> Middleware:
-    async def only_ours(
-        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        reason = installation.mismatch(body)
-        if reason is None:
-            await next()
-            return None
-        route = routes.route_of(body, context)
-        user = body.get("user")
-        await services.audit.record(
-            AuditRecord(
-                action="slack_request",
-                outcome=Outcome.DENIED,
-                source=route.source if route else Source.EVENT,
-                slack_user_id=(user.get("id") if isinstance(user, dict) else None)
-                or body.get("user_id"),
-                target_type="installation",
-                target_id=reason,
-                reason="request for another installation",
-            )
-        )
-        return replies.immediate(body, REFUSAL) or BoltResponse(status=200, body="")
-
-    return only_ours

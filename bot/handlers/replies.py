@@ -1,6 +1,6 @@
 """How a sentence reaches the person who caused it, whatever kind of request they sent.
 
-Used for refusals (authorization middleware) and errors (the error handler) alike, so both look the
+Used for refusals (the gate, gate.py) and errors (the error handler) alike, so both look the
 same to the user and neither can forget a kind of request.
 """
 
@@ -77,7 +77,7 @@ _telling: set[asyncio.Task[None]] = set()
 
 def after_answer(body: dict[str, Any], text: str, client: AsyncWebClient) -> None:
     """``later``, started now and finished after the HTTP answer has gone: a slow response_url
-    or Web API call must not delay Slack's answer (middleware cannot run after it)."""
+    or Web API call must not delay Slack's answer (the gate, a middleware, cannot run after it)."""
 
     async def tell() -> None:
         try:

@@ -1,4 +1,4 @@
-"""Which roles-table action every Slack entry point is: the map the authorization middleware uses.
+"""Which roles-table action every Slack entry point is: the map the gate (gate.py) authorizes by.
 
 A subcommand, button, modal or event missing here is refused (deny by default), and a test walks
 this map against every role, so a new entry point without a rule fails the suite.
@@ -141,14 +141,6 @@ def resolve(body: dict[str, Any]) -> Route | None:
     if kind in ("url_verification", "ssl_check"):
         return None
     return Route(Source.EVENT, str(kind), None, user_id)
-
-
-def route_of(body: dict[str, Any], context: dict[str, Any]) -> Route | None:
-    """The request's route, resolved once and kept in the Bolt context for the middleware after."""
-    if "route" not in context:
-        context["route"] = resolve(body)
-    route: Route | None = context["route"]
-    return route
 
 
 def only_reads(route: Route | None) -> bool:

@@ -1,4 +1,4 @@
-"""Portal user management in Slack (admins only; the middleware has already checked the role)."""
+"""Portal user management in Slack (admins only; the gate has already checked the role)."""
 
 from __future__ import annotations
 

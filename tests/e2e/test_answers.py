@@ -15,11 +15,20 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from bot.db.models import AuditEntry
+from bot.db.models import AuditEntry, SlackDelivery
 from bot.domain import Source
 from bot.ids import ActionId, CallbackId
 from bot.workspace.sender import SlackWouldFail
-from tests.conftest import APPROVALS, NOTIFY, Captured, Harness, eventually, opened_modal
+from bot.workspace.signing import sign
+from tests.conftest import (
+    APPROVALS,
+    NOTIFY,
+    SIGNING_SECRET,
+    Captured,
+    Harness,
+    eventually,
+    opened_modal,
+)
 
 ROLES = ("admin", "manager", "staff", "viewer")
 
@@ -278,6 +287,65 @@ async def test_a_click_for_another_team_never_reaches_its_response_url(harness: 
     await harness.cycle()
     assert harness.fake.responses == []
     assert await opened_nothing(harness)
+
+
+def click_by_someone_without_an_account(harness: Harness, **change: Any) -> str:
+    """A click every later step of the gate would act on: it carries a trigger_id (a delivery
+    key), a response_url off Slack's hosts (a 400) and a clicker with no portal account (an
+    audited refusal)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "UOUTSIDER"},
+        "api_app_id": harness.fake.app_id,
+        "team": {"id": harness.fake.team_id, "domain": "paybot-test"},
+        "trigger_id": "1.2.gate-order",
+        "actions": [{"action_id": "refund_approve", "block_id": "b", "type": "button"}],
+        "container": {"type": "message", "channel_id": APPROVALS},
+        "response_url": "https://evil.test/hooks",
+        **change,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def written_by_the_gate(harness: Harness) -> tuple[list[tuple[str | None, str]], int]:
+    """The audit rows (target type, outcome) and the number of delivery keys stored."""
+    async with harness.store.sessions() as session:
+        audited = (await session.scalars(select(AuditEntry))).all()
+        keys = await session.scalar(select(func.count()).select_from(SlackDelivery))
+    return [(a.target_type, a.outcome) for a in audited], keys or 0
+
+
+async def test_a_request_for_another_installation_is_refused_before_anything_else(
+    harness: Harness,
+) -> None:
+    """The installation is the gate's first step: the refusal is its only audit row, no
+    delivery key is taken and the response_url is not even looked at."""
+    body = click_by_someone_without_an_account(
+        harness, team={"id": "T0ELSEWHERE", "domain": "elsewhere"}
+    )
+    answer = await harness.slack.send(body)
+    assert answer.status == 200 and answer.text == ""
+    assert await written_by_the_gate(harness) == ([("installation", "denied")], 0)
+    assert harness.fake.responses == []
+
+
+async def test_a_response_url_off_slack_is_refused_before_a_key_or_an_audit_row(
+    harness: Harness,
+) -> None:
+    """Refused for its response_url, a click takes no delivery key: the same click with Slack's
+    response_url is then not a repeat, and only then is its clicker refused and audited."""
+    click = click_by_someone_without_an_account(harness)
+    refused = await harness.slack.raw(click, headers=sign(click, SIGNING_SECRET))
+    assert refused.status == 400
+    assert await written_by_the_gate(harness) == ([], 0)
+
+    good_url = harness.fake.response_url(channel=APPROVALS, user="UOUTSIDER")
+    answer = await harness.slack.send(
+        click_by_someone_without_an_account(harness, response_url=good_url)
+    )
+    assert answer.status == 200
+    audited, keys = await written_by_the_gate(harness)
+    assert keys == 1 and [outcome for _, outcome in audited] == ["denied"]
 
 
 async def opened_nothing(harness: Harness) -> bool:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.blocks import disputes as dispute_blocks
 from bot.domain import Dispute, DisputeStatus, Money, PaymentReturn
-from bot.handlers.guards import PerMinute
+from bot.handlers.gate import PerMinute
 from bot.services.outbox import OutboxItem
 from bot.workers.notifications import Pacer, Rendered, chunk_blocks, chunks
 
