@@ -10,8 +10,9 @@ envelope (with the paging ``details`` shape of each recorded file), the ``search
 refusals delivered with HTTP 200 and a non-empty ``errors`` (severity 2; severity 0-1 entries
 inform only), the rate-limit block (HTTP 429, code 64, for ``RATE_LIMIT_BLOCK`` seconds of the
 stand-in's clock, resource.payrix.com "Rate Limiting"), eCheck refunds refused without
-``first`` or ``last``, and ``/disbursements``, ``/entityReturns`` and ``/alerts`` (with ``alertActions``
-and ``alertTriggers``) in the shapes of eventsprout/payrix ``doc/models``. Every request is
+``first`` or ``last``, and ``/disbursements`` (with their ``/disbursementEntries``),
+``/entityReturns`` and ``/alerts`` (with ``alertActions`` and ``alertTriggers``) in the shapes of
+eventsprout/payrix ``doc/models``. Every request is
 recorded (method, path, query, headers, JSON body) for tests to assert on.
 """
 
@@ -47,6 +48,7 @@ SOURCES = {
     "merchants": ("merchants.json",),
     "funds": ("synthetic/funds.json",),
     "disbursements": ("synthetic/disbursements.json",),
+    "disbursementEntries": ("synthetic/disbursementEntries.json",),
     "entityReturns": ("synthetic/entityReturns.json",),
     "alerts": ("synthetic/alerts.json",),
     "alertActions": ("synthetic/alerts.json",),

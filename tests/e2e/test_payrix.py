@@ -40,6 +40,7 @@ from tests.conftest import (
     free_port,
     opened_modal,
 )
+from tests.e2e.test_history import click
 from tests.payrix_standin import API_KEY, MERCHANT, PayrixStandIn, payrix_now
 
 TRUST_PAYMENT = "t1_txn_68fff2f40c20d4182c620b5"  # 2.59, settled, Actionstep trust payment
@@ -424,6 +425,18 @@ async def test_returns_and_withdrawals_come_from_payrix_with_codes_and_net_amoun
     shown = json.dumps(body, ensure_ascii=False)
     assert "9.47 USD" in shown and "11.82 USD" in shown, "net amounts of /disbursements"
     assert "t1_bth_" not in shown
+    newest, older = "t1_dbm_6941c29a1d2b6c4f5e7a001", "t1_dbm_68ffcb2e5f4a3b2c1d0e002"
+    # payments from /disbursementEntries: the sale and its fee are one payment; a chargeback,
+    # a reserve release and a fee naming no txn are none
+    lines = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section" and "text" in b]
+    assert any(line.endswith(f"`{newest}` · 1 payment") for line in lines), lines
+    assert any(line.endswith(f"`{older}` · 3 payments") for line in lines), lines
+    (entries,) = standin.calls("GET", "/disbursementEntries")  # one search for the page
+    assert entries.search is not None and newest in entries.search and older in entries.search
+    opened = await click(payrix_bot, staff, "withdrawal_payments", body)
+    expanded = json.dumps(opened["blocks"], ensure_ascii=False)
+    assert "t1_txn_6941bb1c19a1e4c7989bfc7" in expanded and "10.00 USD" in expanded
+    assert "Hide payments" in expanded and TRUST_PAYMENT not in expanded
 
     now = payrix_now(payrix_bot.clock())
     echeck = standin.find("txns", "t1_txn_68fff7fbd76cc404a416a0c")

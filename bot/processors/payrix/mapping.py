@@ -8,6 +8,8 @@ person sees "Payrix status 9 is not known to Paybot" instead of a missing paymen
 from __future__ import annotations
 
 import logging
+import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
 
@@ -59,10 +61,12 @@ from bot.processors.payrix.codes import (
 )
 from bot.processors.payrix.fields import Fields, account_of, matter_of, text_of
 from bot.processors.payrix.models import (
+    EPOCH,
     Batch,
     Chargeback,
     ChargebackMessage,
     Disbursement,
+    DisbursementEntry,
     EntityReturn,
     Payment,
     Txn,
@@ -418,7 +422,7 @@ def disbursement_status(disbursement: Disbursement) -> WithdrawalStatus:
     return status
 
 
-def to_payout(disbursement: Disbursement) -> Withdrawal:
+def to_payout(disbursement: Disbursement, transaction_ids: Sequence[str] = ()) -> Withdrawal:
     processed = disbursement.processed
     return Withdrawal(
         id=disbursement.id,
@@ -426,4 +430,23 @@ def to_payout(disbursement: Disbursement) -> Withdrawal:
         status=disbursement_status(disbursement),
         created_at=when(disbursement),
         arrives_at=processed,
+        transaction_ids=tuple(transaction_ids),
     )
+
+
+_TXN_ID = re.compile(r"[a-z]\d_txn_", re.IGNORECASE)
+
+
+def paid_out(entries: Iterable[DisbursementEntry]) -> dict[str, tuple[str, ...]]:
+    """The transactions each payout paid out, from its ``/disbursementEntries``, oldest first.
+
+    An entry names a transaction when its ``eventId`` is a txn id (Payrix types ``eventId`` as
+    "string | txnsResponse"); fee, reserve and chargeback entries name something else or
+    nothing. A transaction with several entries (its sale and its fee) is counted once.
+    """
+    ordered = sorted(entries, key=lambda e: (e.created or e.modified or EPOCH, e.id))
+    found: dict[str, dict[str, None]] = defaultdict(dict)
+    for entry in ordered:
+        if entry.disbursement and entry.eventId and _TXN_ID.match(entry.eventId):
+            found[entry.disbursement][entry.eventId] = None
+    return {payout: tuple(txns) for payout, txns in found.items()}

@@ -17,6 +17,7 @@ from bot.processors.payrix.client import PayrixClient, Term, eq, within
 from bot.processors.payrix.codes import REFUND_TYPES, RETURNED
 from bot.processors.payrix.fields import Fields, matter_of
 from bot.processors.payrix.models import (
+    EPOCH,
     Batch,
     Chargeback,
     ChargebackMessage,
@@ -36,7 +37,6 @@ MAX_IN = 50  # ids per ``[in]`` search, to keep the search header short
 SCOPED = ("txns", "chargebacks", "batches")  # resources with a ``merchant`` to search by
 EXPAND = ("payment",)
 KEY_MARK = "[paybot {}]"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def chunks(values: Sequence[str], size: int = MAX_IN) -> Iterable[Sequence[str]]:
