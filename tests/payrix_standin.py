@@ -141,6 +141,7 @@ class PayrixStandIn:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     delay: float = 0.0  # seconds before every answer: a slow processor
     notices: list[dict[str, Any]] = field(default_factory=list)
+    informed: list[str] = field(default_factory=list)  # the resources answered with a notice
     blocked_until: datetime | None = None
     sums: bool = True  # answer the ``totals`` header (False: as if Payrix ignored it)
     url: str = ""
@@ -288,18 +289,17 @@ class PayrixStandIn:
     def _envelope(
         self, resource: str, data: list[dict[str, Any]], page: int, pages: int, more: bool
     ) -> dict[str, Any]:
+        """The recorded file's paging shape, with any notice waiting (``inform_next``) in
+        ``errors``, whichever the shape."""
+        details: dict[str, Any] = {"requestId": 1}
         if self.paging_shape.get(resource) == "totals":
-            details: dict[str, Any] = {
-                "requestId": 1,
-                "totals": {"count": len(data), "page": page, "pages": pages},
-            }
-            return {"response": {"data": data, "details": details}}
-        details = {
-            "requestId": 1,
-            "totals": [],
-            "page": {"current": page, "last": pages, "hasMore": more},
-        }
+            details["totals"] = {"count": len(data), "page": page, "pages": pages}
+        else:
+            details["totals"] = []
+            details["page"] = {"current": page, "last": pages, "hasMore": more}
         errors, self.notices = self.notices, []
+        if errors:
+            self.informed.append(resource)
         return {"response": {"data": data, "details": details, "errors": errors}}
 
     def _list(self, resource: str, entry: Recorded) -> web.Response:

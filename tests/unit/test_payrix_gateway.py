@@ -305,6 +305,11 @@ async def test_an_informative_entry_does_not_fail_a_call(
     standin.inform_next("The request was processed")
     txn = await gateway.get_transaction(CARD_TRUST)
     assert txn is not None and txn.id == CARD_TRUST
+    assert standin.informed == ["txns"], "the notice came with the /txns answer"
+    standin.inform_next("The request was processed")
+    page = await gateway.list_transactions(TransactionQuery(search=CARD_TRUST))
+    assert [t.id for t in page.items] == [CARD_TRUST]
+    assert standin.informed == ["txns", "txns"]
     standin.respond_next(
         "GET", "/chargebacks", {"response": {"data": [], "errors": [{"severity": 2, "msg": "No"}]}}
     )
