@@ -75,7 +75,6 @@ class PayrixRecords:
         clock: Clock = utcnow,
         first_poll_lookback: timedelta = timedelta(days=1),
         alerts: AlertGate | None = None,
-        walk_up_to: int = MAX_PAGES * MAX_PAGE,
     ) -> None:
         self._client = client
         self._merchant = merchant_id
@@ -84,7 +83,6 @@ class PayrixRecords:
         self._lookback = first_poll_lookback
         self._entity: str | None = None
         self._alerts = alerts or AlertGate("X-Paybot-Alert-Secret", None, ())
-        self._walk_up_to = walk_up_to
 
     # -- reading -------------------------------------------------------------------------
 
