@@ -546,6 +546,33 @@ async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
     assert len(standin.calls("POST", "/alerts")) == 1, "made once"
 
 
+async def test_paybot_payrix_batches_prints_each_batch_with_its_transactions(
+    standin: PayrixStandIn, tmp_path: Path
+) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "PAYMENTS_BACKEND": "payrix",
+        "PAYRIX_API_KEY": API_KEY,
+        "PAYRIX_MERCHANT_ID": MERCHANT,
+        "PAYRIX_API_BASE": standin.url,
+    }
+    code, out, err = await paybot_cli("payrix", "batches", "--limit", "3", env=env)
+    assert code == 0, err
+    assert out.splitlines() == [  # newest first; an open batch has settled nothing yet
+        "t1_bth_6941bb1c3dac669bd7c1424  paid     10.00 USD  2025-12-16",
+        "    t1_txn_6941bb1c19a1e4c7989bfc7",
+        "t1_bth_6940745c6d1611b36ac502c  pending  0.00 USD  2025-12-15",
+        "t1_bth_68ffc17a71c5a0fbaf3947d  paid     2.50 USD  2025-10-27",
+        "    t1_txn_68ffc76ae978599475a92a2",
+    ]
+    (listed,) = standin.calls("GET", "/batches")
+    assert listed.param("page[limit]") == "3" and listed.search is not None
+    assert f"merchant[equals]={MERCHANT}" in listed.search
+    (txns,) = standin.calls("GET", "/txns")  # one search for the page's transactions
+    assert txns.search is not None and "batch[in]=t1_bth_68ffc17a71c5a0fbaf3947d," in txns.search
+    assert standin.calls("POST") == []
+
+
 # ---------------------------------------------------------------------------------------------
 # A processor slower than Slack waits: nobody sees an error
 
