@@ -369,9 +369,10 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
     await announced(payrix_bot, f"New chargeback {cb['id']}")
     [parent] = payrix_bot.fake.messages(NOTIFY)
 
-    async def answer(summary: str) -> None:
+    async def answer(summary: str, stage: str) -> None:
         await payrix_bot.slack.block_action(staff, "dispute_respond", message=parent)
         modal = await opened_modal(payrix_bot.fake, staff, "response modal")
+        assert stage in json.dumps(modal["blocks"], ensure_ascii=False), "the cycle named"
         reply = await payrix_bot.slack.submit(
             staff, modal, summary=summary, product_description="Legal advice, 3 hours"
         )
@@ -397,9 +398,10 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
         await payrix_bot.cycle()
         return [c.body["type"] for c in standin.calls("POST", "/chargebackMessages")] == [*types]
 
-    await answer("The first answer")
+    await answer("The first answer", "First chargeback: your answer asks for representment")
     await eventually(lambda: sent("represent"), what="representment sent")
-    await announced(payrix_bot, "Under review")  # Payrix moved it to representment
+    await announced(payrix_bot, "Under review by the bank · Representment")  # Payrix moved it
+    assert "Representment: your answer" not in everything_in(payrix_bot), "nothing to send now"
 
     payrix_bot.clock.advance(hours=1)
     cb.update(
@@ -408,12 +410,13 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
         reply=20261210,
         modified=payrix_now(payrix_bot.clock()),
     )  # a new cycle and reply-by date: Payrix writes no chargebackStatus for it
-    await announced(payrix_bot, "respond by 2026-12-10")
+    moved = "respond by 2026-12-10 · Pre-arbitration: your answer asks for arbitration"
+    await announced(payrix_bot, moved)
     for _ in range(3):
         await payrix_bot.cycle()
     assert everything_in(payrix_bot).count("respond by 2026-12-10") == 1, "announced once"
 
-    await answer("The pre-arbitration answer")
+    await answer("The pre-arbitration answer", "Pre-arbitration: your answer asks for arbitration")
     await eventually(lambda: sent("represent", "requestArbitration"), what="arbitration asked")
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time
 
 from bot.domain import (
     Dispute,
+    DisputeStage,
     DisputeStatus,
     MethodType,
     Money,
@@ -36,6 +37,7 @@ from bot.processors.payrix.codes import (
     CAPTURED,
     CHARGEBACK_STATUSES,
     CONTESTS,
+    CYCLE_NAMES,
     DEAD_MESSAGES,
     DEFAULT_CURRENCY,
     ECHECK_SALES,
@@ -332,6 +334,18 @@ def dispute_status(
     return DisputeStatus.NEEDS_RESPONSE, note
 
 
+def dispute_stage(cb: Chargeback, status: DisputeStatus) -> DisputeStage | None:
+    """The cycle by name and, while a response is needed, what the answer asks for (the
+    message ``response_type`` picks for the cycle): "Pre-arbitration: your answer asks for
+    arbitration"."""
+    cycle = (cb.cycle or "").strip()
+    if not cycle:
+        return None
+    found = response_type(cycle) if status is DisputeStatus.NEEDS_RESPONSE else None
+    name = CYCLE_NAMES.get(cycle, f"Payrix cycle {cycle}")
+    return DisputeStage(name, found[1] if found else None)
+
+
 def respond_by(cb: Chargeback) -> tuple[datetime, str | None]:
     """The end of the ``reply`` day (UTC: earlier than the end of a US business day, never later)."""
     if cb.reply is not None:
@@ -357,6 +371,7 @@ def to_dispute(
         created_at=when(cb),
         matter_id=matter_id,
         evidence_submitted_at=answered[-1].created if answered else None,
+        stage=dispute_stage(cb, status),
     )
 
 
