@@ -542,7 +542,7 @@ async def test_open_disputes_soonest_deadline_first(
     open_chargeback(standin, "t1_chb_sooner000000000000000001", 20261125)
     page = await gateway.list_disputes(open_only=True)
     assert [d.id for d in page.items] == [
-        ANSWERED,  # due 2024-12-31, under review: still open
+        ANSWERED,  # due 2024-12-31, answered and still actionable: needs a response
         "t1_chb_sooner000000000000000001",
         "t1_chb_later0000000000000000001",
     ]
