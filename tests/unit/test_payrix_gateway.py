@@ -626,6 +626,34 @@ async def test_daily_totals_per_utc_day(
     assert [(d.refunds, d.refunds_minor) for d in today] == [(1, 259)]
 
 
+async def test_a_busy_period_is_summed_day_by_day_and_agrees_with_the_walk(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """As many records as days: one sum a day at once, not halving down to each day."""
+    recorded = standin.find("txns", CARD_TRUST)
+    assert recorded is not None
+    for number in range(12):  # two payments a day, 2026-02-01 to 2026-02-06
+        made = f"2026-02-0{1 + number // 2} 1{number % 2}:00:00.0000"
+        standin.add(
+            "txns",
+            {**copy.deepcopy(recorded), "id": f"t1_txn_busy{number:019d}", "created": made}
+            | {"modified": made, "total": 1000 + number},
+        )
+    week = (date(2026, 2, 1), date(2026, 2, 7))
+    summed = await gateway.daily_totals(*week)
+    assert [(d.day.day, d.payments, d.payments_minor) for d in summed] == [
+        (day, 2, 2001 + 4 * (day - 1)) for day in range(1, 7)
+    ]
+    payments = [
+        c
+        for c in standin.calls("GET", "/txns")
+        if c.headers.get("totals") and "type[in]=1,3,7,11" in (c.search or "")
+    ]
+    assert len(payments) == 1 + 6, "the period, then each day once"
+    standin.sums = False
+    assert await gateway.daily_totals(*week) == summed, "the walk agrees"
+
+
 async def test_the_sums_and_the_walk_count_the_same_lost_disputes(
     gateway: PayrixGateway, standin: PayrixStandIn
 ) -> None:

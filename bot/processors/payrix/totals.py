@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -98,8 +99,9 @@ class PayrixTotals(PayrixRecords):
         return read_sums(listing.totals)
 
     async def _summed_totals(self, start: date, end: date) -> list[DailyTotals] | None:
-        """Each category summed by Payrix over the period, split in halves down to single days
-        where it is not zero: a quiet month costs a few requests, not a walk of every record."""
+        """Each category summed by Payrix over the period, then per day: split in halves where
+        it is not zero (a quiet month costs a few requests), or day by day at once where it has
+        at least as many records as days (a busy one costs a request a day, not a walk)."""
         categories: dict[str, tuple[str, list[Term]]] = {
             "payments": (
                 "txns",
@@ -130,11 +132,15 @@ class PayrixTotals(PayrixRecords):
                     days[low][name] += count
                     days[low][f"{name}_minor"] += total
                 return True
-            middle = low + (high - low) / 2
-            middle = low + timedelta(days=max(1, (middle - low).days))
-            return await split(name, resource, terms, low, middle) and await split(
-                name, resource, terms, middle, high
-            )
+            span = (high - low).days
+            if count >= span:  # busy: a request a day costs less than halving down to each day
+                cuts = [low + timedelta(days=n) for n in range(span + 1)]
+            else:
+                cuts = [low, low + timedelta(days=max(1, span // 2)), high]
+            for part_low, part_high in itertools.pairwise(cuts):
+                if not await split(name, resource, terms, part_low, part_high):
+                    return False
+            return True
 
         for name, (resource, terms) in categories.items():
             if not await split(name, resource, terms, start, end):
