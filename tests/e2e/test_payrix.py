@@ -510,17 +510,20 @@ async def paybot_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return int(process.returncode or 0), out.decode(), err.decode()
 
 
-async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
-    standin: PayrixStandIn, tmp_path: Path
-) -> None:
-    env = {
+def cli_settings(standin: PayrixStandIn, tmp_path: Path) -> dict[str, str]:
+    return {
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         "PAYMENTS_BACKEND": "payrix",
         "PAYRIX_API_KEY": API_KEY,
         "PAYRIX_MERCHANT_ID": MERCHANT,
         "PAYRIX_API_BASE": standin.url,
-        "PAYRIX_ALERT_SECRET": ALERT_SECRET,
     }
+
+
+async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
+    standin: PayrixStandIn, tmp_path: Path
+) -> None:
+    env = cli_settings(standin, tmp_path) | {"PAYRIX_ALERT_SECRET": ALERT_SECRET}
     url = ("--url", "https://paybot.firm.example")
     code, out, err = await paybot_cli("payrix", "alerts", *url, env=env)
     assert code == 0, err
@@ -552,13 +555,7 @@ async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
 async def test_paybot_payrix_batches_prints_each_batch_with_its_transactions(
     standin: PayrixStandIn, tmp_path: Path
 ) -> None:
-    env = {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        "PAYMENTS_BACKEND": "payrix",
-        "PAYRIX_API_KEY": API_KEY,
-        "PAYRIX_MERCHANT_ID": MERCHANT,
-        "PAYRIX_API_BASE": standin.url,
-    }
+    env = cli_settings(standin, tmp_path)
     code, out, err = await paybot_cli("payrix", "batches", "--limit", "3", env=env)
     assert code == 0, err
     assert out.splitlines() == [  # newest first; an open batch has settled nothing yet
