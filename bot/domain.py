@@ -151,6 +151,15 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class DisputeStage:
+    """The stage a processor names a dispute's case in (its cycle), and what an answer sent now
+    asks for; ``answer`` is None while nothing can be sent."""
+
+    name: str
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
 class Dispute:
     id: str
     transaction_id: str
@@ -162,6 +171,7 @@ class Dispute:
     created_at: datetime
     matter_id: str | None = None
     evidence_submitted_at: datetime | None = None
+    stage: DisputeStage | None = None  # named by processors with stages (Payrix's cycles)
 
 
 @dataclass(frozen=True)

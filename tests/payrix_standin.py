@@ -10,8 +10,9 @@ envelope (with the paging ``details`` shape of each recorded file), the ``search
 refusals delivered with HTTP 200 and a non-empty ``errors`` (severity 2; severity 0-1 entries
 inform only), the rate-limit block (HTTP 429, code 64, for ``RATE_LIMIT_BLOCK`` seconds of the
 stand-in's clock, resource.payrix.com "Rate Limiting"), eCheck refunds refused without
-``first`` or ``last``, and ``/disbursements``, ``/entityReturns`` and ``/alerts`` (with ``alertActions``
-and ``alertTriggers``) in the shapes of eventsprout/payrix ``doc/models``. Every request is
+``first`` or ``last``, and ``/disbursements`` (with their ``/disbursementEntries``),
+``/entityReturns`` and ``/alerts`` (with ``alertActions`` and ``alertTriggers``) in the shapes of
+eventsprout/payrix ``doc/models``. Every request is
 recorded (method, path, query, headers, JSON body) for tests to assert on.
 """
 
@@ -47,6 +48,7 @@ SOURCES = {
     "merchants": ("merchants.json",),
     "funds": ("synthetic/funds.json",),
     "disbursements": ("synthetic/disbursements.json",),
+    "disbursementEntries": ("synthetic/disbursementEntries.json",),
     "entityReturns": ("synthetic/entityReturns.json",),
     "alerts": ("synthetic/alerts.json",),
     "alertActions": ("synthetic/alerts.json",),
@@ -139,6 +141,7 @@ class PayrixStandIn:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     delay: float = 0.0  # seconds before every answer: a slow processor
     notices: list[dict[str, Any]] = field(default_factory=list)
+    informed: list[str] = field(default_factory=list)  # the resources answered with a notice
     blocked_until: datetime | None = None
     sums: bool = True  # answer the ``totals`` header (False: as if Payrix ignored it)
     url: str = ""
@@ -286,18 +289,17 @@ class PayrixStandIn:
     def _envelope(
         self, resource: str, data: list[dict[str, Any]], page: int, pages: int, more: bool
     ) -> dict[str, Any]:
+        """The recorded file's paging shape, with any notice waiting (``inform_next``) in
+        ``errors``, whichever the shape."""
+        details: dict[str, Any] = {"requestId": 1}
         if self.paging_shape.get(resource) == "totals":
-            details: dict[str, Any] = {
-                "requestId": 1,
-                "totals": {"count": len(data), "page": page, "pages": pages},
-            }
-            return {"response": {"data": data, "details": details}}
-        details = {
-            "requestId": 1,
-            "totals": [],
-            "page": {"current": page, "last": pages, "hasMore": more},
-        }
+            details["totals"] = {"count": len(data), "page": page, "pages": pages}
+        else:
+            details["totals"] = []
+            details["page"] = {"current": page, "last": pages, "hasMore": more}
         errors, self.notices = self.notices, []
+        if errors:
+            self.informed.append(resource)
         return {"response": {"data": data, "details": details, "errors": errors}}
 
     def _list(self, resource: str, entry: Recorded) -> web.Response:

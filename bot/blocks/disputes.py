@@ -135,10 +135,24 @@ def digest_parent(disputes: int, returns: int, updates: int) -> str:
     return "📥 " + ", ".join(parts) + ": the items are in this thread."
 
 
+def stage_text(dispute: Dispute) -> str | None:
+    """The stage the processor names (Payrix's cycle) and what an answer now asks for:
+    "Pre-arbitration: your answer asks for arbitration"."""
+    stage = dispute.stage
+    if stage is None:
+        return None
+    if stage.answer is None:
+        return inline(stage.name)
+    return f"{inline(stage.name)}: your answer asks for {inline(stage.answer)}"
+
+
 def status_reply(dispute: Dispute) -> str:
     text = f"Chargeback {inline(dispute.id)} on `{inline(dispute.transaction_id)}` is now: {STATUS_LABEL[dispute.status]}"
     if dispute.status is DisputeStatus.NEEDS_RESPONSE:
         text += f", respond by {day(dispute.respond_by)}"
+    stage = stage_text(dispute)
+    if stage:
+        text += f" · {stage}"
     return text
 
 
@@ -184,6 +198,9 @@ def response_modal(dispute: Dispute) -> View:
             f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by)}."
         ),
     ]
+    stage = stage_text(dispute)
+    if stage:
+        blocks.append(paragraph(f"*Stage:* {stage}."))
     typed = [item for item in EVIDENCE_FIELDS if not item.date]
     picked = [item for item in EVIDENCE_FIELDS if item.date]
     for item in typed + picked:  # the calendar after the text, where the eye ends

@@ -49,6 +49,9 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         ["sandbox", "charge"],
         ["sandbox", "seed"],
         ["sandbox", "show"],
+        ["payrix"],
+        ["payrix", "alerts"],
+        ["payrix", "batches"],
     ):
         result = paybot(*command, "--help", env=env)
         assert result.returncode == 0, (command, result.stderr)

@@ -40,6 +40,7 @@ from tests.conftest import (
     free_port,
     opened_modal,
 )
+from tests.e2e.test_history import click
 from tests.payrix_standin import API_KEY, MERCHANT, PayrixStandIn, payrix_now
 
 TRUST_PAYMENT = "t1_txn_68fff2f40c20d4182c620b5"  # 2.59, settled, Actionstep trust payment
@@ -368,9 +369,10 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
     await announced(payrix_bot, f"New chargeback {cb['id']}")
     [parent] = payrix_bot.fake.messages(NOTIFY)
 
-    async def answer(summary: str) -> None:
+    async def answer(summary: str, stage: str) -> None:
         await payrix_bot.slack.block_action(staff, "dispute_respond", message=parent)
         modal = await opened_modal(payrix_bot.fake, staff, "response modal")
+        assert stage in json.dumps(modal["blocks"], ensure_ascii=False), "the cycle named"
         reply = await payrix_bot.slack.submit(
             staff, modal, summary=summary, product_description="Legal advice, 3 hours"
         )
@@ -396,9 +398,10 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
         await payrix_bot.cycle()
         return [c.body["type"] for c in standin.calls("POST", "/chargebackMessages")] == [*types]
 
-    await answer("The first answer")
+    await answer("The first answer", "First chargeback: your answer asks for representment")
     await eventually(lambda: sent("represent"), what="representment sent")
-    await announced(payrix_bot, "Under review")  # Payrix moved it to representment
+    await announced(payrix_bot, "Under review by the bank · Representment")  # Payrix moved it
+    assert "Representment: your answer" not in everything_in(payrix_bot), "nothing to send now"
 
     payrix_bot.clock.advance(hours=1)
     cb.update(
@@ -407,12 +410,13 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
         reply=20261210,
         modified=payrix_now(payrix_bot.clock()),
     )  # a new cycle and reply-by date: Payrix writes no chargebackStatus for it
-    await announced(payrix_bot, "respond by 2026-12-10")
+    moved = "respond by 2026-12-10 · Pre-arbitration: your answer asks for arbitration"
+    await announced(payrix_bot, moved)
     for _ in range(3):
         await payrix_bot.cycle()
     assert everything_in(payrix_bot).count("respond by 2026-12-10") == 1, "announced once"
 
-    await answer("The pre-arbitration answer")
+    await answer("The pre-arbitration answer", "Pre-arbitration: your answer asks for arbitration")
     await eventually(lambda: sent("represent", "requestArbitration"), what="arbitration asked")
 
 
@@ -424,6 +428,18 @@ async def test_returns_and_withdrawals_come_from_payrix_with_codes_and_net_amoun
     shown = json.dumps(body, ensure_ascii=False)
     assert "9.47 USD" in shown and "11.82 USD" in shown, "net amounts of /disbursements"
     assert "t1_bth_" not in shown
+    newest, older = "t1_dbm_6941c29a1d2b6c4f5e7a001", "t1_dbm_68ffcb2e5f4a3b2c1d0e002"
+    # payments from /disbursementEntries: the sale and its fee are one payment; a chargeback,
+    # a reserve release and a fee naming no txn are none
+    lines = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section" and "text" in b]
+    assert any(line.endswith(f"`{newest}` · 1 payment") for line in lines), lines
+    assert any(line.endswith(f"`{older}` · 3 payments") for line in lines), lines
+    (entries,) = standin.calls("GET", "/disbursementEntries")  # one search for the page
+    assert entries.search is not None and newest in entries.search and older in entries.search
+    opened = await click(payrix_bot, staff, "withdrawal_payments", body)
+    expanded = json.dumps(opened["blocks"], ensure_ascii=False)
+    assert "t1_txn_6941bb1c19a1e4c7989bfc7" in expanded and "10.00 USD" in expanded
+    assert "Hide payments" in expanded and TRUST_PAYMENT not in expanded
 
     now = payrix_now(payrix_bot.clock())
     echeck = standin.find("txns", "t1_txn_68fff7fbd76cc404a416a0c")
@@ -494,17 +510,20 @@ async def paybot_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return int(process.returncode or 0), out.decode(), err.decode()
 
 
-async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
-    standin: PayrixStandIn, tmp_path: Path
-) -> None:
-    env = {
+def cli_settings(standin: PayrixStandIn, tmp_path: Path) -> dict[str, str]:
+    return {
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         "PAYMENTS_BACKEND": "payrix",
         "PAYRIX_API_KEY": API_KEY,
         "PAYRIX_MERCHANT_ID": MERCHANT,
         "PAYRIX_API_BASE": standin.url,
-        "PAYRIX_ALERT_SECRET": ALERT_SECRET,
     }
+
+
+async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
+    standin: PayrixStandIn, tmp_path: Path
+) -> None:
+    env = cli_settings(standin, tmp_path) | {"PAYRIX_ALERT_SECRET": ALERT_SECRET}
     url = ("--url", "https://paybot.firm.example")
     code, out, err = await paybot_cli("payrix", "alerts", *url, env=env)
     assert code == 0, err
@@ -531,6 +550,27 @@ async def test_paybot_payrix_alerts_prints_then_creates_the_alert_once(
     code, out, err = await paybot_cli("payrix", "alerts", *url, *login, "--apply", env=env)
     assert code == 0 and json.loads(out)["created"] is False
     assert len(standin.calls("POST", "/alerts")) == 1, "made once"
+
+
+async def test_paybot_payrix_batches_prints_each_batch_with_its_transactions(
+    standin: PayrixStandIn, tmp_path: Path
+) -> None:
+    env = cli_settings(standin, tmp_path)
+    code, out, err = await paybot_cli("payrix", "batches", "--limit", "3", env=env)
+    assert code == 0, err
+    assert out.splitlines() == [  # newest first; an open batch has settled nothing yet
+        "t1_bth_6941bb1c3dac669bd7c1424  paid     10.00 USD  2025-12-16",
+        "    t1_txn_6941bb1c19a1e4c7989bfc7",
+        "t1_bth_6940745c6d1611b36ac502c  pending  0.00 USD  2025-12-15",
+        "t1_bth_68ffc17a71c5a0fbaf3947d  paid     2.50 USD  2025-10-27",
+        "    t1_txn_68ffc76ae978599475a92a2",
+    ]
+    (listed,) = standin.calls("GET", "/batches")
+    assert listed.param("page[limit]") == "3" and listed.search is not None
+    assert f"merchant[equals]={MERCHANT}" in listed.search
+    (txns,) = standin.calls("GET", "/txns")  # one search for the page's transactions
+    assert txns.search is not None and "batch[in]=t1_bth_68ffc17a71c5a0fbaf3947d," in txns.search
+    assert standin.calls("POST") == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -305,6 +305,11 @@ async def test_an_informative_entry_does_not_fail_a_call(
     standin.inform_next("The request was processed")
     txn = await gateway.get_transaction(CARD_TRUST)
     assert txn is not None and txn.id == CARD_TRUST
+    assert standin.informed == ["txns"], "the notice came with the /txns answer"
+    standin.inform_next("The request was processed")
+    page = await gateway.list_transactions(TransactionQuery(search=CARD_TRUST))
+    assert [t.id for t in page.items] == [CARD_TRUST]
+    assert standin.informed == ["txns", "txns"]
     standin.respond_next(
         "GET", "/chargebacks", {"response": {"data": [], "errors": [{"severity": 2, "msg": "No"}]}}
     )
@@ -537,7 +542,7 @@ async def test_open_disputes_soonest_deadline_first(
     open_chargeback(standin, "t1_chb_sooner000000000000000001", 20261125)
     page = await gateway.list_disputes(open_only=True)
     assert [d.id for d in page.items] == [
-        ANSWERED,  # due 2024-12-31, under review: still open
+        ANSWERED,  # due 2024-12-31, answered and still actionable: needs a response
         "t1_chb_sooner000000000000000001",
         "t1_chb_later0000000000000000001",
     ]
@@ -588,41 +593,104 @@ async def test_balance_is_the_merchant_entitys_fund(
 async def test_daily_totals_per_utc_day(
     gateway: PayrixGateway, standin: PayrixStandIn, clock: ManualClock
 ) -> None:
-    quiet = await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1))
-    assert [(d.day, d.payments, d.payments_minor) for d in quiet] == [
+    """Payrix's own sums whenever its first answer carries them, split in halves where not
+    zero; a Payrix that sends none is walked and added up here, to the same totals."""
+    summed = await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1))
+    assert [(d.day, d.payments, d.payments_minor) for d in summed] == [
         (date(2025, 10, 27), 4, 927),  # two approved-only eChecks are not payments yet
         (date(2025, 12, 16), 5, 5000),
     ]
-    (probe,) = [c for c in standin.calls("GET", "/txns") if c.headers.get("totals")]
-    assert probe.headers["totals"] == "sum[]=total&count[]=id"  # 15 records: a walk is cheaper
+    sums = [c for c in standin.calls("GET", "/txns") if c.headers.get("totals")]
+    assert sums[0].headers["totals"] == "sum[]=total&count[]=id"
+    assert (
+        f"merchant[equals]={MERCHANT}&type[in]=1,3,7,11&status[in]=0,3,4,5"
+        "&created[greater]=2025-09-30%2023:59:59&created[less]=2026-01-01%2000:00:00"
+        "&id[sort]=asc"
+    ) == sums[0].search, "the first request is the payments' sum"
     walked = f"merchant[equals]={MERCHANT}&created[greater]=2025-09-30%2023:59:59"
     walked += "&created[less]=2026-01-01%2000:00:00&id[sort]=asc"
-    assert walked in [c.search for c in standin.calls("GET", "/txns")]
+    assert walked not in [c.search for c in standin.calls("GET", "/txns")], "no walk"
 
-    busy = PayrixGateway(PayrixClient(standin.url, API_KEY), MERCHANT, clock=clock, walk_up_to=0)
-    try:  # a period too busy to walk: Payrix's own sums, split in halves where not zero
-        standin.requests.clear()
-        assert await busy.daily_totals(date(2025, 10, 1), date(2026, 1, 1)) == quiet
-        summed = [c.search for c in standin.calls("GET", "/txns") if c.headers.get("totals")]
-        assert (
-            f"merchant[equals]={MERCHANT}&type[in]=1,3,7,11&status[in]=0,3,4,5"
-            "&created[greater]=2025-09-30%2023:59:59&created[less]=2026-01-01%2000:00:00"
-            "&id[sort]=asc"
-        ) in summed
-        plain = [c.search for c in standin.calls("GET", "/txns") if not c.headers.get("totals")]
-        assert walked not in plain, "no walk of the period"
-        standin.sums = False  # a Payrix that sends no sums: walked and added up here
-        assert await busy.daily_totals(date(2025, 10, 1), date(2026, 1, 1)) == quiet
-        standin.sums = True
-    finally:
-        await busy.close()
+    standin.requests.clear()
+    standin.sums = False  # a Payrix that sends no sums: walked and added up here
+    assert await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1)) == summed
+    assert walked in [c.search for c in standin.calls("GET", "/txns")]
+    assert len([c for c in standin.requests if c.headers.get("totals")]) == 1, "asked once"
+    standin.sums = True
     disputes = await gateway.daily_totals(date(2024, 4, 10), date(2024, 4, 11))
     assert [(d.disputes, d.disputes_minor, d.disputes_lost_minor) for d in disputes] == [
-        (3, 60000, 10000)  # accepted 100.00; 300.00 closed (no winner named), 200.00 open
+        (3, 60000, 10000)  # lost (accepted) 100.00; 300.00 closed (no winner named), 200.00 open
     ]
     await gateway.refund(CARD_TRUST, idempotency_key="k", metadata={})
     today = await gateway.daily_totals(clock().date(), clock().date() + timedelta(days=1))
     assert [(d.refunds, d.refunds_minor) for d in today] == [(1, 259)]
+
+
+async def test_a_busy_period_is_summed_day_by_day_and_agrees_with_the_walk(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """As many records as days: one sum a day at once, not halving down to each day."""
+    recorded = standin.find("txns", CARD_TRUST)
+    assert recorded is not None
+    for number in range(12):  # two payments a day, 2026-02-01 to 2026-02-06
+        made = f"2026-02-0{1 + number // 2} 1{number % 2}:00:00.0000"
+        standin.add(
+            "txns",
+            {**copy.deepcopy(recorded), "id": f"t1_txn_busy{number:019d}", "created": made}
+            | {"modified": made, "total": 1000 + number},
+        )
+    week = (date(2026, 2, 1), date(2026, 2, 7))
+    summed = await gateway.daily_totals(*week)
+    assert [(d.day.day, d.payments, d.payments_minor) for d in summed] == [
+        (day, 2, 2001 + 4 * (day - 1)) for day in range(1, 7)
+    ]
+    payments = [
+        c
+        for c in standin.calls("GET", "/txns")
+        if c.headers.get("totals") and "type[in]=1,3,7,11" in (c.search or "")
+    ]
+    assert len(payments) == 1 + 6, "the period, then each day once"
+    standin.sums = False
+    assert await gateway.daily_totals(*week) == summed, "the walk agrees"
+
+
+async def test_the_sums_and_the_walk_count_the_same_lost_disputes(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """Lost, as the dispute's badge says: Payrix's ``lost``, liability accepted on a case Payrix
+    has not closed yet, and closed in a lost cycle; not won, not closed with no winner named."""
+    recorded = standin.find("chargebacks", ANSWERED)
+    accept = next(m for m in standin.store["chargebackMessages"] if m["type"] == "acceptLiability")
+    assert recorded is not None
+    cases = {  # status, cycle, total; all made on 2024-04-10 with the recorded three
+        "t1_chb_arbitrationlost00000001": ("closed", "arbitrationLost", 40000),
+        "t1_chb_acceptednotyetlost00001": ("open", "first", 50000),
+        "t1_chb_arbitrationwon000000001": ("won", "arbitrationWon", 60000),
+        "t1_chb_closedinreversal0000001": ("closed", "reversal", 70000),
+    }
+    for number, (case_id, (status, cycle, total)) in enumerate(cases.items()):
+        made = f"2024-04-10 12:0{number}:00.0000"
+        standin.add(
+            "chargebacks",
+            {**copy.deepcopy(recorded), "id": case_id, "status": status, "cycle": cycle}
+            | {"total": total, "created": made, "modified": made},
+        )
+    standin.add(
+        "chargebackMessages",
+        {**copy.deepcopy(accept), "id": "t1_chm_acceptednotyetlost00001"}
+        | {"chargeback": "t1_chb_acceptednotyetlost00001"},
+    )
+    day = (date(2024, 4, 10), date(2024, 4, 11))
+    summed = await gateway.daily_totals(*day)
+    assert [(d.disputes, d.disputes_minor, d.disputes_lost_minor) for d in summed] == [
+        (7, 280000, 100000)  # 100.00 lost + 400.00 arbitration lost + 500.00 accepted
+    ]
+    asked = [c for c in standin.calls("GET", "/chargebacks")]
+    assert any("status[equals]=lost" in (c.search or "") for c in asked if c.headers.get("totals"))
+    unsettled = [c.search or "" for c in asked if not c.headers.get("totals")]
+    assert unsettled and all("status[notin]=lost,won" in s for s in unsettled)
+    standin.sums = False
+    assert await gateway.daily_totals(*day) == summed, "the walk agrees"
 
 
 # ---------------------------------------------------------------------------------------------

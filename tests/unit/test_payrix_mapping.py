@@ -17,6 +17,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain import (
     Account,
+    DisputeStage,
     DisputeStatus,
     MethodType,
     PaymentKind,
@@ -279,6 +280,8 @@ async def test_every_recorded_chargeback_maps_with_its_messages(gateway: PayrixG
         assert dispute.created_at == payrix_time(record["created"])
         assert dispute.transaction_id == txn_id
         assert (dispute.reason, dispute.network_reason_code) == ("Missing Signature", "F14")
+        answer = "representment" if status is DisputeStatus.NEEDS_RESPONSE else None
+        assert dispute.stage == DisputeStage("First chargeback", answer), "answer only if needed"
 
 
 async def test_every_recorded_batch_is_listed_with_its_transactions(

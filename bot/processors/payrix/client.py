@@ -58,6 +58,10 @@ def within(field: str, values: Iterable[object]) -> Term:
     return Term(field, "in", ",".join(str(v) for v in values))
 
 
+def outside(field: str, values: Iterable[object]) -> Term:
+    return Term(field, "notin", ",".join(str(v) for v in values))
+
+
 def greater(field: str, value: object) -> Term:
     return Term(field, "greater", str(value))
 

@@ -120,6 +120,26 @@ WON_CYCLES = ("reversal", "arbitrationWon", "issuerAcceptPreArbitration")
 LOST_CYCLES = ("arbitrationLost", "merchantAcceptedPreArbitration")
 KNOWN_CYCLES = (*ACTION_CYCLES, *REVIEW_CYCLES, *WON_CYCLES, *LOST_CYCLES, "closed")
 CHARGEBACK_STATUSES = ("open", "closed", "won", "lost")
+# Each cycle as the portal names it, from Payrix's cycle texts (chargebacks-response.md "cycle").
+CYCLE_NAMES = {
+    "retrieval": "Retrieval request",
+    "first": "First chargeback",
+    "representment": "Representment",
+    "preArbitration": "Pre-arbitration",
+    "issuerDeclinedPreArbitration": "Pre-arbitration declined by the issuer",
+    "responseToIssuerPreArbitration": "Pre-arbitration response with the issuer",
+    "merchantDeclinedPreArbitration": "Pre-arbitration declined by the firm",
+    "merchantAcceptedPreArbitration": "Pre-arbitration accepted by the firm",
+    "issuerAcceptPreArbitration": "Pre-arbitration accepted by the issuer",
+    "arbitration": "Arbitration",
+    "arbitrationSplit": "Arbitration split",
+    "arbitrationWon": "Arbitration won",
+    "arbitrationLost": "Arbitration lost",
+    "reversal": "Reversed",
+    "preCompliance": "Pre-compliance",
+    "compliance": "Compliance",
+    "closed": "Closed",
+}
 
 REPRESENT = "represent"
 REQUEST_PRE_ARBITRATION = "requestPreArbitration"

@@ -58,10 +58,12 @@ from bot.processors.payrix.cursors import decode_page, fingerprint, page_cursors
 from bot.processors.payrix.disputes import PayrixDisputes
 from bot.processors.payrix.fields import Fields, description_object
 from bot.processors.payrix.models import (
+    EPOCH,
     Batch,
     Chargeback,
     ChargebackStatus,
     Disbursement,
+    DisbursementEntry,
     EntityReturn,
     Fund,
     Merchant,
@@ -69,7 +71,7 @@ from bot.processors.payrix.models import (
     Txn,
     parse,
 )
-from bot.processors.payrix.records import EPOCH, EXPAND, MAX_PAGE, minor_units
+from bot.processors.payrix.records import EXPAND, MAX_PAGE, minor_units
 from bot.processors.payrix.totals import PayrixTotals
 
 ALERT_MODELS: dict[str, type[Record]] = {
@@ -343,10 +345,27 @@ class PayrixGateway(PayrixDisputes, PayrixTotals):
             return Page(())
         terms = [eq("entity", entity), sort("created", "desc"), sort("id", "desc")]
         listing = await self._client.fetch("disbursements", terms, page=page, limit=limit)
-        payouts = [parse(Disbursement, r, "disbursement") for r in listing.records]
-        withdrawals = [mapping.to_payout(d) for d in payouts if d.entity in (None, entity)]
+        payouts = [
+            d
+            for d in (parse(Disbursement, r, "disbursement") for r in listing.records)
+            if d.entity in (None, entity)
+        ]
+        paid = await self._paid_out(d.id for d in payouts)
+        withdrawals = [mapping.to_payout(d, paid.get(d.id, ())) for d in payouts]
         next_cursor, prev_cursor = page_cursors(listing_name, page, listing.has_more)
         return Page(tuple(withdrawals), next_cursor, prev_cursor)
+
+    async def _paid_out(self, disbursement_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The transactions of each payout, from its ``/disbursementEntries``: one search for a
+        page of payouts (``disbursement[in]=…``), not one per payout."""
+        entries = await self._by_ids(
+            "disbursementEntries",
+            DisbursementEntry,
+            "disbursement",
+            disbursement_ids,
+            "disbursement entry",
+        )
+        return mapping.paid_out(entries)
 
     async def list_batches(self, *, limit: int = 10, cursor: str | None = None) -> Page[Withdrawal]:
         """Settlement batches, newest first, each with the transactions it settled (what a

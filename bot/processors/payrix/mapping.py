@@ -8,11 +8,14 @@ person sees "Payrix status 9 is not known to Paybot" instead of a missing paymen
 from __future__ import annotations
 
 import logging
+import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
 
 from bot.domain import (
     Dispute,
+    DisputeStage,
     DisputeStatus,
     MethodType,
     Money,
@@ -34,6 +37,7 @@ from bot.processors.payrix.codes import (
     CAPTURED,
     CHARGEBACK_STATUSES,
     CONTESTS,
+    CYCLE_NAMES,
     DEAD_MESSAGES,
     DEFAULT_CURRENCY,
     ECHECK_SALES,
@@ -59,10 +63,12 @@ from bot.processors.payrix.codes import (
 )
 from bot.processors.payrix.fields import Fields, account_of, matter_of, text_of
 from bot.processors.payrix.models import (
+    EPOCH,
     Batch,
     Chargeback,
     ChargebackMessage,
     Disbursement,
+    DisbursementEntry,
     EntityReturn,
     Payment,
     Txn,
@@ -328,6 +334,18 @@ def dispute_status(
     return DisputeStatus.NEEDS_RESPONSE, note
 
 
+def dispute_stage(cb: Chargeback, status: DisputeStatus) -> DisputeStage | None:
+    """The cycle by name and, while a response is needed, what the answer asks for (the
+    message ``response_type`` picks for the cycle): "Pre-arbitration: your answer asks for
+    arbitration"."""
+    cycle = (cb.cycle or "").strip()
+    if not cycle:
+        return None
+    found = response_type(cycle) if status is DisputeStatus.NEEDS_RESPONSE else None
+    name = CYCLE_NAMES.get(cycle, f"Payrix cycle {cycle}")
+    return DisputeStage(name, found[1] if found else None)
+
+
 def respond_by(cb: Chargeback) -> tuple[datetime, str | None]:
     """The end of the ``reply`` day (UTC: earlier than the end of a US business day, never later)."""
     if cb.reply is not None:
@@ -353,6 +371,7 @@ def to_dispute(
         created_at=when(cb),
         matter_id=matter_id,
         evidence_submitted_at=answered[-1].created if answered else None,
+        stage=dispute_stage(cb, status),
     )
 
 
@@ -418,7 +437,7 @@ def disbursement_status(disbursement: Disbursement) -> WithdrawalStatus:
     return status
 
 
-def to_payout(disbursement: Disbursement) -> Withdrawal:
+def to_payout(disbursement: Disbursement, transaction_ids: Sequence[str] = ()) -> Withdrawal:
     processed = disbursement.processed
     return Withdrawal(
         id=disbursement.id,
@@ -426,4 +445,23 @@ def to_payout(disbursement: Disbursement) -> Withdrawal:
         status=disbursement_status(disbursement),
         created_at=when(disbursement),
         arrives_at=processed,
+        transaction_ids=tuple(transaction_ids),
     )
+
+
+_TXN_ID = re.compile(r"[a-z]\d_txn_", re.IGNORECASE)
+
+
+def paid_out(entries: Iterable[DisbursementEntry]) -> dict[str, tuple[str, ...]]:
+    """The transactions each payout paid out, from its ``/disbursementEntries``, oldest first.
+
+    An entry names a transaction when its ``eventId`` is a txn id (Payrix types ``eventId`` as
+    "string | txnsResponse"); fee, reserve and chargeback entries name something else or
+    nothing. A transaction with several entries (its sale and its fee) is counted once.
+    """
+    ordered = sorted(entries, key=lambda e: (e.created or e.modified or EPOCH, e.id))
+    found: dict[str, dict[str, None]] = defaultdict(dict)
+    for entry in ordered:
+        if entry.disbursement and entry.eventId and _TXN_ID.match(entry.eventId):
+            found[entry.disbursement][entry.eventId] = None
+    return {payout: tuple(txns) for payout, txns in found.items()}

@@ -23,6 +23,7 @@ _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(?:Z|[+-]00:?00)?"
 )
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # sorts records Payrix sent without a time first
 _ZERO_DATES = {"", "0", "00000000", "0000-00-00", "0000-00-00 00:00:00"}
 
 
@@ -255,6 +256,26 @@ class Disbursement(Record):
     status: Int = None  # 1 requested, 2 processing, 3 processed, 4 failed, 5 denied, 6 returned
     processed: Instant = None
     currency: Text = None
+
+
+def _record_id(value: Any) -> Any:
+    """A related record's id, whether Payrix sent the id or (expanded) the record itself."""
+    if isinstance(value, Mapping):
+        return to_text(value.get("id"))
+    return to_text(value)
+
+
+class DisbursementEntry(Record):
+    """One line of a payout: where part of its amount came from. ``eventId`` names the record
+    behind it (a txn for a sale, refund or settlement; a chargeback; none for a fee)
+    (eventsprout/payrix doc/models/disbursement-entries-response.md)."""
+
+    disbursement: Annotated[str | None, BeforeValidator(_record_id)] = None
+    entry: Text = None
+    event: Int = None
+    eventId: Annotated[str | None, BeforeValidator(_record_id)] = None
+    amount: Amount = None
+    description: Text = None
 
 
 class EntityReturn(Record):

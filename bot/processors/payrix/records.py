@@ -17,6 +17,7 @@ from bot.processors.payrix.client import PayrixClient, Term, eq, within
 from bot.processors.payrix.codes import REFUND_TYPES, RETURNED
 from bot.processors.payrix.fields import Fields, matter_of
 from bot.processors.payrix.models import (
+    EPOCH,
     Batch,
     Chargeback,
     ChargebackMessage,
@@ -36,7 +37,6 @@ MAX_IN = 50  # ids per ``[in]`` search, to keep the search header short
 SCOPED = ("txns", "chargebacks", "batches")  # resources with a ``merchant`` to search by
 EXPAND = ("payment",)
 KEY_MARK = "[paybot {}]"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def chunks(values: Sequence[str], size: int = MAX_IN) -> Iterable[Sequence[str]]:
@@ -75,7 +75,6 @@ class PayrixRecords:
         clock: Clock = utcnow,
         first_poll_lookback: timedelta = timedelta(days=1),
         alerts: AlertGate | None = None,
-        walk_up_to: int = MAX_PAGES * MAX_PAGE,
     ) -> None:
         self._client = client
         self._merchant = merchant_id
@@ -84,7 +83,6 @@ class PayrixRecords:
         self._lookback = first_poll_lookback
         self._entity: str | None = None
         self._alerts = alerts or AlertGate("X-Paybot-Alert-Secret", None, ())
-        self._walk_up_to = walk_up_to
 
     # -- reading -------------------------------------------------------------------------
 

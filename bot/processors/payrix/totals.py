@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 from bot.domain import DailyTotals, DisputeStatus, PaymentKind, TransactionStatus
 from bot.processors.payrix import mapping
-from bot.processors.payrix.client import Term, eq, greater, less, sort, within
+from bot.processors.payrix.client import Term, eq, greater, less, outside, sort, within
 from bot.processors.payrix.codes import (
     APPROVED,
     CAPTURED,
@@ -24,8 +25,8 @@ from bot.processors.payrix.codes import (
     SETTLED,
     TXN_TYPES,
 )
-from bot.processors.payrix.models import Chargeback, Txn
-from bot.processors.payrix.records import MAX_PAGE, PayrixRecords, day_start, payrix_time
+from bot.processors.payrix.models import Chargeback, ChargebackMessage, Txn
+from bot.processors.payrix.records import PayrixRecords, day_start, payrix_time
 
 # The ``totals`` header ("totals={operator}[]={key}", eventsprout/payrix src/Controllers: "the
 # calculated total in the details > totals object") and where the answer is read. Payrix's
@@ -33,6 +34,8 @@ from bot.processors.payrix.records import MAX_PAGE, PayrixRecords, day_start, pa
 # account (README); when Payrix sends no sums, the totals are walked and added up here instead.
 SUMS_HEADER = "sum[]=total&count[]=id"
 PAID = (PENDING, CAPTURED, SETTLED, RETURNED)
+LOST = "lost"
+SETTLED_OUTCOMES = (LOST, "won")  # every other chargeback status may still count as lost
 MADE = (PENDING, APPROVED, CAPTURED, SETTLED, RETURNED)
 
 
@@ -59,30 +62,34 @@ def read_sums(totals: Mapping[str, Any] | None) -> tuple[int, int] | None:
     return count, total
 
 
+def made_within(low: datetime, high: datetime) -> list[Term]:
+    """``created`` in [low, high): Payrix's ``greater`` is strict and its times are seconds."""
+    return [
+        greater("created", payrix_time(low - timedelta(seconds=1))),
+        less("created", payrix_time(high)),
+    ]
+
+
+def counts_as_lost(cb: Chargeback, messages: Sequence[ChargebackMessage]) -> bool:
+    """A day's lost disputes: Payrix's ``lost``, liability accepted (unless won), or closed in a
+    lost cycle, as the dispute's own badge says (``mapping.dispute_status``)."""
+    outcome, _ = mapping.dispute_status(cb, messages)
+    return outcome in (DisputeStatus.LOST, DisputeStatus.ACCEPTED)
+
+
 class PayrixTotals(PayrixRecords):
     """The ``daily_totals`` part of the gateway."""
 
     async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
-        """Payrix's own sums (the ``totals`` header) where it sends them, else the period's
-        transactions and chargebacks read and summed here (bounded: see ``MAX_PAGES``)."""
+        """Payrix's own sums (the ``totals`` header) whenever its first answer carries them,
+        else the period's transactions and chargebacks read and summed here (bounded: see
+        ``MAX_PAGES``). Both count the same things, so they agree on the same records."""
         if end <= start:
             return []
-        window = [
-            greater("created", payrix_time(day_start(start) - timedelta(seconds=1))),
-            less("created", payrix_time(day_start(end))),
-        ]
-        probe = await self._sums("txns", [self._ours(), *window])
-        if probe is not None and self._sums_pay(probe[0], (end - start).days):
-            summed = await self._summed_totals(start, end)
-            if summed is not None:
-                return summed
+        summed = await self._summed_totals(start, end)
+        if summed is not None:
+            return summed
         return await self._walked_totals(start, end)
-
-    def _sums_pay(self, records: int, days: int) -> bool:
-        """Payrix's sums cost up to eight requests a day (four categories, split in halves);
-        a walk costs one per hundred records and stops at ``walk_up_to``. Sums are asked for
-        when they cost fewer requests, or when the walk could not read the period at all."""
-        return records > self._walk_up_to or records / MAX_PAGE > 8 * days
 
     async def _sums(self, resource: str, terms: Sequence[Term]) -> tuple[int, int] | None:
         """(count, sum of ``total``) of a search, as Payrix adds them up; None when it sent none."""
@@ -92,8 +99,9 @@ class PayrixTotals(PayrixRecords):
         return read_sums(listing.totals)
 
     async def _summed_totals(self, start: date, end: date) -> list[DailyTotals] | None:
-        """Each category summed by Payrix over the period, split in halves down to single days
-        where it is not zero: a quiet month costs a few requests, not a walk of every record."""
+        """Each category summed by Payrix over the period, then per day: split in halves where
+        it is not zero (a quiet month costs a few requests), or day by day at once where it has
+        at least as many records as days (a busy one costs a request a day, not a walk)."""
         categories: dict[str, tuple[str, list[Term]]] = {
             "payments": (
                 "txns",
@@ -104,16 +112,14 @@ class PayrixTotals(PayrixRecords):
                 [self._ours(), within("type", REFUND_TYPES), within("status", MADE)],
             ),
             "disputes": ("chargebacks", [self._ours()]),
-            "disputes_lost": ("chargebacks", [self._ours(), eq("status", "lost")]),
+            "disputes_lost": ("chargebacks", [self._ours(), eq("status", LOST)]),
         }
         days: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
         async def split(name: str, resource: str, terms: list[Term], low: date, high: date) -> bool:
-            window = [
-                greater("created", payrix_time(day_start(low) - timedelta(seconds=1))),
-                less("created", payrix_time(day_start(high))),
-            ]
-            found = await self._sums(resource, [*terms, *window])
+            found = await self._sums(
+                resource, [*terms, *made_within(day_start(low), day_start(high))]
+            )
             if found is None:
                 return False
             count, total = found
@@ -126,16 +132,22 @@ class PayrixTotals(PayrixRecords):
                     days[low][name] += count
                     days[low][f"{name}_minor"] += total
                 return True
-            middle = low + (high - low) / 2
-            middle = low + timedelta(days=max(1, (middle - low).days))
-            return await split(name, resource, terms, low, middle) and await split(
-                name, resource, terms, middle, high
-            )
+            span = (high - low).days
+            if count >= span:  # busy: a request a day costs less than halving down to each day
+                cuts = [low + timedelta(days=n) for n in range(span + 1)]
+            else:
+                cuts = [low, low + timedelta(days=max(1, span // 2)), high]
+            for part_low, part_high in itertools.pairwise(cuts):
+                if not await split(name, resource, terms, part_low, part_high):
+                    return False
+            return True
 
         for name, (resource, terms) in categories.items():
             if not await split(name, resource, terms, start, end):
                 return None
         low, high = day_start(start), day_start(end)
+        for cb in await self._lost_unsettled(low, high):
+            days[mapping.when(cb).date()]["disputes_lost_minor"] += cb.total or 0
         for txn in await self._pending(low, high):
             days[mapping.when(txn).date()]["pending_minor"] += txn.total or 0
         for at, txn in await self._returned(low, high):
@@ -147,13 +159,28 @@ class PayrixTotals(PayrixRecords):
             if any(values.values())
         ]
 
+    async def _lost_unsettled(self, low: datetime, high: datetime) -> list[Chargeback]:
+        """Chargebacks made in the window that count as lost while Payrix does not say ``lost``
+        (that is summed apart): liability accepted on a case still open or closed, or closed in
+        a lost cycle. Only cases neither lost nor won are read, with their messages."""
+        window = made_within(low, high)
+        found = [
+            cb
+            for cb in await self._every(
+                "chargebacks",
+                Chargeback,
+                [self._ours(), *window, outside("status", SETTLED_OUTCOMES)],
+                "chargeback",
+            )
+            if low <= mapping.when(cb) < high and (cb.status or "").strip() not in SETTLED_OUTCOMES
+        ]
+        messages = await self._messages(cb.id for cb in found) if found else {}
+        return [cb for cb in found if counts_as_lost(cb, messages.get(cb.id, ()))]
+
     async def _pending(self, low: datetime, high: datetime) -> list[Txn]:
         """Payments made in the window and not settled yet (pending, or eChecks not funded):
         few, so they are read rather than summed."""
-        window = [
-            greater("created", payrix_time(low - timedelta(seconds=1))),
-            less("created", payrix_time(high)),
-        ]
+        window = made_within(low, high)
         found = await self._every(
             "txns",
             Txn,
@@ -196,10 +223,7 @@ class PayrixTotals(PayrixRecords):
     async def _walked_totals(self, start: date, end: date) -> list[DailyTotals]:
         low = datetime.combine(start, time(), tzinfo=UTC)
         high = datetime.combine(end, time(), tzinfo=UTC)
-        window = [
-            greater("created", payrix_time(low - timedelta(seconds=1))),
-            less("created", payrix_time(high)),
-        ]
+        window = made_within(low, high)
         days: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         currency = DEFAULT_CURRENCY
 
@@ -243,11 +267,10 @@ class PayrixTotals(PayrixRecords):
         ]
         messages = await self._messages(cb.id for cb in chargebacks)
         for cb in chargebacks:
-            outcome, _ = mapping.dispute_status(cb, messages.get(cb.id, ()))
             entry = days[mapping.when(cb).date()]
             entry["disputes"] += 1
             entry["disputes_minor"] += cb.total or 0
-            if outcome in (DisputeStatus.LOST, DisputeStatus.ACCEPTED):
+            if counts_as_lost(cb, messages.get(cb.id, ())):
                 entry["disputes_lost_minor"] += cb.total or 0
         return [
             DailyTotals(day=day, currency=currency, **values)

@@ -4,7 +4,7 @@ A processor may take more evidence after a response (Payrix keeps a case ``actio
 only a response still waiting for a decision or being submitted keeps a dispute busy.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from collections.abc import Sequence
