@@ -21,7 +21,12 @@ BRANDS: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     "card": (("1",), (15,)),
 }
 SPACES = [" ", "  ", "\u00a0", "\u2009", "\u202f", "\u3000", "\t", "\n", "\r\n"]
+SPACES += ["\u1680", "\u205f", "\u2028", "\u2029"]  # the rest of Zs, Zl and Zp
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+# Format characters (Cf) outside the usual zero-width ones: tag characters, musical and
+# shorthand format controls, the Arabic number sign; and a variation selector.
+INVISIBLE += ["\U000e0020", "\U000e0001", "\U0001d173", "\U0001d17a", "\U0001bca0", "\u0600"]
+INVISIBLE += ["\U000e0100"]
 PUNCTUATION = [".", "-", "/", "_", "\u2013", "\u2014", "\u2212", "\\", "·"]
 SEPARATOR_CHOICES = SPACES + INVISIBLE + PUNCTUATION
 _SEPARATOR = re.compile(f"[{SEPARATORS}]")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 from bot.blocks.text import escape, inline, quote
 from bot.usertext import visible
 
@@ -37,3 +40,13 @@ def test_a_text_of_nothing_visible_is_empty() -> None:
     for blank in ("", "   ", "\u200b\u200b\u2800", "\u202e\u2066 \u3164\n\t", "\x00\x07"):
         assert visible(blank) == "", repr(blank)
     assert visible("  Paid \u202etwice\u202c ") == "Paid twice"
+
+
+def test_every_format_character_is_removed() -> None:
+    """Tag characters, musical and shorthand format controls and every other Cf character: a
+    reason of only those is no reason, and none is kept inside one."""
+    hidden = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    assert visible("".join(hidden)) == ""
+    for blank in ("\U000e0020\U000e0001", "\U0001d173\U0001d17a", "\U0001bca0\U0001bca3 \u2029"):
+        assert visible(blank) == "", repr(blank)
+    assert visible("Paid" + "".join(hidden) + " twice") == "Paid twice"
