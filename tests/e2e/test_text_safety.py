@@ -272,6 +272,20 @@ def bodies() -> dict[str, tuple[str, str]]:
             "payload=" + quote(deep_array, safe=""),
             "application/x-www-form-urlencoded",
         ),
+        # a charset nobody knows: aiohttp's request.text() raises LookupError on it
+        "form payload, unknown charset": (
+            "payload=" + quote(payload, safe=""),
+            "application/x-www-form-urlencoded; charset=rot13",
+        ),
+        "shallow form, unknown charset": (
+            "payload=" + quote('{"type": "shortcut", "callback_id": ', safe=""),
+            "application/x-www-form-urlencoded; charset=rot13",
+        ),
+        # a shape Bolt cannot read: its kwargs take actions[0]
+        "no actions": (
+            "payload=" + quote(json.dumps({"type": "block_actions", "actions": []}), safe=""),
+            "application/x-www-form-urlencoded",
+        ),
     }
 
 
@@ -348,6 +362,11 @@ async def test_bodies_nested_ten_thousand_deep_get_a_4xx_and_one_log_line(
         ({"id": None}, "id"),
         ({"data": [1, 2]}, "data"),
         ({"data": {"a": json.loads("[" * 70 + "]" * 70)}}, "nested deeper than 64"),
+        ({"id": "e" * 101}, "id: String should have at most 100 characters"),
+        ({"object_id": "d" * 101}, "object_id: String should have at most 100 characters"),
+        ({"id": "evt\x001"}, "id: Value error, control or invisible"),
+        ({"object_id": "dp_1\u202e"}, "object_id: Value error, control or invisible"),
+        ({"object_id": "dp\U000e0020_1"}, "object_id: Value error, control or invisible"),
     ],
 )
 async def test_every_malformed_webhook_field_is_a_400_with_the_reason(
@@ -371,6 +390,29 @@ async def test_every_malformed_webhook_field_is_a_400_with_the_reason(
             assert why in (await answer.json())["error"]
     async with harness.store.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessorEventRow)) == 0
+
+
+async def test_a_card_number_in_an_event_id_is_stored_masked(harness: Harness) -> None:
+    event = {
+        "id": "evt_4111.1111.1111.1111",
+        "type": "dispute.updated",
+        "object_id": "dp 5555 5555 5555 4444",
+        "created_at": "2026-11-16T15:00:00+00:00",
+        "data": {},
+    }
+    body = json.dumps({"events": [event]})
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{harness.url}/webhooks/sandbox",
+            data=body.encode(),
+            headers={"Content-Type": "application/json", **signed_webhook(body, harness)},
+        ) as answer:
+            assert answer.status == 200, await answer.text()
+    async with harness.store.sessions() as session:
+        row = (await session.scalars(select(ProcessorEventRow))).one()
+    assert (row.event_id, row.object_id) == ("evt_[Visa •••• 1111]", "dp [Mastercard •••• 4444]")
+    await harness.cycle()
+    no_card_in(await everything(harness))
 
 
 async def test_a_response_url_off_slack_is_refused(harness: Harness) -> None:
@@ -405,7 +447,7 @@ PROSE = st.text(
 
 
 @settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data(), before=PROSE, after=PROSE)
 async def test_no_generated_card_number_survives_anywhere(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from typing import Any
 
 from bot.blocks.text import escape, inline, quote
+from bot.handlers.guards import clean_typed
 from bot.usertext import visible
 
 
@@ -50,3 +52,22 @@ def test_every_format_character_is_removed() -> None:
     for blank in ("\U000e0020\U000e0001", "\U0001d173\U0001d17a", "\U0001bca0\U0001bca3 \u2029"):
         assert visible(blank) == "", repr(blank)
     assert visible("Paid" + "".join(hidden) + " twice") == "Paid twice"
+
+
+def test_chosen_options_are_cleaned_like_typed_values() -> None:
+    option = {"text": {"type": "plain_text", "text": "4111.1111.1111.1111"}, "value": "x\u202e"}
+    body: dict[str, Any] = {
+        "actions": [{"selected_option": dict(option, text=dict(option["text"]))}],
+        "view": {
+            "state": {
+                "values": {
+                    "b": {"pick": {"selected_options": [{"value": "4111 1111 1111 1111 123"}]}}
+                }
+            }
+        },
+    }
+    clean_typed(body)
+    chosen = body["actions"][0]["selected_option"]
+    assert chosen == {"text": {"type": "plain_text", "text": "[Visa •••• 1111]"}, "value": "x"}
+    picked = body["view"]["state"]["values"]["b"]["pick"]["selected_options"][0]
+    assert picked == {"value": "[Visa •••• 1111]"}
