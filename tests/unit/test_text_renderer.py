@@ -6,6 +6,7 @@ import sys
 import unicodedata
 from typing import Any
 
+from bot.blocks.disputes import withdrawal_return_message, withdrawal_return_text
 from bot.blocks.text import escape, inline, quote
 from bot.handlers.guards import clean_typed
 from bot.usertext import visible
@@ -71,3 +72,14 @@ def test_chosen_options_are_cleaned_like_typed_values() -> None:
     assert chosen == {"text": {"type": "plain_text", "text": "[Visa •••• 1111]"}, "value": "x"}
     picked = body["view"]["state"]["values"]["b"]["pick"]["selected_options"][0]
     assert picked == {"value": "[Visa •••• 1111]"}
+
+
+def test_a_returned_payout_is_told_in_the_processors_words_escaped() -> None:
+    hostile = "<!channel> <https://evil.test|Approve>\n*Status:* ok"
+    text = withdrawal_return_text(hostile, "1.00 <!here>", hostile, "unknown")
+    assert "<" not in text and "\n" not in text and "&lt;!channel&gt;" in text
+    blocks = withdrawal_return_message(hostile, "1.00 <!here>", hostile, "x")
+    mrkdwn = [
+        b.to_dict()["text"]["text"] for b in blocks if b.to_dict()["text"]["type"] == "mrkdwn"
+    ]
+    assert mrkdwn and not any("<" in text for text in mrkdwn), mrkdwn
