@@ -64,6 +64,23 @@ def spellings(draw: st.DrawFn, number: str) -> str:
     return joined
 
 
+# What may follow a card: nothing, CVVs with and without labels, expiries (kept when masked).
+CVVS = ["", " 123", " cvv 4567", " 12/29", " 12/29 987", " (cvv 123)", " #123", " code 123"]
+CVVS += [" exp 1229 cvv 123", ", CVC: 0421."]
+_SHOWN = re.compile(r"\[[A-Za-z]+ •••• (\d{4})\]")
+
+
+def shown_as_its_own(number: str, cvv: str, masked: str) -> bool:
+    """Whether the masked text, where `number` followed by `cvv` was the only digits, shows the
+    number once by its own last four (or, when a shorter start of it is a card number too and the
+    rest could be its CVV, by that start's: see bot/pan.py) and no longer holds the CVV."""
+    shown = _SHOWN.findall(masked)
+    starts = {number[:n][-4:] for n in range(13, len(number) + 1) if luhn_valid(number[:n])}
+    code = re.sub(r"\D", "", re.sub(r"12/29|1229", "", cvv))
+    rest = re.sub(r"\D", "", _SHOWN.sub("", masked)).replace("1229", "")
+    return len(shown) == 1 and shown[0] in starts and not (code and rest.endswith(code))
+
+
 def leaked(number: str, text: str) -> bool:
     """True when the number's digits are still in the text once every separator is removed."""
     return number in _SEPARATOR.sub("", text)

@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.db.base import Base
-from bot.db.models import AuditEntry, ProcessorEventRow
+from bot.db.models import AuditEntry, ProcessorEventRow, RefundRequest
 from bot.domain import MethodType
 from bot.logs import configure, request_id, secrets_of
 from bot.processors.sandbox.models import SandboxEvent
 from bot.workspace.sender import Reply
 from bot.workspace.signing import sign
 from bot.workspace.slack_api import Message
-from tests.card_numbers import KNOWN, card_numbers, leaked, spellings
+from tests.card_numbers import CVVS, KNOWN, card_numbers, leaked, shown_as_its_own, spellings
 from tests.conftest import (
     APPROVALS,
     NOTIFY,
@@ -449,7 +449,8 @@ async def test_no_generated_card_number_survives_anywhere(
 ) -> None:
     number = data.draw(card_numbers())
     spelled = data.draw(spellings(number))
-    text_ = f"{before} {spelled} {after}"
+    cvv = data.draw(st.sampled_from(CVVS))
+    text_ = f"{before} {spelled}{cvv} {after}"
     users = {"sam": "staff", "meg": "manager"}
     for name, role in users.items():
         if not (await harness.store.services.users.search(name)).users:
@@ -504,3 +505,8 @@ async def test_no_generated_card_number_survives_anywhere(
         ("processor requests", json.dumps(sent, ensure_ascii=False)),
     ):
         assert not leaked(number, found), (where, text_)
+    async with harness.store.sessions() as session:
+        reason = await session.scalar(
+            select(RefundRequest.reason).where(RefundRequest.transaction_id == txn.id)
+        )
+    assert reason is not None and shown_as_its_own(number, cvv, reason), (text_, reason)
