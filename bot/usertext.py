@@ -7,17 +7,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.pan import mask_pans
+from bot.pan import FORMAT, mask_pans
 
-# C0/C1 controls but tab and line feed, bidirectional marks, embeddings, overrides and isolates,
-# and the invisible joiners and marks that only hide what a text says.
-_HIDDEN = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b\u200e\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
-)
+# C0/C1 controls but tab and line feed, and every invisible format character (category Cf:
+# bidirectional marks, embeddings, overrides and isolates, zero-width spaces and joiners, tag
+# characters and the rest) that only hides what a text says.
+_HIDDEN = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{FORMAT}]")
 # What is left of a text that shows nothing: whitespace and the characters that render blank.
 _BLANK = re.compile(
-    r"[\s\u00ad\u034f\u115f\u1160\u17b4\u17b5\u200c\u200d\u2800\u3164\ufe00-\ufe0f\uffa0]+"
+    r"[\s\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    r"\U000e0100-\U000e01ef]+"
 )
 
 

@@ -13,7 +13,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
@@ -100,15 +101,25 @@ def unparseable(body: str, content_type: str) -> str | None:
 
 
 async def slack_events(request: web.Request) -> web.Response:
+    """Slack sends UTF-8 whatever charset a request claims: the body is read as UTF-8 (an
+    unknown charset such as `rot13` would make aiohttp's `request.text()` raise)."""
     bot = request.app[BOT_KEY]
     try:
-        why = unparseable(await request.text(), request.content_type)
+        body = (await request.read()).decode("utf-8", "replace")
+        why = unparseable(body, request.content_type)
         if why is not None:
             return await malformed(request, bot, why)
-        bolt_request = await to_bolt_request(request)
-    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+        bolt_request = AsyncBoltRequest(
+            body=body,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        # Bolt hands listener errors to the app's error handler; what escapes dispatch is Bolt
+        # reading a payload of the wrong shape (`"actions": []` is an IndexError in its kwargs).
+        answer = await bot.bolt.async_dispatch(bolt_request)
+    except (ValueError, TypeError, AttributeError, LookupError, RecursionError) as exc:
         return await malformed(request, bot, f"not a Slack payload ({type(exc).__name__})")
-    return await to_aiohttp_response(await bot.bolt.async_dispatch(bolt_request))
+    return await to_aiohttp_response(answer)
 
 
 async def malformed(request: web.Request, bot: Bot, why: str) -> web.Response:

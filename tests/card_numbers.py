@@ -21,7 +21,12 @@ BRANDS: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     "card": (("1",), (15,)),
 }
 SPACES = [" ", "  ", "\u00a0", "\u2009", "\u202f", "\u3000", "\t", "\n", "\r\n"]
+SPACES += ["\u1680", "\u205f", "\u2028", "\u2029"]  # the rest of Zs, Zl and Zp
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+# Format characters (Cf) outside the usual zero-width ones: tag characters, musical and
+# shorthand format controls, the Arabic number sign; and a variation selector.
+INVISIBLE += ["\U000e0020", "\U000e0001", "\U0001d173", "\U0001d17a", "\U0001bca0", "\u0600"]
+INVISIBLE += ["\U000e0100"]
 PUNCTUATION = [".", "-", "/", "_", "\u2013", "\u2014", "\u2212", "\\", "·"]
 SEPARATOR_CHOICES = SPACES + INVISIBLE + PUNCTUATION
 _SEPARATOR = re.compile(f"[{SEPARATORS}]")
@@ -57,6 +62,23 @@ def spellings(draw: st.DrawFn, number: str) -> str:
         run = draw(st.lists(st.sampled_from(SEPARATOR_CHOICES), min_size=0, max_size=3))
         joined += "".join(run) + group
     return joined
+
+
+# What may follow a card: nothing, CVVs with and without labels, expiries (kept when masked).
+CVVS = ["", " 123", " cvv 4567", " 12/29", " 12/29 987", " (cvv 123)", " #123", " code 123"]
+CVVS += [" exp 1229 cvv 123", ", CVC: 0421."]
+_SHOWN = re.compile(r"\[[A-Za-z]+ •••• (\d{4})\]")
+
+
+def shown_as_its_own(number: str, cvv: str, masked: str) -> bool:
+    """Whether the masked text, where `number` followed by `cvv` was the only digits, shows the
+    number once by its own last four (or, when a shorter start of it is a card number too and the
+    rest could be its CVV, by that start's: see bot/pan.py) and no longer holds the CVV."""
+    shown = _SHOWN.findall(masked)
+    starts = {number[:n][-4:] for n in range(13, len(number) + 1) if luhn_valid(number[:n])}
+    code = re.sub(r"\D", "", re.sub(r"12/29|1229", "", cvv))
+    rest = re.sub(r"\D", "", _SHOWN.sub("", masked)).replace("1229", "")
+    return len(shown) == 1 and shown[0] in starts and not (code and rest.endswith(code))
 
 
 def leaked(number: str, text: str) -> bool:

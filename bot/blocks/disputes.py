@@ -163,11 +163,19 @@ def withdrawal_return_message(
     return [
         HeaderBlock(text=f"Withdrawal returned: {amount}"),
         paragraph(
-            f"The bank sent back withdrawal `{inline(withdrawal_id)}` ({amount}): "
+            f"The bank sent back withdrawal `{inline(withdrawal_id)}` ({inline(amount)}): "
             f"*{inline(code)}* {inline(meaning)}. The money is back in the processor "
             "balance; check the firm's bank details at the processor."
         ),
     ]
+
+
+def withdrawal_return_text(withdrawal_id: str, amount: str, code: str, meaning: str) -> str:
+    """The notification text of a returned payout: every part of it is the processor's."""
+    return (
+        f"Withdrawal {inline(withdrawal_id)} returned ({inline(code)}, {inline(meaning)}): "
+        f"{inline(amount)}"
+    )
 
 
 def reminder_text(dispute: Dispute, stage: str, now: datetime) -> str:

@@ -108,9 +108,9 @@ async def refuse_other_installation(
 
 def clean_typed(body: dict[str, Any]) -> None:
     """What a person typed or could forge (a command's text, the inputs of a modal or a message,
-    a button's value, a modal's private metadata) cleaned before any listener, audit row or log
-    line sees it: card numbers masked, control and bidirectional characters removed
-    (bot/usertext.py)."""
+    a button's value, a chosen option, a modal's private metadata) cleaned before any listener,
+    audit row or log line sees it: card numbers masked, control and bidirectional characters
+    removed (bot/usertext.py)."""
     if "command" in body and isinstance(body.get("text"), str):
         body["text"] = clean(body["text"])
     view = body.get("view")
@@ -120,11 +120,27 @@ def clean_typed(body: dict[str, Any]) -> None:
         blocks = state.get("values") if isinstance(state, dict) else None
         for inputs in (blocks or {}).values() if isinstance(blocks, dict) else ():
             for element in inputs.values() if isinstance(inputs, dict) else ():
-                if isinstance(element, dict) and isinstance(element.get("value"), str):
-                    element["value"] = clean(element["value"])
+                _clean_element(element)
     for action in body.get("actions") or () if isinstance(body.get("actions"), list) else ():
-        if isinstance(action, dict) and isinstance(action.get("value"), str):
-            action["value"] = clean(action["value"])
+        _clean_element(action)
+
+
+def _clean_element(element: Any) -> None:
+    """An input's or action's typed value and its chosen options (value and shown text)."""
+    if not isinstance(element, dict):
+        return
+    if isinstance(element.get("value"), str):
+        element["value"] = clean(element["value"])
+    chosen = element.get("selected_options")
+    options = [element.get("selected_option")] + (chosen if isinstance(chosen, list) else [])
+    for option in options:
+        if not isinstance(option, dict):
+            continue
+        if isinstance(option.get("value"), str):
+            option["value"] = clean(option["value"])
+        shown = option.get("text")
+        if isinstance(shown, dict) and isinstance(shown.get("text"), str):
+            shown["text"] = clean(shown["text"])
 
 
 def refuse_foreign_response_url(settings: Settings, body: dict[str, Any]) -> BoltResponse | None:

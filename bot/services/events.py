@@ -24,7 +24,7 @@ from bot.db.models import EventCursor, ProcessorEventRow
 from bot.domain import EventType, ProcessorEvent
 from bot.processors.gateway import Gateway
 from bot.services import outbox
-from bot.usertext import clean_all
+from bot.usertext import clean, clean_all
 
 # What each event type owes the notify channel.
 ANNOUNCED = {
@@ -66,10 +66,7 @@ class Events:
         """Every event of every group in one statement; the count of new events per group
         (an event in two groups is new in the first only)."""
         now, backend = self._clock(), self._gateway.name
-        groups = [  # what the processor wrote, cleaned before it is stored or shown
-            (tuple(replace(e, data=clean_all(dict(e.data))) for e in events), source)
-            for events, source in groups
-        ]
+        groups = [(tuple(_cleaned(e) for e in events), source) for events, source in groups]
         rows: list[dict[str, Any]] = [
             {
                 "backend": backend,
@@ -181,3 +178,14 @@ class Events:
                 )
             )
         return found is not None
+
+
+def _cleaned(event: ProcessorEvent) -> ProcessorEvent:
+    """What the processor wrote, cleaned before it is stored or shown: its data, and its ids (a
+    card number in one is masked; the columns hold 100 characters)."""
+    return replace(
+        event,
+        id=clean(event.id)[:100],
+        object_id=clean(event.object_id)[:100],
+        data=clean_all(dict(event.data)),
+    )

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import unicodedata
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.pan import has_pan, mask_pans
-from tests.card_numbers import KNOWN, SPELLED, card_numbers, leaked, spellings
+from bot.pan import FORMAT, SEPARATORS, brand, has_pan, luhn_valid, mask_pans
+from tests.card_numbers import (
+    CVVS,
+    KNOWN,
+    SPELLED,
+    card_numbers,
+    check_digit,
+    leaked,
+    shown_as_its_own,
+    spellings,
+)
 
 WORDS = st.text(
     st.characters(blacklist_categories=("Nd", "Cs")) | st.sampled_from(" .-/\n"), max_size=40
@@ -14,7 +27,7 @@ WORDS = st.text(
 SHORT_NUMBERS = st.text("0123456789", min_size=1, max_size=12)
 
 
-@settings(max_examples=400)
+@settings(max_examples=600)
 @given(data=st.data(), before=WORDS, after=WORDS, digits_before=st.booleans())
 def test_no_card_number_survives_in_any_spelling(
     data: st.DataObject, before: str, after: str, digits_before: bool
@@ -22,12 +35,65 @@ def test_no_card_number_survives_in_any_spelling(
     number = data.draw(card_numbers())
     spelled = data.draw(spellings(number))
     prefix = before + (data.draw(SHORT_NUMBERS) if digits_before else "")
-    cvv = data.draw(st.sampled_from(["", " 123", " cvv 4567", " 12/29", " 12/29 987"]))
+    cvv = data.draw(st.sampled_from(CVVS))
     text = f"{prefix}{spelled}{cvv}{after}"
     masked = mask_pans(text)
     assert not leaked(number, masked), (text, masked)
     assert "••••" in masked
     assert mask_pans(masked) == masked
+    if not digits_before:  # digits glued to the card: where it starts cannot be told
+        assert shown_as_its_own(number, cvv, masked), (text, masked)
+
+
+@settings(max_examples=300)
+@given(number=card_numbers(), cvv=st.sampled_from([c for c in CVVS if c]))
+def test_a_card_is_shown_by_its_own_last_four_when_a_cvv_follows(number: str, cvv: str) -> None:
+    """Printed in groups of four (a 19-digit card ends in a group of three) and followed by a CVV
+    or an expiry, a card is masked whole even when a shorter start of it passes the Luhn check."""
+    spelled = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    if len(number) == 15:
+        spelled = f"{number[:4]} {number[4:10]} {number[10:]}"
+    masked = mask_pans(f"paid with {spelled}{cvv} thanks")
+    kept = {" 12/29": " 12/29", " 12/29 987": " 12/29", " exp 1229 cvv 123": " exp 1229"}
+    kept[", CVC: 0421."] = "."
+    shown = f"paid with [{brand(number)} •••• {number[-4:]}]{kept.get(cvv, '')} thanks"
+    assert masked == shown, (spelled + cvv, masked)
+
+
+def test_a_19_digit_card_whose_first_16_digits_pass_too() -> None:
+    """Found by the audit: masked as the 16, its last three taken for the CVV and the CVV kept."""
+    bodies = (f"4{k:017d}" for k in range(1, 1000))
+    number = next(n for n in (b + check_digit(b) for b in bodies) if luhn_valid(n[:16]))
+    spelled = " ".join(number[i : i + 4] for i in range(0, 19, 4))
+    assert mask_pans(f"{spelled} 987") == f"[Visa •••• {number[-4:]}]"
+    assert mask_pans(f"{spelled} 12/29 987") == f"[Visa •••• {number[-4:]}] 12/29"
+
+
+def test_labelled_security_codes_are_dropped() -> None:
+    for after, kept in (
+        (" (cvv 123)", ""),
+        (" #123", ""),
+        (" code 123", ""),
+        (" exp 1229 cvv 123", " exp 1229"),
+        (" exp: 12/29, CVV2: 1234.", " exp: 12/29."),
+        (" [CVC 321] ok", " ok"),
+        (" security code 321", ""),
+    ):
+        assert mask_pans(f"4111 1111 1111 1111{after}") == f"[Visa •••• 1111]{kept}", after
+
+
+def test_every_invisible_and_space_character_is_a_separator() -> None:
+    separator = re.compile(f"[{SEPARATORS}]")
+    hidden = re.compile(f"[{FORMAT}]")
+    for code in range(sys.maxunicode + 1):
+        category = unicodedata.category(chr(code))
+        if category in ("Cf", "Zs", "Zl", "Zp"):
+            assert separator.fullmatch(chr(code)), hex(code)
+            assert mask_pans(chr(code).join(["4111", "1111", "1111", "1111"])) == (
+                "[Visa •••• 1111]"
+            ), hex(code)
+        if category == "Cf":
+            assert hidden.fullmatch(chr(code)), hex(code)
 
 
 @settings(max_examples=300)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,8 +19,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from bot.domain import EventType, ProcessorEvent
 from bot.errors import PaybotError
+from bot.pan import FORMAT
 
 HEADER = "Paybot-Signature"
+_UNPRINTABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{FORMAT}]")
 TOLERANCE_SECONDS = 300
 
 
@@ -92,9 +95,10 @@ class _Event(BaseModel):
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
-    id: str = Field(min_length=1, max_length=200)
+    # processor_events keeps ids in VARCHAR(100)
+    id: str = Field(min_length=1, max_length=100)
     type: EventType
-    object_id: str = Field(min_length=1, max_length=200)
+    object_id: str = Field(min_length=1, max_length=100)
     created_at: AwareDatetime
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -102,6 +106,13 @@ class _Event(BaseModel):
     @classmethod
     def _no_data(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("id", "object_id")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if _UNPRINTABLE.search(value):
+            raise ValueError("control or invisible format characters in an id")
+        return value
 
 
 class _Body(BaseModel):
