@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
-from bot.db.engine import checkpoint, engine_of
+from bot.db.engine import checkpoint, engine_of, wakeup
 from bot.handlers.installation import Installation
 from bot.metrics import Metrics
 from bot.services.container import Services
@@ -127,7 +127,7 @@ async def create_bot(
         store.services.users.slack_members = SlackMembers(client).problem
         handlers.register(bolt, store.services, Installation.from_auth_test(identity.answer))
         worker = create_worker(settings, store.services, client, store.metrics)
-        store.services.wake = worker.kick
+        wakeup(store.sessions).connect(worker.kick)  # work recorded wakes it (db/engine.py)
     except BaseException:
         await http.close()
         if opened is not None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -28,10 +27,6 @@ from bot.services.transactions import Transactions
 from bot.services.users import Users
 
 
-def _nothing() -> None:
-    return None
-
-
 @dataclass
 class Services:
     settings: Settings
@@ -53,8 +48,6 @@ class Services:
     events: Events
     disputes: Disputes
     deliveries: Deliveries
-    # Called after work is recorded, so a running worker starts on it at once (see workers/runner).
-    wake: Callable[[], None] = field(default=_nothing)
 
 
 def build_services(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_first_new, insert_or_ignore
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.group_commit import GroupCommit
 from bot.db.models import EventCursor, ProcessorEventRow
 from bot.domain import EventType, ProcessorEvent
@@ -97,6 +97,10 @@ class Events:
                     count += 1
                     await self._announce(session, event, now)
             counts.append(count)
+        if any(counts):
+            wake_after_commit(
+                session
+            )  # the worker's checks react to any new event, not only those told
         return counts
 
     async def _announce(self, session: AsyncSession, event: ProcessorEvent, now: datetime) -> None:

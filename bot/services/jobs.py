@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.models import Job
 from bot.services import leases
 
@@ -61,6 +61,7 @@ async def enqueue(
         "run_after": now + delay,
         "created_at": now,
     }
+    wake_after_commit(session)
     return await insert_or_ignore(session, Job, values, ["key"])
 
 

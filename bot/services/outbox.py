@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.models import OutboxMessage
 from bot.services import leases
 
@@ -60,7 +60,9 @@ def add(
     payload: dict[str, Any],
     now: datetime,
 ) -> Any:
-    """Owe a message, in the caller's transaction; the same key twice is one message."""
+    """Owe a message, in the caller's transaction; the same key twice is one message. The
+    worker is woken once the transaction commits."""
+    wake_after_commit(session)
     return insert_or_ignore(
         session,
         OutboxMessage,
