@@ -31,9 +31,8 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.identity import identify
 from bot.slack.members import SlackMembers
 from bot.store import Store, open_store
-from bot.workers.disputes import DisputeJobs
+from bot.workers.jobs import job_handlers
 from bot.workers.notifications import Delivery
-from bot.workers.refunds import RefundJobs
 from bot.workers.runner import Worker
 
 log = logging.getLogger("paybot")
@@ -140,8 +139,6 @@ def create_worker(
     settings: Settings, services: Services, client: AsyncWebClient, metrics: Metrics
 ) -> Worker:
     directory = SlackDirectory(client, services.sessions, services.clock)
-    refund_jobs = RefundJobs(services, client, directory, services.jobs)
-    dispute_jobs = DisputeJobs(services, client)
     delivery = Delivery(
         services, client, directory, services.clock, pace=settings.paybot_notify_pace
     )
@@ -153,7 +150,7 @@ def create_worker(
     on_sqlite = engine_of(services.sessions).dialect.name == "sqlite"
     return Worker(
         services.jobs,
-        {**refund_jobs.handlers(), **dispute_jobs.handlers()},
+        job_handlers(services),
         periodic=[
             services.events.poll,
             services.disputes.remind,

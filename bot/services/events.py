@@ -22,16 +22,17 @@ from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.group_commit import GroupCommit
 from bot.db.models import EventCursor, ProcessorEventRow
 from bot.domain import EventType, ProcessorEvent
+from bot.ids import NoticeKind
 from bot.processors.gateway import Gateway
 from bot.services import outbox
 from bot.usertext import clean_all
 
 # What each event type owes the notify channel.
 ANNOUNCED = {
-    EventType.DISPUTE_CREATED: "dispute.created",
-    EventType.DISPUTE_UPDATED: "dispute.updated",
-    EventType.RETURN_CREATED: "return.created",
-    EventType.WITHDRAWAL_RETURNED: "withdrawal.returned",
+    EventType.DISPUTE_CREATED: NoticeKind.DISPUTE_CREATED,
+    EventType.DISPUTE_UPDATED: NoticeKind.DISPUTE_UPDATED,
+    EventType.RETURN_CREATED: NoticeKind.RETURN_CREATED,
+    EventType.WITHDRAWAL_RETURNED: NoticeKind.WITHDRAWAL_RETURNED,
 }
 
 
