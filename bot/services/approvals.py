@@ -252,6 +252,12 @@ class Approvals(Generic[Info]):
             reason=reason,
         )
 
+    async def retell(self, request_id: str, milestone: Milestone | None) -> None:
+        """Owe again what a step owes (the same keys: nothing is owed twice)."""
+        async with self._sessions.begin() as session:
+            info = self.flow.info(await self._row(request_id))
+            await self._tell(session, info, milestone, self._clock())
+
     async def submitting(self, request_id: str) -> Info | None:
         """Move an approved request on to ``submitting``, or find it there (a retry after a
         crash): the request to submit now with its idempotency key's row, or None when it is

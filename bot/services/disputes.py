@@ -194,6 +194,9 @@ class Disputes:
     async def response(self, response_id: str) -> DisputeResponseInfo:
         return await self._approvals.get(response_id)
 
+    async def retell(self, response_id: str, milestone: Milestone | None) -> None:
+        await self._approvals.retell(response_id, milestone)
+
     async def set_draft_message(self, response_id: str, channel: str, ts: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(

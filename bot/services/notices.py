@@ -174,21 +174,22 @@ class Notices:
             users, _ = await self._people(notice.matter_id, resolve)
             await self._owe_dms(NoticeKind.DISPUTE_DM, dispute.id, users, "", notice.matter_id)
 
-    async def tell_matter(self, notice: Notice, resolve: Resolve) -> None:
+    async def tell_matter(self, notice: Notice, channel: str, resolve: Resolve) -> None:
         """A refund's milestone, owed to the matter's people by DM (the requester is told
-        already); those Slack does not know are named in the thread once, when submitted."""
+        already); those Slack does not know are named in the thread (in ``channel``) once,
+        when submitted."""
         request, milestone = notice.refund, str(notice.payload["milestone"])
         if request is None:
             return
         users, missing = await self._people(request.matter_id, resolve)
         users = [u for u in users if u != request.requester_slack_id]
         await self._owe_dms(NoticeKind.REFUND_DM, request.id, users, milestone, None)
-        if missing and milestone == Milestone.SUBMITTED and request.approval_channel:
+        if missing and milestone == Milestone.SUBMITTED:
             async with self._sessions.begin() as session:
                 await owe(
                     session,
                     NoticeKind.MATTER_MISSING,
-                    request.approval_channel,
+                    channel,
                     request.id,
                     self._clock(),
                     emails=missing,

@@ -169,6 +169,9 @@ class Refunds:
     async def get(self, request_id: str) -> RefundRequestInfo:
         return await self._approvals.get(request_id)
 
+    async def retell(self, request_id: str, milestone: Milestone | None) -> None:
+        await self._approvals.retell(request_id, milestone)
+
     async def approve(
         self, actor: PortalAccount, request_id: str, source: Source
     ) -> RefundRequestInfo:

@@ -331,7 +331,7 @@ class Delivery:
                 await outbox.sent([one.item.id], None, None, self.owner)
                 return 1
             if one.item.kind == NoticeKind.REFUND_MATTER:
-                await notices.tell_matter(one.notice, self._directory.user_for_email)
+                await notices.tell_matter(one.notice, channel, self._directory.user_for_email)
                 await outbox.sent([one.item.id], None, None, self.owner)
                 return 1
             thread = await notices.thread(one.notice)

@@ -19,6 +19,7 @@ from bot.services import outbox
 from bot.services.outbox import Outbox
 from bot.slack.directory import SlackDirectory
 from bot.store import Store
+from bot.workers.jobs import job_handlers
 from bot.workers.notifications import Delivery
 from bot.workspace.slack_api import FakeSlack
 
@@ -192,3 +193,19 @@ async def test_a_crash_between_post_and_mark_is_recovered_without_a_second_post(
     assert len(fake.messages(CHANNEL)) == 1, "not posted again"
     [row] = await rows(store)
     assert (row.state, row.slack_ts, row.attempts) == (outbox.SENT, posted.ts, 2)
+
+
+async def test_jobs_an_earlier_version_queued_to_post_become_messages_owed(store: Store) -> None:
+    """An upgrade finds jobs that posted to Slack themselves: each is the message it stood for."""
+    handlers = job_handlers(store.services)
+    assert {"refund.post_approval", "refund.announce", "dispute.post_draft"} <= set(handlers)
+    await handlers["refund.reply"]({"request_id": "r1", "milestone": "succeeded"})
+    await handlers["refund.reply"]({"request_id": "r1", "milestone": "missing", "emails": ["a@b"]})
+    await handlers["refund.dm"]({"request_id": "r1", "milestone": "failed", "user": "USAM"})
+    await handlers["refund.dm"]({"request_id": "r1", "milestone": "failed", "user": "USAM"})
+    assert [(r.kind, r.key, r.payload) for r in await rows(store)] == [
+        (NoticeKind.REFUND_MILESTONE, "refund.milestone:r1:succeeded", {"milestone": "succeeded"}),
+        (NoticeKind.REFUND_CHECKLIST, "refund.checklist:r1", {}),
+        (NoticeKind.MATTER_MISSING, "refund.matter.missing:r1", {"emails": ["a@b"]}),
+        (NoticeKind.REFUND_DM, "refund.dm:r1:failed:USAM", {"milestone": "failed"}),
+    ]
