@@ -18,7 +18,7 @@ from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
 from bot.db.models import AuditEntry
-from bot.db.rows import as_data
+from bot.db.records import record
 from bot.domain import AuditLine, AuditPage, PortalAccount, Source
 from bot.usertext import clean, clean_all
 
@@ -104,4 +104,4 @@ async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
 
 
 def _line(row: AuditEntry) -> AuditLine:
-    return as_data(AuditLine, row)
+    return record(AuditLine, row)

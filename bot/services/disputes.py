@@ -16,7 +16,7 @@ from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread
-from bot.db.rows import as_data
+from bot.db.records import record
 from bot.domain import (
     EVIDENCE_FIELDS,
     Dispute,
@@ -73,7 +73,7 @@ def thread_info(row: DisputeThread) -> DisputeThreadInfo:
 
 
 def response_info(row: DisputeResponse) -> DisputeResponseInfo:
-    return as_data(
+    return record(
         DisputeResponseInfo,
         row,
         evidence=DisputeEvidence(**row.evidence),

@@ -23,7 +23,7 @@ from bot import refusals
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
-from bot.db.rows import as_data
+from bot.db.records import record
 from bot.domain import (
     Account,
     Money,
@@ -54,7 +54,7 @@ LIVE = (
 
 
 def info(row: RefundRequest) -> RefundRequestInfo:
-    return as_data(
+    return record(
         RefundRequestInfo,
         row,
         amount=Money(row.amount_minor, row.currency),
