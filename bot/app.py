@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
-from bot.db.engine import checkpoint, engine_of
+from bot.db.engine import checkpoint, engine_of, wakeup
 from bot.handlers.installation import Installation
 from bot.metrics import Metrics
 from bot.services.container import Services
@@ -32,9 +32,8 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.identity import identify
 from bot.slack.members import SlackMembers
 from bot.store import Store, open_store
-from bot.workers.disputes import DisputeJobs
+from bot.workers.jobs import job_handlers
 from bot.workers.notifications import Delivery
-from bot.workers.refunds import RefundJobs
 from bot.workers.runner import Worker
 
 log = logging.getLogger("paybot")
@@ -141,7 +140,7 @@ async def create_bot(
         store.services.users.slack_members = SlackMembers(client).problem
         handlers.register(bolt, store.services, Installation.from_auth_test(identity.answer))
         worker = create_worker(settings, store.services, client, store.metrics)
-        store.services.wake = worker.kick
+        wakeup(store.sessions).connect(worker.kick)  # work recorded wakes it (db/engine.py)
     except BaseException:
         await http.close()
         if opened is not None:
@@ -154,8 +153,6 @@ def create_worker(
     settings: Settings, services: Services, client: AsyncWebClient, metrics: Metrics
 ) -> Worker:
     directory = SlackDirectory(client, services.sessions, services.clock)
-    refund_jobs = RefundJobs(services, client, directory, services.jobs)
-    dispute_jobs = DisputeJobs(services, client)
     delivery = Delivery(
         services, client, directory, services.clock, pace=settings.paybot_notify_pace
     )
@@ -167,7 +164,7 @@ def create_worker(
     on_sqlite = engine_of(services.sessions).dialect.name == "sqlite"
     return Worker(
         services.jobs,
-        {**refund_jobs.handlers(), **dispute_jobs.handlers()},
+        job_handlers(services),
         periodic=[
             services.events.poll,
             services.disputes.remind,

@@ -422,7 +422,7 @@ async def start_demo(
             APPROVALS: "Refund requests wait here for a manager (PAYBOT_APPROVALS_CHANNEL).",
         },
         tips=tips(data),
-        processor=SandboxControls(store, bot.services.wake),
+        processor=SandboxControls(store, bot.worker.kick),
     )
     app = create_web_app(bot)
     app.add_routes(fake.routes())

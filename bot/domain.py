@@ -447,3 +447,19 @@ class DisputeThreadInfo:
     channel: str | None
     message_ts: str | None
     thread_ts: str | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message owed to Slack with what it tells of, loaded by services/notices.py and rendered
+    by blocks/notices.py. ``kind`` is an ids.NoticeKind; ``payload`` what was recorded with it."""
+
+    kind: str
+    object_id: str
+    payload: Mapping[str, Any]
+    now: datetime
+    dispute: Dispute | None = None
+    matter_id: str | None = None
+    payment_return: PaymentReturn | None = None
+    refund: RefundRequestInfo | None = None
+    response: DisputeResponseInfo | None = None

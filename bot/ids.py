@@ -1,5 +1,6 @@
-"""Stable Slack identifiers (subcommands, action_ids, callback_ids, block_ids): stored messages
-and tests depend on these strings, so they change only with a migration of old messages."""
+"""Stable identifiers: Slack's (subcommands, action_ids, callback_ids, block_ids), on which stored
+messages and tests depend, and the background work's (job kinds, notice kinds, milestones), stored
+in the jobs and outbox tables. They change only with a migration of what holds them."""
 
 from enum import StrEnum
 
@@ -77,3 +78,43 @@ class BlockId(StrEnum):
     HOME_DISPUTES = "home_disputes"
     HOME_RETURNS = "home_returns"
     HOME_WITHDRAWALS = "home_withdrawals"
+
+
+class JobKind(StrEnum):
+    """Domain actions the worker takes after an ack (bot/workers/jobs.py); no Slack message."""
+
+    REFUND_EXECUTE = "refund.execute"
+    DISPUTE_SUBMIT = "dispute.submit"
+    DISPUTE_ACCEPT = "dispute.accept"
+
+
+class NoticeKind(StrEnum):
+    """Messages owed to Slack, delivered from the outbox (bot/workers/notifications.py)."""
+
+    DISPUTE_CREATED = "dispute.created"
+    DISPUTE_UPDATED = "dispute.updated"
+    RETURN_CREATED = "return.created"
+    WITHDRAWAL_RETURNED = "withdrawal.returned"
+    DISPUTE_REMINDER = "dispute.reminder"
+    DISPUTE_DM = "dispute.dm"
+    DISPUTE_ACCEPTED = "dispute.accepted"  # a reply in the dispute's thread
+    RESPONSE_DRAFT = "dispute.response"  # the drafted response, with its buttons, in the thread
+    RESPONSE_UPDATE = "dispute.response.update"  # the draft rendered again in its new state
+    RESPONSE_MILESTONE = "dispute.response.milestone"  # a reply in the dispute's thread
+    REFUND_REQUEST = "refund.request"  # the approval message, with its buttons
+    REFUND_UPDATE = "refund.update"  # the approval message rendered again in its new state
+    REFUND_MILESTONE = "refund.milestone"  # a reply in the approval message's thread
+    REFUND_CHECKLIST = "refund.checklist"  # the bookkeeping checklist, after "succeeded"
+    REFUND_DM = "refund.dm"
+    REFUND_MATTER = "refund.matter"  # tell the matter's people (their DMs are owed then)
+    MATTER_MISSING = "refund.matter.missing"  # the matter's people Slack does not know
+
+
+class Milestone(StrEnum):
+    """A step of a request that people are told of."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUBMITTED = "submitted"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"

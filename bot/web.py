@@ -148,9 +148,7 @@ async def webhook(request: web.Request) -> web.Response:
     except PaybotError as refusal:
         request[REFUSED] = refusal.message
         return web.json_response({"error": refusal.message}, status=400)
-    new = await bot.services.events.ingest(events, "webhook")
-    if new:
-        bot.services.wake()
+    new = await bot.services.events.ingest(events, "webhook")  # wakes the worker if new
     return web.json_response({"received": len(events), "new": new})
 
 

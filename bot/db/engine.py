@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.orm import Session
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -59,4 +61,50 @@ def engine_of(sessions: SessionFactory) -> AsyncEngine:
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, info={_WAKEUP: Wakeup()})
+
+
+_WAKEUP, _DUE = "paybot_wakeup", "paybot_wake_due"
+
+
+def _nothing() -> None:
+    return None
+
+
+class Wakeup:
+    """The worker's doorbell, shared by every session of one factory: rung after a commit that
+    recorded work for it (``wake_after_commit``), never before, so the worker cannot look for
+    the work before it is there, and never for a transaction that rolled back."""
+
+    def __init__(self) -> None:
+        self._ring: Callable[[], None] = _nothing
+
+    def connect(self, ring: Callable[[], None]) -> None:
+        self._ring = ring
+
+    def __call__(self) -> None:
+        self._ring()
+
+
+def wakeup(sessions: SessionFactory) -> Wakeup:
+    found = sessions.kw["info"][_WAKEUP]
+    assert isinstance(found, Wakeup)
+    return found
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Ring the worker once this session's transaction has committed."""
+    session.sync_session.info[_DUE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_DUE, False):
+        ring = session.info.get(_WAKEUP)
+        if ring is not None:
+            ring()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_DUE, None)

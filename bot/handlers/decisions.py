@@ -35,7 +35,6 @@ def register_decisions(
     app: AsyncApp,
     decider: Decider[Info],
     reject_modal: Callable[[Info], View],
-    wake: Callable[[], None],
     *,
     approve: ActionId,
     reject: ActionId,
@@ -47,7 +46,6 @@ def register_decisions(
         # on each other's transactions for theirs; a refusal goes out by the one error path.
         await ack()
         await decider.approve(context["actor"], forms.action_value(action), Source.BUTTON)
-        wake()
 
     @app.action(reject)
     async def open_reject(
@@ -72,4 +70,3 @@ def register_decisions(
             Source.MODAL,
         )
         await ack()
-        wake()

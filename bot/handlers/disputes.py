@@ -49,7 +49,6 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
             await disputes.draft(
                 context["actor"], view.get("private_metadata") or "", fields, Source.MODAL
             )
-            services.wake()
             return message_modal(
                 "Response drafted",
                 "Your response is in the dispute's thread, waiting for a manager's approval.",
@@ -63,13 +62,11 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     async def accept(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
         await ack()  # first, as Approve (handlers/decisions.py)
         await disputes.request_accept(context["actor"], forms.action_value(action), Source.BUTTON)
-        services.wake()
 
     register_decisions(
         app,
         disputes,
         reject_response_modal,
-        services.wake,
         approve=ActionId.DISPUTE_RESPONSE_APPROVE,
         reject=ActionId.DISPUTE_RESPONSE_REJECT,
         reason_submitted=CallbackId.DISPUTE_RESPONSE_REJECT,

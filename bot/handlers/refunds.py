@@ -59,7 +59,6 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
                 forms.text(view, BlockId.REASON),
                 Source.MODAL,
             )
-            services.wake()
             return message_modal(
                 "Refund requested",
                 f"Your refund of *{request.amount}* is waiting for a manager's approval in "
@@ -75,7 +74,6 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         app,
         refunds,
         reject_modal,
-        services.wake,
         approve=ActionId.REFUND_APPROVE,
         reject=ActionId.REFUND_REJECT,
         reason_submitted=CallbackId.REFUND_REJECT,

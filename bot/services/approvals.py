@@ -2,14 +2,16 @@
 
 A request is a row with ``id``, ``state``, ``requester_username`` and the decision columns
 (``decided_by_username``, ``decided_by_slack_id``, ``decided_at``). It is created in its open
-state with its audit row and its first job in one transaction; it is decided once, by someone
-whose role may decide it and who is not the requester; every later move is a compare-and-set on
-``state`` with its audit row and its jobs in the same transaction. Whoever loses a race is told
+state with its audit row and the messages it owes Slack (``Tell``, into the outbox) in one
+transaction; it is decided once, by someone whose role may decide it and who is not the
+requester; every later move is a compare-and-set on ``state`` with its audit row, its jobs (the
+domain actions that carry a decision out) and the messages its milestone owes, in the same
+transaction. Whoever loses a race is told
 what happened instead, and a person's late decision is audited as refused (``access.too_late``).
 
 Refund requests and dispute responses are two :class:`Flow` s of it: a ``Flow`` names the rows,
 the words, the deciding action and what is audited; ``decide`` takes what else must still hold
-(``check``) and the jobs that carry the decision out. Accepting a dispute with a second pair of
+(``check``), the jobs that carry the decision out and the milestone people are told of. Accepting a dispute with a second pair of
 eyes is one more ``Flow`` and its row. A refund needing two approvers is a further state
 between the open one and "approved": ``decide`` and ``decidable`` would then take the state they
 start from, and four eyes would refuse the first approver too (the ``decided_by`` columns).
@@ -19,15 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, NoReturn, TypeVar
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.domain import REASON_MAX, PortalAccount, Source
 from bot.errors import FormErrors, NotFound, PaybotError
-from bot.ids import BlockId
+from bot.ids import BlockId, JobKind, Milestone
 from bot.roles import Action, Role, allowed
 from bot.services.access import RoleDenied, four_eyes, too_late
 from bot.services.audit import AuditLog, AuditRecord, Outcome
@@ -38,6 +42,13 @@ from bot.usertext import visible
 FAILED = "failed"
 
 Info = TypeVar("Info")
+# Records the messages a request owes Slack, in the transaction of its move: at its opening
+# (milestone None) and at each milestone.
+Tell = Callable[[AsyncSession, Info, Milestone | None, datetime], Awaitable[None]]
+
+
+async def _tell_nothing(session: AsyncSession, info: Any, milestone: Any, now: datetime) -> None:
+    return None
 
 
 def check_reason(text: str, block_id: str = BlockId.REASON) -> str:
@@ -60,8 +71,10 @@ class Flow(Generic[Info]):
     model: type[Any]
     info: Callable[[Any], Info]
     open_state: str
+    approved_state: str
     rejected_state: str
-    announce: str  # the job kind that tells people of a milestone
+    submitting_state: str  # approved and being carried out
+    carry_out: JobKind  # the job that carries an approval out
     decide: Action
     noun: str  # "This refund request": what a refusal calls it
     asked: str  # "asked for this refund": what four eyes tells the requester
@@ -80,23 +93,23 @@ class Approvals(Generic[Info]):
         sessions: SessionFactory,
         audit: AuditLog,
         clock: Clock = utcnow,
+        tell: Tell[Info] = _tell_nothing,
     ) -> None:
         self.flow = flow
         self._sessions = sessions
         self._audit = audit
         self._clock = clock
+        self._tell = tell
 
-    async def create(self, row: Any, record: AuditRecord, job: str, duplicate: PaybotError) -> Info:
-        """Store a new request with its audit row and its first job; ``duplicate`` is raised when
-        the database already holds a live one (a unique index says which)."""
+    async def create(self, row: Any, record: AuditRecord, duplicate: PaybotError) -> Info:
+        """Store a new request with its audit row and the messages it owes; ``duplicate`` is
+        raised when the database already holds a live one (a unique index says which)."""
         try:
             async with self._sessions.begin() as session:
                 session.add(row)
                 await session.flush()
                 self._audit.add(session, record)
-                await enqueue(
-                    session, job, f"{job}:{row.id}", {self.flow.job_key: row.id}, now=self._clock()
-                )
+                await self._tell(session, self.flow.info(row), None, self._clock())
         except IntegrityError:
             raise duplicate from None
         return self.flow.info(row)
@@ -151,7 +164,8 @@ class Approvals(Generic[Info]):
         request_id: str,
         source: Source,
         to_state: str,
-        jobs: Sequence[tuple[str, str]],
+        jobs: Sequence[JobKind],
+        milestone: Milestone,
         *,
         reason: str | None = None,
         check: Callable[[Info], Awaitable[None]] | None = None,
@@ -177,7 +191,27 @@ class Approvals(Generic[Info]):
             to_state,
             changes=changes,
             jobs=jobs,
+            milestone=milestone,
             reason=reason,
+        )
+
+    async def approve(
+        self,
+        actor: PortalAccount,
+        request_id: str,
+        source: Source,
+        check: Callable[[Info], Awaitable[None]] | None = None,
+    ) -> Info:
+        """Approve, carried out by the flow's job, announced as "approved"."""
+        flow = self.flow
+        return await self.decide(
+            actor,
+            request_id,
+            source,
+            flow.approved_state,
+            [flow.carry_out],
+            Milestone.APPROVED,
+            check=check,
         )
 
     async def reject(
@@ -190,7 +224,8 @@ class Approvals(Generic[Info]):
             request_id,
             source,
             self.flow.rejected_state,
-            [(self.flow.announce, "rejected")],
+            [],
+            Milestone.REJECTED,
             reason=reason,
         )
 
@@ -201,7 +236,7 @@ class Approvals(Generic[Info]):
         to_state: str,
         *,
         changes: Mapping[str, Any] | None = None,
-        milestone: str | None = None,
+        milestone: Milestone | None = None,
         reason: str | None = None,
     ) -> Info:
         """A move the worker makes (no person): announced at ``milestone`` if one is given."""
@@ -212,9 +247,32 @@ class Approvals(Generic[Info]):
             from_state,
             to_state,
             changes=changes,
-            jobs=[(self.flow.announce, milestone)] if milestone else [],
+            milestone=milestone,
             reason=reason,
         )
+
+    async def retell(self, request_id: str, milestone: Milestone | None) -> None:
+        """Owe again what a step owes (the same keys: nothing is owed twice)."""
+        async with self._sessions.begin() as session:
+            info = self.flow.info(await self._row(request_id))
+            await self._tell(session, info, milestone, self._clock())
+
+    async def submitting(self, request_id: str) -> Info | None:
+        """Move an approved request on to ``submitting``, or find it there (a retry after a
+        crash): the request to submit now with its idempotency key's row, or None when it is
+        past that (submitted already, by this worker before a crash or by another)."""
+        approved, submitting = self.flow.approved_state, self.flow.submitting_state
+        row = await self._row(request_id)
+        if row.state == approved:
+            try:
+                return await self.advance(request_id, approved, submitting)
+            except self.flow.refused:
+                row = await self._row(request_id)
+        return self.flow.info(row) if row.state == submitting else None
+
+    async def idempotency_key(self, request_id: str) -> str:
+        """The key the processor knows this request's one submission by."""
+        return str((await self._row(request_id)).idempotency_key)
 
     async def move(
         self,
@@ -225,11 +283,12 @@ class Approvals(Generic[Info]):
         to_state: str,
         *,
         changes: Mapping[str, Any] | None = None,
-        jobs: Sequence[tuple[str, str]] = (),
+        jobs: Sequence[JobKind] = (),
+        milestone: Milestone | None = None,
         reason: str | None = None,
     ) -> Info:
-        """Compare-and-set one transition, with its audit row and its jobs (kind, milestone) in
-        one transaction. A loser is refused with what happened instead."""
+        """Compare-and-set one transition, with its audit row, its jobs and the messages its
+        milestone owes in one transaction. A loser is refused with what happened instead."""
         flow, now = self.flow, self._clock()
         changes = dict(changes or {})
         action = flow.action(to_state, actor is not None)
@@ -259,14 +318,14 @@ class Approvals(Generic[Info]):
                         after={"state": str(to_state), **flow.details(request_id, changes)},
                     ),
                 )
-                for kind, milestone in jobs:
-                    payload = {flow.job_key: request_id}
-                    if milestone:
-                        payload["milestone"] = milestone
+                for kind in jobs:
                     await enqueue(
-                        session, kind, f"{kind}:{request_id}:{milestone}", payload, now=now
+                        session, kind, f"{kind}:{request_id}", {flow.job_key: request_id}, now=now
                     )
-                return flow.info(row)
+                info = flow.info(row)
+                if milestone is not None:
+                    await self._tell(session, info, milestone, now)
+                return info
         # Out of the transaction that lost, so the refusal's audit row is not rolled back with it.
         await self._late(actor, action, source, row, flow.target_id(row) if row else request_id)
 

@@ -18,6 +18,7 @@ from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
 from bot.db.models import AuditEntry
+from bot.db.records import record
 from bot.domain import AuditLine, AuditPage, PortalAccount, Source
 from bot.usertext import clean, clean_all
 
@@ -103,18 +104,4 @@ async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
 
 
 def _line(row: AuditEntry) -> AuditLine:
-    return AuditLine(
-        id=row.id,
-        at=row.at,
-        actor_username=row.actor_username,
-        actor_slack_id=row.actor_slack_id,
-        actor_role=row.actor_role,
-        action=row.action,
-        target_type=row.target_type,
-        target_id=row.target_id,
-        outcome=row.outcome,
-        reason=row.reason,
-        source=row.source,
-        before=row.before,
-        after=row.after,
-    )
+    return record(AuditLine, row)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -21,15 +20,12 @@ from bot.services.home import Home
 from bot.services.jobs import JobQueue
 from bot.services.listings import Listings
 from bot.services.matters import Matters
+from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.refunds import Refunds
 from bot.services.reports import Reports
 from bot.services.transactions import Transactions
 from bot.services.users import Users
-
-
-def _nothing() -> None:
-    return None
 
 
 @dataclass
@@ -53,8 +49,7 @@ class Services:
     events: Events
     disputes: Disputes
     deliveries: Deliveries
-    # Called after work is recorded, so a running worker starts on it at once (see workers/runner).
-    wake: Callable[[], None] = field(default=_nothing)
+    notices: Notices
 
 
 def build_services(
@@ -65,6 +60,9 @@ def build_services(
     access = Access(sessions, audit)
     lease = timedelta(seconds=settings.paybot_lease_seconds)
     listings = Listings(gateway, clock)
+    refunds = Refunds(sessions, gateway, audit, clock, settings.paybot_approvals_channel)
+    matters = Matters(sessions)
+    disputes = Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock)
     return Services(
         settings=settings,
         sessions=sessions,
@@ -74,8 +72,8 @@ def build_services(
         access=access,
         users=Users(sessions, audit, clock, changed=access.forget),
         transactions=Transactions(gateway, audit),
-        refunds=Refunds(sessions, gateway, audit, clock),
-        matters=Matters(sessions),
+        refunds=refunds,
+        matters=matters,
         jobs=JobQueue(sessions, clock, lease),
         history=History(sessions, gateway, clock),
         listings=listings,
@@ -83,6 +81,7 @@ def build_services(
         reports=Reports(gateway, audit, clock),
         outbox=Outbox(sessions, clock, lease),
         events=Events(sessions, gateway, settings.paybot_notify_channel, clock, writes),
-        disputes=Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock),
+        disputes=disputes,
         deliveries=Deliveries(sessions, clock, writes),
+        notices=Notices(sessions, gateway, refunds, disputes, matters, clock),
     )

@@ -10,11 +10,13 @@ from datetime import timedelta
 from typing import NoReturn
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread
+from bot.db.records import record
 from bot.domain import (
     EVIDENCE_FIELDS,
     Dispute,
@@ -27,6 +29,7 @@ from bot.domain import (
     Source,
 )
 from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.ids import JobKind, Milestone, NoticeKind
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
@@ -34,13 +37,8 @@ from bot.services.access import too_late
 from bot.services.approvals import Approvals, Flow
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.jobs import enqueue
+from bot.services.owed import ResponsesOwed, owe
 from bot.usertext import visible
-
-POST_DRAFT = "dispute.post_draft"
-SUBMIT = "dispute.submit"
-ACCEPT = "dispute.accept"
-ANNOUNCE = "dispute.announce"
-REMINDER = "dispute.reminder"
 
 
 class DisputeRefused(RefundRefused):
@@ -75,20 +73,11 @@ def thread_info(row: DisputeThread) -> DisputeThreadInfo:
 
 
 def response_info(row: DisputeResponse) -> DisputeResponseInfo:
-    return DisputeResponseInfo(
-        id=row.id,
-        dispute_id=row.dispute_id,
+    return record(
+        DisputeResponseInfo,
+        row,
         evidence=DisputeEvidence(**row.evidence),
         state=ResponseState(row.state),
-        requester_username=row.requester_username,
-        requester_slack_id=row.requester_slack_id,
-        created_at=row.created_at,
-        decided_by_username=row.decided_by_username,
-        decided_by_slack_id=row.decided_by_slack_id,
-        rejection_reason=row.rejection_reason,
-        failure_reason=row.failure_reason,
-        draft_channel=row.draft_channel,
-        draft_ts=row.draft_ts,
     )
 
 
@@ -106,7 +95,7 @@ class Disputes:
         self._audit = audit
         self._channel = notify_channel
         self._clock = clock
-        self._approvals = Approvals(FLOW, sessions, audit, clock)
+        self._approvals = Approvals(FLOW, sessions, audit, clock, ResponsesOwed(notify_channel))
 
     # -- where each dispute lives in Slack ------------------------------------------------
     async def track(
@@ -147,15 +136,16 @@ class Disputes:
 
     async def record_status(self, dispute: Dispute) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(DisputeThread)
-                .where(DisputeThread.dispute_id == dispute.id)
-                .values(
-                    status=dispute.status.value,
-                    respond_by=dispute.respond_by,
-                    updated_at=self._clock(),
-                )
+            await self._record_status(session, dispute)
+
+    async def _record_status(self, session: AsyncSession, dispute: Dispute) -> None:
+        await session.execute(
+            update(DisputeThread)
+            .where(DisputeThread.dispute_id == dispute.id)
+            .values(
+                status=dispute.status.value, respond_by=dispute.respond_by, updated_at=self._clock()
             )
+        )
 
     async def open_dispute(self, dispute_id: str) -> Dispute:
         dispute = await self._gateway.get_dispute(dispute_id)
@@ -196,7 +186,6 @@ class Disputes:
                 target_id=dispute_id,
                 after={"state": "drafted", "response": response_id},
             ),
-            POST_DRAFT,
             FormErrors(
                 {"summary": "A response to this dispute is already waiting for a decision."}
             ),
@@ -204,6 +193,9 @@ class Disputes:
 
     async def response(self, response_id: str) -> DisputeResponseInfo:
         return await self._approvals.get(response_id)
+
+    async def retell(self, response_id: str, milestone: Milestone | None) -> None:
+        await self._approvals.retell(response_id, milestone)
 
     async def set_draft_message(self, response_id: str, channel: str, ts: str) -> None:
         async with self._sessions.begin() as session:
@@ -229,13 +221,8 @@ class Disputes:
     async def approve(
         self, actor: PortalAccount, response_id: str, source: Source
     ) -> DisputeResponseInfo:
-        return await self._approvals.decide(
-            actor,
-            response_id,
-            source,
-            ResponseState.APPROVED,
-            [(SUBMIT, "approved"), (ANNOUNCE, "approved")],
-            check=lambda response: self._still_open(response.dispute_id),
+        return await self._approvals.approve(
+            actor, response_id, source, lambda response: self._still_open(response.dispute_id)
         )
 
     async def _still_open(self, dispute_id: str) -> None:
@@ -248,20 +235,10 @@ class Disputes:
 
     async def submit(self, response_id: str) -> DisputeResponseInfo:
         """Send approved evidence to the processor; safe to run again after a crash."""
-        response = await self.response(response_id)
-        if response.state is ResponseState.APPROVED:
-            try:
-                response = await self._approvals.advance(
-                    response_id, ResponseState.APPROVED, ResponseState.SUBMITTING
-                )
-            except DisputeRefused:
-                response = await self.response(response_id)
-        if response.state is not ResponseState.SUBMITTING:
-            return response
-        async with self._sessions() as session:
-            key = await session.scalar(
-                select(DisputeResponse.idempotency_key).where(DisputeResponse.id == response_id)
-            )
+        response = await self._approvals.submitting(response_id)
+        if response is None:
+            return await self.response(response_id)  # submitted already
+        key = await self._approvals.idempotency_key(response_id)
         try:
             await self._gateway.submit_dispute_evidence(
                 response.dispute_id, response.evidence, idempotency_key=str(key)
@@ -274,11 +251,14 @@ class Disputes:
                 ResponseState.SUBMITTING,
                 ResponseState.FAILED,
                 changes={"failure_reason": exc.message},
-                milestone="failed",
+                milestone=Milestone.FAILED,
                 reason=exc.message,
             )
         return await self._approvals.advance(
-            response_id, ResponseState.SUBMITTING, ResponseState.SUBMITTED, milestone="submitted"
+            response_id,
+            ResponseState.SUBMITTING,
+            ResponseState.SUBMITTED,
+            milestone=Milestone.SUBMITTED,
         )
 
     # -- accepting liability --------------------------------------------------------------
@@ -302,8 +282,8 @@ class Disputes:
             async with self._sessions.begin() as session:
                 if not await enqueue(
                     session,
-                    ACCEPT,
-                    f"{ACCEPT}:{dispute_id}",
+                    JobKind.DISPUTE_ACCEPT,
+                    f"{JobKind.DISPUTE_ACCEPT}:{dispute_id}",
                     {"dispute_id": dispute_id, "by": actor.slack_user_id or actor.username},
                     now=now,
                 ):
@@ -327,10 +307,20 @@ class Disputes:
             )
         return dispute
 
-    async def accept(self, dispute_id: str) -> Dispute:
-        return await self._gateway.accept_dispute(
+    async def accept(self, dispute_id: str, by: str) -> Dispute:
+        """Tell the processor (idempotent, so safe again after a crash); record the new status
+        and owe the dispute's thread the news, in one transaction."""
+        dispute = await self._gateway.accept_dispute(
             dispute_id, idempotency_key=f"paybot-accept-{dispute_id}"
         )
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            await self._record_status(session, dispute)
+            if self._channel:
+                await owe(
+                    session, NoticeKind.DISPUTE_ACCEPTED, self._channel, dispute_id, now, by=by
+                )
+        return dispute
 
     # -- deadlines ----------------------------------------------------------------------
     async def remind(self) -> int:
@@ -380,7 +370,7 @@ class Disputes:
                     await outbox.add(
                         session,
                         key=f"reminder:{row.dispute_id}:{stage}",
-                        kind=REMINDER,
+                        kind=NoticeKind.DISPUTE_REMINDER,
                         channel=self._channel,
                         object_id=row.dispute_id,
                         payload={"stage": stage},
@@ -418,8 +408,10 @@ FLOW: Flow[DisputeResponseInfo] = Flow(
     model=DisputeResponse,
     info=response_info,
     open_state=ResponseState.DRAFTED,
+    approved_state=ResponseState.APPROVED,
     rejected_state=ResponseState.REJECTED,
-    announce=ANNOUNCE,
+    submitting_state=ResponseState.SUBMITTING,
+    carry_out=JobKind.DISPUTE_SUBMIT,
     decide=Action.DECIDE_DISPUTE_RESPONSE,
     noun="This dispute response",
     asked="drafted this response",

@@ -18,20 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_first_new, insert_or_ignore
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.group_commit import GroupCommit
 from bot.db.models import EventCursor, ProcessorEventRow
 from bot.domain import EventType, ProcessorEvent
+from bot.ids import NoticeKind
 from bot.processors.gateway import Gateway
 from bot.services import outbox
 from bot.usertext import clean, clean_all
 
 # What each event type owes the notify channel.
 ANNOUNCED = {
-    EventType.DISPUTE_CREATED: "dispute.created",
-    EventType.DISPUTE_UPDATED: "dispute.updated",
-    EventType.RETURN_CREATED: "return.created",
-    EventType.WITHDRAWAL_RETURNED: "withdrawal.returned",
+    EventType.DISPUTE_CREATED: NoticeKind.DISPUTE_CREATED,
+    EventType.DISPUTE_UPDATED: NoticeKind.DISPUTE_UPDATED,
+    EventType.RETURN_CREATED: NoticeKind.RETURN_CREATED,
+    EventType.WITHDRAWAL_RETURNED: NoticeKind.WITHDRAWAL_RETURNED,
 }
 
 
@@ -94,6 +95,10 @@ class Events:
                     count += 1
                     await self._announce(session, event, now)
             counts.append(count)
+        if any(counts):
+            wake_after_commit(
+                session
+            )  # the worker's checks react to any new event, not only those told
         return counts
 
     async def _announce(self, session: AsyncSession, event: ProcessorEvent, now: datetime) -> None:

@@ -15,18 +15,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.models import Job
 from bot.services import leases
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12
+TABLE = leases.Leased(Job, QUEUED, RUNNING, DEAD, "run_after", MAX_ATTEMPTS, "finished_at")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ async def enqueue(
         "run_after": now + delay,
         "created_at": now,
     }
+    wake_after_commit(session)
     return await insert_or_ignore(session, Job, values, ["key"])
 
 
@@ -81,15 +83,9 @@ class JobQueue:
     async def claim(self, owner: str) -> ClaimedJob | None:
         """Take the oldest ready job, or a running one whose lease ran out; None when idle."""
         now = self._clock()
-        condition = leases.ready(Job, QUEUED, RUNNING, Job.run_after, now)
         async with self._sessions.begin() as session:
-            rows = await leases.claim(
-                session,
-                Job,
-                condition,
-                [Job.run_after, Job.id],
-                1,
-                {"state": RUNNING, "lease_owner": owner, "lease_until": now + self._lease},
+            rows = await TABLE.claim(
+                session, owner, now + self._lease, now, [Job.run_after, Job.id], 1
             )
         if not rows:
             return None
@@ -107,27 +103,9 @@ class JobQueue:
     async def retry(
         self, job: ClaimedJob, owner: str, error: str, delay: timedelta | None = None
     ) -> None:
-        """Back off (see leases.backoff); give up after MAX_ATTEMPTS."""
-        wait = delay if delay is not None else leases.backoff(job.attempts)
-        state = DEAD if job.attempts >= MAX_ATTEMPTS else QUEUED
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.lease_owner == owner)
-                .values(
-                    state=state,
-                    run_after=self._clock() + wait,
-                    last_error=error[:2000],
-                    lease_until=None,
-                    finished_at=self._clock() if state == DEAD else None,
-                )
-            )
+            await TABLE.retry(session, job.id, job.attempts, owner, error, self._clock(), delay)
 
     async def pending(self) -> int:
-        from sqlalchemy import func
-
         async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(Job).where(Job.state.in_((QUEUED, RUNNING)))
-            )
-        return int(count or 0)
+            return await TABLE.backlog(session)

@@ -11,18 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.models import OutboxMessage
 from bot.services import leases
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 15
+TABLE = leases.Leased(OutboxMessage, PENDING, SENDING, DEAD, "next_attempt_at", MAX_ATTEMPTS)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,9 @@ def add(
     payload: dict[str, Any],
     now: datetime,
 ) -> Any:
-    """Owe a message, in the caller's transaction; the same key twice is one message."""
+    """Owe a message, in the caller's transaction; the same key twice is one message. The
+    worker is woken once the transaction commits."""
+    wake_after_commit(session)
     return insert_or_ignore(
         session,
         OutboxMessage,
@@ -93,17 +96,9 @@ class Outbox:
 
     async def claim(self, owner: str, limit: int = 500) -> list[OutboxItem]:
         now = self._clock()
-        condition = leases.ready(
-            OutboxMessage, PENDING, SENDING, OutboxMessage.next_attempt_at, now
-        )
         async with self._sessions.begin() as session:
-            rows = await leases.claim(
-                session,
-                OutboxMessage,
-                condition,
-                [OutboxMessage.id],
-                limit,
-                {"state": SENDING, "lease_owner": owner, "lease_until": now + self._lease},
+            rows = await TABLE.claim(
+                session, owner, now + self._lease, now, [OutboxMessage.id], limit
             )
         return [item(r) for r in rows]
 
@@ -131,19 +126,8 @@ class Outbox:
     async def retry(
         self, item: OutboxItem, owner: str, error: str, delay: timedelta | None = None
     ) -> None:
-        wait = delay if delay is not None else leases.backoff(item.attempts)
-        state = DEAD if item.attempts >= MAX_ATTEMPTS else PENDING
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == item.id, OutboxMessage.lease_owner == owner)
-                .values(
-                    state=state,
-                    next_attempt_at=self._clock() + wait,
-                    last_error=error[:2000],
-                    lease_until=None,
-                )
-            )
+            await TABLE.retry(session, item.id, item.attempts, owner, error, self._clock(), delay)
 
     async def release(self, ids: list[int], owner: str) -> None:
         """Hand claimed rows back at shutdown, so another process takes them now, not after the lease."""
@@ -179,9 +163,4 @@ class Outbox:
 
     async def backlog(self) -> int:
         async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.state.in_((PENDING, SENDING)))
-            )
-        return int(count or 0)
+            return await TABLE.backlog(session)

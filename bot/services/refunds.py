@@ -7,8 +7,8 @@
 Every transition is a compare-and-set on ``state``, so of twenty concurrent approvals (double
 clicks, Slack retries, two processes) exactly one moves the request on. The processor call carries
 an idempotency key derived from the request, so a crash between "submitting" and the processor's
-answer, followed by a retry, finds the same refund instead of making a second one. Side effects
-on Slack are jobs enqueued in the same transaction as the transition they announce.
+answer, followed by a retry, finds the same refund instead of making a second one. The messages
+a transition owes Slack are recorded in the outbox in its own transaction (services/owed.py).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from bot import refusals
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
+from bot.db.records import record
 from bot.domain import (
     Account,
     Money,
@@ -34,10 +35,12 @@ from bot.domain import (
     Transaction,
 )
 from bot.errors import NotFound, ProcessorError, RefundRefused
+from bot.ids import JobKind, Milestone
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services.approvals import Approvals, Flow, check_reason
 from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.services.owed import RefundsOwed
 from bot.services.refund_rules import refund_refusal
 from bot.services.transactions import clean_id
 
@@ -49,31 +52,14 @@ LIVE = (
     RefundState.SUCCEEDED,
 )
 
-# Job kinds this service enqueues; bot/workers/refunds.py runs them.
-POST_APPROVAL = "refund.post_approval"
-EXECUTE = "refund.execute"
-ANNOUNCE = "refund.announce"
-
 
 def info(row: RefundRequest) -> RefundRequestInfo:
-    return RefundRequestInfo(
-        id=row.id,
-        transaction_id=row.transaction_id,
+    return record(
+        RefundRequestInfo,
+        row,
         amount=Money(row.amount_minor, row.currency),
         account=Account(row.account),
-        matter_id=row.matter_id,
-        reason=row.reason,
         state=RefundState(row.state),
-        requester_username=row.requester_username,
-        requester_slack_id=row.requester_slack_id,
-        created_at=row.created_at,
-        decided_by_username=row.decided_by_username,
-        decided_by_slack_id=row.decided_by_slack_id,
-        rejection_reason=row.rejection_reason,
-        processor_refund_id=row.processor_refund_id,
-        failure_reason=row.failure_reason,
-        approval_channel=row.approval_channel,
-        approval_ts=row.approval_ts,
     )
 
 
@@ -104,13 +90,18 @@ def _asked(
 
 class Refunds:
     def __init__(
-        self, sessions: SessionFactory, gateway: Gateway, audit: AuditLog, clock: Clock = utcnow
+        self,
+        sessions: SessionFactory,
+        gateway: Gateway,
+        audit: AuditLog,
+        clock: Clock = utcnow,
+        approvals_channel: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._audit = audit
         self._clock = clock
-        self._approvals = Approvals(FLOW, sessions, audit, clock)
+        self._approvals = Approvals(FLOW, sessions, audit, clock, RefundsOwed(approvals_channel))
 
     async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:
         """The transaction to show in the refund modal, or the reason it cannot be refunded."""
@@ -172,23 +163,23 @@ class Refunds:
                 reason,
                 after=_snapshot(RefundState.REQUESTED, request=request_id, amount=txn.amount.minor),
             ),
-            POST_APPROVAL,
             RefundRefused("A refund of this payment was requested a moment ago."),
         )
 
     async def get(self, request_id: str) -> RefundRequestInfo:
         return await self._approvals.get(request_id)
 
+    async def retell(self, request_id: str, milestone: Milestone | None) -> None:
+        await self._approvals.retell(request_id, milestone)
+
     async def approve(
         self, actor: PortalAccount, request_id: str, source: Source
     ) -> RefundRequestInfo:
-        return await self._approvals.decide(
+        return await self._approvals.approve(
             actor,
             request_id,
             source,
-            RefundState.APPROVED,
-            [(EXECUTE, ""), (ANNOUNCE, "approved")],
-            check=lambda request: self._still_refundable(actor, request, source),
+            lambda request: self._still_refundable(actor, request, source),
         )
 
     async def _still_refundable(
@@ -223,21 +214,14 @@ class Refunds:
 
     async def execute(self, request_id: str) -> RefundRequestInfo:
         """Send an approved refund to the processor; safe to run again after a crash at any point."""
-        request = await self.get(request_id)
-        if request.state is RefundState.APPROVED:
-            try:
-                request = await self._approvals.advance(
-                    request_id, RefundState.APPROVED, RefundState.SUBMITTING
-                )
-            except RefundRefused:
-                request = await self.get(request_id)
-        if request.state is not RefundState.SUBMITTING:
-            return request  # done already, by this worker before a crash or by another
+        request = await self._approvals.submitting(request_id)
+        if request is None:
+            return await self.get(request_id)  # done already
         txn = await self._gateway.get_transaction(request.transaction_id)
         refusal = refusals.GONE if txn is None else refund_refusal(txn)
         if refusal and not (txn and _our_refund_exists(txn, request)):
             return await self._fail(request_id, f"Refused at the processor check: {refusal}")
-        key = await self._idempotency_key(request_id)
+        key = await self._approvals.idempotency_key(request_id)
         try:
             refund = await self._gateway.refund(
                 request.transaction_id,
@@ -257,7 +241,7 @@ class Refunds:
             if refund.status is RefundStatus.SUCCEEDED
             else RefundState.PENDING
         )
-        milestone = "succeeded" if target is RefundState.SUCCEEDED else "submitted"
+        milestone = Milestone.SUCCEEDED if target is RefundState.SUCCEEDED else Milestone.SUBMITTED
         if refund.status is RefundStatus.FAILED:
             return await self._fail(
                 request_id, refund.failure_reason or "The processor failed the refund.", refund.id
@@ -279,17 +263,9 @@ class Refunds:
             request.state,
             RefundState.FAILED,
             changes={"failure_reason": reason, "processor_refund_id": refund_id},
-            milestone="failed",
+            milestone=Milestone.FAILED,
             reason=reason,
         )
-
-    async def _idempotency_key(self, request_id: str) -> str:
-        async with self._sessions() as session:
-            key = await session.scalar(
-                select(RefundRequest.idempotency_key).where(RefundRequest.id == request_id)
-            )
-        assert key is not None
-        return key
 
     async def check_pending(self) -> int:
         """Ask the processor about refunds still settling; announce those that settled or failed."""
@@ -309,7 +285,10 @@ class Refunds:
             try:
                 if refund.status is RefundStatus.SUCCEEDED:
                     await self._approvals.advance(
-                        row.id, RefundState.PENDING, RefundState.SUCCEEDED, milestone="succeeded"
+                        row.id,
+                        RefundState.PENDING,
+                        RefundState.SUCCEEDED,
+                        milestone=Milestone.SUCCEEDED,
                     )
                 else:
                     await self._approvals.advance(
@@ -319,7 +298,7 @@ class Refunds:
                         changes={
                             "failure_reason": refund.failure_reason or "failed at the processor"
                         },
-                        milestone="failed",
+                        milestone=Milestone.FAILED,
                     )
                 changed += 1
             except RefundRefused:
@@ -366,8 +345,10 @@ FLOW: Flow[RefundRequestInfo] = Flow(
     model=RefundRequest,
     info=info,
     open_state=RefundState.REQUESTED,
+    approved_state=RefundState.APPROVED,
     rejected_state=RefundState.REJECTED,
-    announce=ANNOUNCE,
+    submitting_state=RefundState.SUBMITTING,
+    carry_out=JobKind.REFUND_EXECUTE,
     decide=Action.DECIDE_REFUND,
     noun="This refund request",
     asked="asked for this refund",

@@ -1,5 +1,8 @@
 """Delivering the outbox to Slack: paced per channel, digests for bursts, marked sent with the ts.
 
+Every message the bot sends after an ack comes this way. What a notice says is blocks/notices.py;
+what it means for the domain (its objects, its thread, what its post changes) services/notices.py.
+
 Slack allows about one message per second per channel. A burst (more than a handful of items at
 once) becomes one digest message whose thread holds the items, several to a message, so a thousand
 events take dozens of messages, not a thousand. 429s are retried by slack_sdk's retry handler,
@@ -14,17 +17,16 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import disputes as dispute_blocks
+from bot.blocks.notices import render
 from bot.clock import Clock
-from bot.domain import Dispute, DisputeThreadInfo, Money, PaymentReturn
-from bot.nacha import describe_return
-from bot.services import disputes as dispute_jobs
+from bot.domain import Notice
+from bot.ids import NoticeKind
 from bot.services.container import Services
 from bot.services.jobs import worker_name
 from bot.services.outbox import OutboxItem
@@ -32,7 +34,10 @@ from bot.slack.directory import SlackDirectory
 
 log = logging.getLogger("paybot.notify")
 
-THREADLESS = ("dispute.created", "return.created", "withdrawal.returned")  # top-level posts
+# Top-level posts, a digest when many come at once for a channel.
+THREADLESS = (NoticeKind.DISPUTE_CREATED, NoticeKind.RETURN_CREATED, NoticeKind.WITHDRAWAL_RETURNED)
+ALONE = (NoticeKind.REFUND_REQUEST,)  # top-level posts with buttons, each its own message
+UPDATES = (NoticeKind.REFUND_UPDATE, NoticeKind.RESPONSE_UPDATE)  # chat.update of a message
 DIGEST_AT = 4  # this many items or more at once for one channel become a digest
 BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as fit
 
@@ -66,17 +71,12 @@ class Stopping(Exception):
     """The process is shutting down: the item goes back to the outbox for another process."""
 
 
-class NotReady(Exception):
-    """The message this item belongs under is not posted yet; try again shortly."""
-
-
 @dataclass
 class Rendered:
     item: OutboxItem
     blocks: list[Block]
     text: str
-    dispute: Dispute | None = None
-    matter_id: str | None = None
+    notice: Notice | None = None
 
 
 class Pacer:
@@ -150,21 +150,23 @@ class Delivery:
         return sum(done)
 
     async def _deliver_channel(self, channel: str, items: list[OutboxItem]) -> int:
-        items = await self._drop_posted(channel, items)
         rendered: list[Rendered] = []
         for item in items:
             try:
                 rendered.append(await self._render(item))
             except Exception as exc:
                 await self._services.outbox.retry(item, self.owner, repr(exc))
+        rendered = await self._drop_posted(channel, rendered)
         threadless = [r for r in rendered if r.item.kind in THREADLESS]
-        threaded = [r for r in rendered if r not in threadless]
+        alone = [r for r in rendered if r.item.kind in ALONE]
+        threaded = [r for r in rendered if r not in threadless and r not in alone]
         delivered = 0
         if len(threadless) >= DIGEST_AT:
             delivered += await self._digest(channel, threadless, threaded)
         else:
-            for one in threadless:
-                delivered += await self._single(channel, one)
+            alone = threadless + alone
+        for one in alone:
+            delivered += await self._single(channel, one)
         for one in threaded:
             delivered += await self._reply(channel, one)
         return delivered
@@ -246,21 +248,25 @@ class Delivery:
             self._pages[page_key] = found
         return self._pages[page_key]
 
-    async def _drop_posted(self, channel: str, items: list[OutboxItem]) -> list[OutboxItem]:
-        """Items a dead process posted as single messages: mark them sent instead of posting again."""
-        retried = [i for i in items if i.attempts > 1]
+    async def _drop_posted(self, channel: str, items: list[Rendered]) -> list[Rendered]:
+        """Items a dead process posted as single messages: mark them sent instead of posting
+        again, after what their post changes (it may not have been recorded)."""
+        retried = [r for r in items if r.item.attempts > 1]
         if not retried:
             return items
         posted: set[int] = set()
-        for thread_ts in {None, *(i.thread_ts for i in retried if i.thread_ts)}:
-            for item in retried:
-                if item.id in posted:
+        for thread_ts in {None, *(r.item.thread_ts for r in retried if r.item.thread_ts)}:
+            for one in retried:
+                if one.item.id in posted:
                     continue
-                found = await self._posted_before(channel, [item.key], thread_ts)
+                found = await self._posted_before(channel, [one.item.key], thread_ts)
                 if found:
-                    await self._services.outbox.sent([item.id], found["ts"], thread_ts, self.owner)
-                    posted.add(item.id)
-        return [i for i in items if i.id not in posted]
+                    await self._after_post(one, channel, found["ts"], thread_ts or found["ts"])
+                    await self._services.outbox.sent(
+                        [one.item.id], found["ts"], thread_ts, self.owner
+                    )
+                    posted.add(one.item.id)
+        return [r for r in items if r.item.id not in posted]
 
     async def _single(self, channel: str, one: Rendered) -> int:
         try:
@@ -276,7 +282,7 @@ class Delivery:
         outbox = self._services.outbox
         parent_ts = next((r.item.thread_ts for r in items if r.item.thread_ts), None)
         if parent_ts is None:
-            disputes = sum(1 for r in items if r.item.kind == "dispute.created")
+            disputes = sum(1 for r in items if r.item.kind == NoticeKind.DISPUTE_CREATED)
             try:
                 parent = await self._post(
                     channel,
@@ -310,49 +316,47 @@ class Delivery:
         return delivered
 
     async def _after_post(self, one: Rendered, channel: str, ts: str, thread_ts: str) -> None:
-        """A dispute's message is where its later updates go; its matter's people are told by DM."""
-        if one.dispute is None:
-            return
-        disputes = self._services.disputes
-        await disputes.track(one.dispute, one.matter_id, channel, ts, thread_ts)
-        await self._tell_matter(one.dispute, one.matter_id)
-
-    async def _tell_matter(self, dispute: Dispute, matter_id: str | None) -> None:
-        matter = await self._services.matters.get(matter_id) if matter_id else None
-        if matter is None:
-            return
-        for email in matter.members:
-            user_id = await self._directory.user_for_email(email)
-            if user_id:
-                await self._services.outbox.add(
-                    key=f"dm:dispute:{dispute.id}:{user_id}",
-                    kind="dispute.dm",
-                    channel=user_id,
-                    object_id=dispute.id,
-                    payload={"matter_id": matter_id},
-                )
+        """What the post changes: where a request's message or a dispute's thread is."""
+        if one.notice is not None:
+            resolve = self._directory.user_for_email
+            await self._services.notices.posted(one.notice, channel, ts, thread_ts, resolve)
 
     async def _reply(self, channel: str, one: Rendered) -> int:
-        """Status changes, reminders and DMs: replies in a dispute's thread, or direct messages."""
-        outbox = self._services.outbox
+        """Replies in a request's or a dispute's thread, direct messages, and updates."""
+        outbox, notices = self._services.outbox, self._services.notices
+        assert one.notice is not None
         try:
-            thread_ts = None
-            if one.dispute is not None and one.item.kind != "dispute.dm":
-                where = await self._services.disputes.thread(one.dispute.id)
-                if where is None or where.thread_ts is None:
-                    raise NotReady(one.dispute.id)
-                thread_ts = where.thread_ts
-                if one.item.kind == "dispute.updated" and unchanged(where, one.dispute):
+            if one.item.kind in UPDATES:
+                await self._update(one)
+                await outbox.sent([one.item.id], None, None, self.owner)
+                return 1
+            if one.item.kind == NoticeKind.REFUND_MATTER:
+                await notices.tell_matter(one.notice, channel, self._directory.user_for_email)
+                await outbox.sent([one.item.id], None, None, self.owner)
+                return 1
+            thread = await notices.thread(one.notice)
+            thread_ts = thread.ts if thread else None
+            if thread is not None:
+                if thread.told:
                     await outbox.sent([one.item.id], None, thread_ts, self.owner)
                     return 1  # the thread already says this (another feed told the same change)
-                await self._services.disputes.record_status(one.dispute)
-                await self._refresh_parent(where.channel or channel, where.message_ts)
-            posted = await self._post(channel, one.text, None, thread_ts, [one.item])
+                channel = thread.channel or channel
+                await self._refresh_parent(channel, thread.parent_ts)
+            posted = await self._post(channel, one.text, one.blocks or None, thread_ts, [one.item])
+            await self._after_post(one, posted["channel"], posted["ts"], thread_ts or posted["ts"])
         except Exception as exc:
             await outbox.retry(one.item, self.owner, repr(exc))
             return 0
         await outbox.sent([one.item.id], posted["ts"], thread_ts, self.owner)
         return 1
+
+    async def _update(self, one: Rendered) -> None:
+        """Render a request's message again in its new state (not posted yet: it will show it)."""
+        assert one.notice is not None
+        where = self._services.notices.message(one.notice)
+        if where is not None:
+            channel, ts = where
+            await self._client.chat_update(channel=channel, ts=ts, text=one.text, blocks=one.blocks)
 
     async def _refresh_parent(self, channel: str, message_ts: str | None) -> None:
         """Render the dispute's message again from the current state of every item in it."""
@@ -368,92 +372,9 @@ class Delivery:
         )
 
     async def _render(self, item: OutboxItem) -> Rendered:
-        gateway, now = self._services.gateway, self._clock()
-        if item.kind == "withdrawal.returned":
-            return self._payout_return(item)
-        if item.kind == "return.created":
-            payment_return = await self._return(item)
-            meaning = describe_return(payment_return.code)
-            return Rendered(
-                item,
-                dispute_blocks.return_message(payment_return, meaning),
-                dispute_blocks.return_text(payment_return, meaning),
-            )
-        dispute = await gateway.get_dispute(item.object_id)
-        if dispute is None:
-            raise LookupError(f"dispute {item.object_id} not found at the processor")
-        txn = await gateway.get_transaction(dispute.transaction_id)
-        matter_id = dispute.matter_id or (txn.matter_id if txn else None)
-        if item.kind == "dispute.created":
-            return Rendered(
-                item,
-                dispute_blocks.dispute_message(dispute, matter_id, now),
-                dispute_blocks.dispute_text(dispute),
-                dispute,
-                matter_id,
-            )
-        if item.kind == "dispute.updated":
-            return Rendered(item, [], dispute_blocks.status_reply(dispute), dispute, matter_id)
-        if item.kind == dispute_jobs.REMINDER:
-            return Rendered(
-                item,
-                [],
-                dispute_blocks.reminder_text(dispute, str(item.payload.get("stage")), now),
-                dispute,
-                matter_id,
-            )
-        if item.kind == "dispute.dm":
-            return Rendered(
-                item,
-                [],
-                dispute_blocks.matter_dispute_dm(dispute, matter_id, now),
-                dispute,
-                matter_id,
-            )
-        raise LookupError(f"unknown notification kind {item.kind}")
-
-    @staticmethod
-    def _payout_return(item: OutboxItem) -> Rendered:
-        """A returned payout, told from the event itself (no processor has a withdrawal lookup)."""
-        data = dict(item.payload.get("data") or {})
-        minor = data.get("returned_minor", data.get("amount_minor"))
-        amount = str(Money(int(minor or 0), str(data.get("currency") or "USD")))
-        code = str(data.get("code") or "unknown")
-        meaning = describe_return(code)
-        return Rendered(
-            item,
-            dispute_blocks.withdrawal_return_message(item.object_id, amount, code, meaning),
-            f"Withdrawal {item.object_id} returned ({code}, {meaning}): {amount}",
-        )
-
-    async def _return(self, item: OutboxItem) -> PaymentReturn:
-        """The return as the event told it, completed from the payment it returned."""
-        data = dict(item.payload.get("data") or {})
-        transaction_id = str(data.get("transaction_id") or "")
-        txn = (
-            await self._services.gateway.get_transaction(transaction_id) if transaction_id else None
-        )
-        if txn is None:
-            raise LookupError(
-                f"the payment of return {item.object_id} was not found at the processor"
-            )
-        return PaymentReturn(
-            id=item.object_id,
-            transaction_id=txn.id,
-            code=str(data.get("code") or txn.return_code or ""),
-            amount=txn.amount,
-            created_at=self._clock(),
-            matter_id=txn.matter_id,
-        )
-
-
-def unchanged(thread: DisputeThreadInfo, dispute: Dispute) -> bool:
-    """The thread already shows this status and deadline (stored times may have lost their zone)."""
-
-    def utc(at: datetime) -> datetime:
-        return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-    return thread.status is dispute.status and utc(thread.respond_by) == utc(dispute.respond_by)
+        notice = await self._services.notices.load(item)
+        blocks, text = render(notice)
+        return Rendered(item, blocks, text, notice)
 
 
 def _body(one: Rendered) -> list[Block]:

@@ -6,11 +6,12 @@ import asyncio
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import create_bot
-from bot.db.models import AuditEntry, RefundRequest
+from bot.db.models import AuditEntry, OutboxMessage, RefundRequest
 from bot.domain import Account, MethodType, PaymentKind, RefundState
+from bot.ids import NoticeKind
 from bot.workspace.slack_api import Message
 from tests.conftest import APPROVALS, Harness, eventually, opened_modal
 
@@ -248,3 +249,40 @@ async def test_reject_asks_for_a_reason_and_tells_the_requester(harness: Harness
     dm = await harness.fake.wait_for(lambda: harness.fake.messages(staff), what="DM to requester")
     assert "Not eligible" in dm[-1].text
     assert (await harness.sandbox.show(txn.id))["refunds"] == []
+
+
+async def test_an_approval_message_posted_before_a_crash_is_found_and_recorded_not_posted_again(
+    harness: Harness,
+) -> None:
+    """A process posted the approval message and died before recording where it is: the takeover
+    finds the post by the outbox key in its metadata, records its place, and the request's news
+    goes in its thread."""
+    staff = await harness.user("sam", "staff")
+    manager = await harness.user("meg", "manager")
+    txn = await harness.charge()
+    parent = await request_refund(harness, staff, txn.id, "Duplicate charge")
+    await eventually(
+        lambda: _approval_at(harness, txn.id, parent.ts), what="the approval message recorded"
+    )
+    async with harness.store.sessions.begin() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == NoticeKind.REFUND_REQUEST)
+            .values(
+                state="pending", slack_ts=None, thread_ts=None, lease_owner=None, lease_until=None
+            )
+        )
+        await session.execute(update(RefundRequest).values(approval_channel=None, approval_ts=None))
+
+    await harness.cycle()
+    assert len(harness.fake.messages(APPROVALS)) == 1, "not posted again"
+    assert await _approval_at(harness, txn.id, parent.ts)
+    await harness.slack.block_action(manager, "refund_approve", message=parent)
+    await harness.fake.wait_for(
+        lambda: any("Approved by" in t for t in thread(harness, parent)), what="approved reply"
+    )
+
+
+async def _approval_at(harness: Harness, transaction_id: str, ts: str) -> bool:
+    row = await request_row(harness, transaction_id)
+    return (row.approval_channel, row.approval_ts) == (APPROVALS, ts)

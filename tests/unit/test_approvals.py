@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.db.models import AuditEntry, DisputeResponse, Job, RefundRequest
+from bot.db.models import AuditEntry, DisputeResponse, Job, OutboxMessage, RefundRequest
 from bot.domain import (
     DisputeEvidence,
     PortalAccount,
@@ -21,11 +21,13 @@ from bot.domain import (
     Source,
 )
 from bot.errors import Denied, FormErrors, RefundRefused
+from bot.ids import JobKind, Milestone, NoticeKind
 from bot.roles import Action
 from bot.services import disputes, refunds
 from bot.services.access import RoleDenied
 from bot.services.approvals import REASON_MAX, Approvals, check_reason
 from bot.services.audit import AuditRecord, Outcome
+from bot.services.owed import RefundsOwed
 from bot.store import Store
 
 
@@ -36,11 +38,14 @@ def person(username: str, role: str = "manager", *, active: bool = True) -> Port
 
 
 STAFF = person("sam", "staff")
+APPROVALS = "C0APPROVALS"
 
 
 @pytest.fixture
 def machine(store: Store, clock: ManualClock) -> Approvals[RefundRequestInfo]:
-    return Approvals(refunds.FLOW, store.sessions, store.services.audit, clock)
+    return Approvals(
+        refunds.FLOW, store.sessions, store.services.audit, clock, RefundsOwed(APPROVALS)
+    )
 
 
 def refund_row(clock: ManualClock, requester: PortalAccount = STAFF, txn: str = "txn_1") -> Any:
@@ -76,7 +81,6 @@ async def create(
             target_type="transaction",
             target_id=txn,
         ),
-        refunds.POST_APPROVAL,
         RefundRefused("A refund of this payment was requested a moment ago."),
     )
 
@@ -100,7 +104,14 @@ async def jobs(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
     return [(job.kind, job.key, job.payload) for job in rows]
 
 
-async def test_create_stores_the_request_its_audit_row_and_its_first_job(
+async def owed(store: Store) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The messages owed to Slack: kind, key, channel, payload."""
+    async with store.sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    return [(row.kind, row.key, row.channel, row.payload) for row in rows]
+
+
+async def test_create_stores_the_request_its_audit_row_and_its_message(
     store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
 ) -> None:
     request = await create(machine, clock)
@@ -108,9 +119,10 @@ async def test_create_stores_the_request_its_audit_row_and_its_first_job(
     assert (await machine.get(request.id)) == request
     [row] = await audit_rows(store, "txn_1")
     assert (row.action, row.outcome, row.actor_username) == ("request_refund", "done", "sam")
-    assert await jobs(store) == [
-        (refunds.POST_APPROVAL, f"{refunds.POST_APPROVAL}:{request.id}", {"request_id": request.id})
+    assert await owed(store) == [
+        (NoticeKind.REFUND_REQUEST, f"refund.request:{request.id}", APPROVALS, {})
     ]
+    assert await jobs(store) == [], "posting is the outbox's, not a job"
 
 
 async def test_a_second_live_request_is_the_flows_duplicate_refusal_and_leaves_nothing(
@@ -120,7 +132,7 @@ async def test_a_second_live_request_is_the_flows_duplicate_refusal_and_leaves_n
     with pytest.raises(RefundRefused, match="a moment ago"):
         await create(machine, clock)
     assert len(await audit_rows(store, "txn_1")) == 1
-    assert len(await jobs(store)) == 1
+    assert len(await owed(store)) == 1
 
 
 async def test_approval_moves_once_with_the_decider_its_audit_row_and_its_jobs(
@@ -134,7 +146,8 @@ async def test_approval_moves_once_with_the_decider_its_audit_row_and_its_jobs(
         request.id,
         Source.BUTTON,
         RefundState.APPROVED,
-        [(refunds.EXECUTE, ""), (refunds.ANNOUNCE, "approved")],
+        [JobKind.REFUND_EXECUTE],
+        Milestone.APPROVED,
     )
     assert approved.state is RefundState.APPROVED
     assert (approved.decided_by_username, approved.decided_by_slack_id) == ("mona", "UMONA")
@@ -146,11 +159,13 @@ async def test_approval_moves_once_with_the_decider_its_audit_row_and_its_jobs(
     )
     assert decision.before == {"state": "requested"}
     assert decision.after == {"state": "approved", "decided_by_slack_id": "UMONA"}
-    assert [(kind, key) for kind, key, _ in await jobs(store)][1:] == [
-        (refunds.EXECUTE, f"{refunds.EXECUTE}:{request.id}:"),
-        (refunds.ANNOUNCE, f"{refunds.ANNOUNCE}:{request.id}:approved"),
+    assert await jobs(store) == [
+        (JobKind.REFUND_EXECUTE, f"refund.execute:{request.id}", {"request_id": request.id})
     ]
-    assert (await jobs(store))[2][2] == {"request_id": request.id, "milestone": "approved"}
+    assert (await owed(store))[1:] == [
+        (kind, f"{kind}:{request.id}:approved", APPROVALS, {"milestone": "approved"})
+        for kind in (NoticeKind.REFUND_UPDATE, NoticeKind.REFUND_MILESTONE)
+    ], "the approval message rendered again and a reply in its thread, no DM yet"
 
 
 async def test_rejection_stores_and_audits_its_reason(
@@ -163,9 +178,12 @@ async def test_rejection_stores_and_audits_its_reason(
     assert (rejected.state, rejected.rejection_reason) == (RefundState.REJECTED, "Not a duplicate")
     [decision] = await audit_rows(store, request.id)
     assert (decision.action, decision.reason) == ("reject_refund", "Not a duplicate")
-    assert [key for _, key, _ in await jobs(store)][1:] == [
-        f"{refunds.ANNOUNCE}:{request.id}:rejected"
-    ]
+    assert await jobs(store) == []
+    assert [(key, channel) for _, key, channel, _ in await owed(store)][1:] == [
+        (f"refund.update:{request.id}:rejected", APPROVALS),
+        (f"refund.milestone:{request.id}:rejected", APPROVALS),
+        (f"refund.dm:{request.id}:rejected:USAM", "USAM"),
+    ], "the requester is told by DM"
 
 
 async def test_the_requester_cannot_decide_their_own_request(
@@ -213,12 +231,20 @@ async def test_an_already_decided_request_is_refused_as_too_late_and_audited(
     store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
 ) -> None:
     request = await create(machine, clock)
-    await machine.decide(person("mona"), request.id, Source.BUTTON, RefundState.APPROVED, [])
+    await machine.decide(
+        person("mona"), request.id, Source.BUTTON, RefundState.APPROVED, [], Milestone.APPROVED
+    )
     with pytest.raises(RefundRefused, match="already approved by mona"):
         await machine.decidable(person("max", "admin"), request.id, Source.BUTTON)
     with pytest.raises(RefundRefused, match="already approved by mona"):
         await machine.decide(
-            person("max", "admin"), request.id, Source.BUTTON, RefundState.REJECTED, [], reason="x"
+            person("max", "admin"),
+            request.id,
+            Source.BUTTON,
+            RefundState.REJECTED,
+            [],
+            Milestone.REJECTED,
+            reason="x",
         )
     rows = await audit_rows(store, request.id)
     assert [(r.action, r.outcome, r.actor_username) for r in rows] == [
@@ -237,7 +263,12 @@ async def test_of_concurrent_decisions_one_wins_and_the_others_are_audited_as_to
     results = await asyncio.gather(
         *(
             machine.decide(
-                who, request.id, Source.BUTTON, RefundState.APPROVED, [(refunds.EXECUTE, "")]
+                who,
+                request.id,
+                Source.BUTTON,
+                RefundState.APPROVED,
+                [JobKind.REFUND_EXECUTE],
+                Milestone.APPROVED,
             )
             for who in deciders
         ),
@@ -253,14 +284,17 @@ async def test_of_concurrent_decisions_one_wins_and_the_others_are_audited_as_to
     assert sorted(r.outcome for r in rows) == ["denied"] * 11 + ["done"]
     assert {r.action for r in rows if r.outcome == "denied"} <= {"decide_refund", "approve_refund"}
     assert [r.actor_username for r in rows if r.outcome == "done"] == [winner]
-    assert sum(kind == refunds.EXECUTE for kind, _, _ in await jobs(store)) == 1
+    assert sum(kind == JobKind.REFUND_EXECUTE for kind, _, _ in await jobs(store)) == 1
+    assert sum(kind == NoticeKind.REFUND_MILESTONE for kind, *_ in await owed(store)) == 1
 
 
 async def test_worker_moves_follow_the_states_and_a_lost_one_is_not_audited(
     store: Store, machine: Approvals[RefundRequestInfo], clock: ManualClock
 ) -> None:
     request = await create(machine, clock)
-    await machine.decide(person("mona"), request.id, Source.BUTTON, RefundState.APPROVED, [])
+    await machine.decide(
+        person("mona"), request.id, Source.BUTTON, RefundState.APPROVED, [], Milestone.APPROVED
+    )
     await machine.move(
         None, request.id, Source.SYSTEM, RefundState.APPROVED, RefundState.SUBMITTING
     )
@@ -275,10 +309,16 @@ async def test_worker_moves_follow_the_states_and_a_lost_one_is_not_audited(
         RefundState.SUBMITTING,
         RefundState.FAILED,
         changes={"failure_reason": "card closed"},
-        jobs=[(refunds.ANNOUNCE, "failed")],
+        milestone=Milestone.FAILED,
         reason="card closed",
     )
     assert (failed.state, failed.failure_reason) == (RefundState.FAILED, "card closed")
+    assert [key for _, key, _, _ in await owed(store)][-4:] == [
+        f"refund.update:{request.id}:failed",
+        f"refund.milestone:{request.id}:failed",
+        f"refund.dm:{request.id}:failed:USAM",
+        f"refund.matter:{request.id}:failed",
+    ], "a failure is told to the requester and the matter's people"
     rows = await audit_rows(store, request.id)
     assert [(r.action, r.outcome, r.actor_username, r.reason) for r in rows] == [
         ("approve_refund", "done", "mona", None),
@@ -311,11 +351,17 @@ async def test_dispute_responses_are_the_same_machine_audited_on_the_dispute(
         target_type="dispute",
         target_id="dp_1",
     )
-    await machine.create(row, record, disputes.POST_DRAFT, FormErrors({"summary": "waiting"}))
+    await machine.create(row, record, FormErrors({"summary": "waiting"}))
     with pytest.raises(Denied, match="You drafted this response"):
         await machine.decidable(person("sam", "admin"), "resp1", Source.BUTTON)
     await machine.decide(
-        person("mona"), "resp1", Source.BUTTON, ResponseState.REJECTED, [], reason="thin"
+        person("mona"),
+        "resp1",
+        Source.BUTTON,
+        ResponseState.REJECTED,
+        [],
+        Milestone.REJECTED,
+        reason="thin",
     )
     with pytest.raises(disputes.DisputeRefused, match="dispute response was already rejected"):
         await machine.decidable(person("max"), "resp1", Source.BUTTON)

@@ -44,7 +44,7 @@ def _dispute(number: int) -> Rendered:
         matter_id=None,
     )
     item = OutboxItem(number, f"k{number}", "dispute.created", "C1", dispute.id, {}, 1, None)
-    return Rendered(item, dispute_blocks.dispute_message(dispute, None, NOW), "d", dispute)
+    return Rendered(item, dispute_blocks.dispute_message(dispute, None, NOW), "d")
 
 
 def _return(number: int) -> Rendered:

@@ -1,0 +1,82 @@
+"""Every message the outbox delivers, rendered by its kind: the blocks (none for a plain reply)
+and the text (the notification's, and a reply's whole message)."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks import disputes, refunds
+from bot.domain import Money, Notice
+from bot.ids import NoticeKind
+from bot.nacha import describe_return
+
+RESPONSE_MILESTONE = {
+    "approved": "✅ Response approved by <@{decider}>: submitting the evidence to the processor.",
+    "rejected": "❌ Response rejected by <@{decider}>.",
+    "submitted": "📨 Evidence submitted to the processor. The bank will review it.",
+    "failed": "⚠️ Submitting the evidence failed.",
+}
+
+
+def render(notice: Notice) -> tuple[list[Block], str]:
+    kind, payload = notice.kind, notice.payload
+    if kind == NoticeKind.WITHDRAWAL_RETURNED:
+        return _withdrawal_return(notice)
+    if notice.payment_return is not None:  # NoticeKind.RETURN_CREATED
+        meaning = describe_return(notice.payment_return.code)
+        return (
+            disputes.return_message(notice.payment_return, meaning),
+            disputes.return_text(notice.payment_return, meaning),
+        )
+    if notice.refund is not None:
+        request, milestone = notice.refund, str(payload.get("milestone") or "")
+        if kind == NoticeKind.REFUND_REQUEST:
+            return refunds.refund_request_message(request), refunds.request_text(request)
+        if kind == NoticeKind.REFUND_UPDATE:
+            return (
+                refunds.refund_request_message(request),
+                f"{refunds.request_text(request)} ({request.state.value})",
+            )
+        if kind == NoticeKind.REFUND_CHECKLIST:
+            return [], refunds.bookkeeping_checklist(request)
+        if kind == NoticeKind.MATTER_MISSING:
+            return [], refunds.matter_members_missing([str(e) for e in payload["emails"]])
+        return [], refunds.milestone_text(request, milestone)  # REFUND_MILESTONE, REFUND_DM
+    if notice.response is not None:
+        response = notice.response
+        if kind == NoticeKind.RESPONSE_DRAFT:
+            return disputes.response_draft(response), "Dispute response drafted"
+        if kind == NoticeKind.RESPONSE_UPDATE:
+            return disputes.response_draft(response), "Dispute response"
+        text = RESPONSE_MILESTONE[str(payload["milestone"])]  # RESPONSE_MILESTONE
+        return [], text.format(decider=response.decided_by_slack_id or "")
+    dispute, now = notice.dispute, notice.now
+    if dispute is None:
+        raise LookupError(f"nothing to render a {kind} notice from")
+    if kind == NoticeKind.DISPUTE_CREATED:
+        return (
+            disputes.dispute_message(dispute, notice.matter_id, now),
+            disputes.dispute_text(dispute),
+        )
+    if kind == NoticeKind.DISPUTE_UPDATED:
+        return [], disputes.status_reply(dispute)
+    if kind == NoticeKind.DISPUTE_ACCEPTED:
+        return [], f"{disputes.status_reply(dispute)} (accepted by <@{payload['by']}>)"
+    if kind == NoticeKind.DISPUTE_REMINDER:
+        return [], disputes.reminder_text(dispute, str(payload.get("stage")), now)
+    if kind == NoticeKind.DISPUTE_DM:
+        return [], disputes.matter_dispute_dm(dispute, notice.matter_id, now)
+    raise LookupError(f"unknown notification kind {kind}")
+
+
+def _withdrawal_return(notice: Notice) -> tuple[list[Block], str]:
+    """A returned payout, told from the event itself (no processor has a withdrawal lookup)."""
+    data = dict(notice.payload.get("data") or {})
+    minor = data.get("returned_minor", data.get("amount_minor"))
+    amount = str(Money(int(minor or 0), str(data.get("currency") or "USD")))
+    code = str(data.get("code") or "unknown")
+    meaning = describe_return(code)
+    return (
+        disputes.withdrawal_return_message(notice.object_id, amount, code, meaning),
+        disputes.withdrawal_return_text(notice.object_id, amount, code, meaning),
+    )

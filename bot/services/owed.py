@@ -1,0 +1,97 @@
+"""The messages each step of a request owes Slack, recorded in the outbox in the transaction of
+the step itself (the approvals machine's ``Tell``): who is told of which milestone, and where."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import DisputeResponseInfo, RefundRequestInfo
+from bot.ids import Milestone, NoticeKind
+from bot.services import outbox
+
+TOLD_BY_DM = {Milestone.SUBMITTED, Milestone.SUCCEEDED, Milestone.FAILED}
+
+
+async def owe(
+    session: AsyncSession,
+    kind: NoticeKind,
+    channel: str,
+    object_id: str,
+    now: datetime,
+    *parts: str,
+    **payload: object,
+) -> None:
+    """One message; its key is its kind, its object and ``parts``, so a step owes it once."""
+    await outbox.add(
+        session,
+        key=":".join((kind, object_id, *parts)),
+        kind=kind,
+        channel=channel,
+        object_id=object_id,
+        payload=payload,
+        now=now,
+    )
+
+
+class RefundsOwed:
+    """A refund request: its approval message, that message rendered again at each milestone
+    with a reply in its thread (and the bookkeeping checklist once settled), a DM to the
+    requester, and the matter's people told (``refund.matter``: their DMs are owed then)."""
+
+    def __init__(self, channel: str | None) -> None:
+        self._channel = channel
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        request: RefundRequestInfo,
+        milestone: Milestone | None,
+        now: datetime,
+    ) -> None:
+        channel, request_id = self._channel, request.id
+        if not channel:
+            return  # PAYBOT_APPROVALS_CHANNEL is required when the bot runs
+        if milestone is None:
+            await owe(session, NoticeKind.REFUND_REQUEST, channel, request_id, now)
+            return
+        for kind in (NoticeKind.REFUND_UPDATE, NoticeKind.REFUND_MILESTONE):
+            await owe(session, kind, channel, request_id, now, milestone, milestone=milestone)
+        if milestone is Milestone.SUCCEEDED:
+            await owe(session, NoticeKind.REFUND_CHECKLIST, channel, request_id, now)
+        user = request.requester_slack_id
+        if user and (milestone in TOLD_BY_DM or milestone is Milestone.REJECTED):
+            await owe(
+                session, NoticeKind.REFUND_DM, user, request_id, now, milestone, user,
+                milestone=milestone,
+            )  # fmt: skip
+        if milestone in TOLD_BY_DM and request.matter_id:
+            await owe(
+                session, NoticeKind.REFUND_MATTER, channel, request_id, now, milestone,
+                milestone=milestone,
+            )  # fmt: skip
+
+
+class ResponsesOwed:
+    """A dispute response: the draft, with its buttons, in the dispute's thread; at each
+    milestone the draft rendered again and a reply in the thread."""
+
+    def __init__(self, channel: str | None) -> None:
+        self._channel = channel
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        response: DisputeResponseInfo,
+        milestone: Milestone | None,
+        now: datetime,
+    ) -> None:
+        channel, response_id = self._channel, response.id
+        if not channel:
+            return  # no dispute is announced, so there is no thread to answer in
+        if milestone is None:
+            await owe(session, NoticeKind.RESPONSE_DRAFT, channel, response_id, now)
+            return
+        for kind in (NoticeKind.RESPONSE_UPDATE, NoticeKind.RESPONSE_MILESTONE):
+            await owe(session, kind, channel, response_id, now, milestone, milestone=milestone)
