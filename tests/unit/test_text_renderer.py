@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.blocks import notices
 from bot.blocks.disputes import withdrawal_return_message, withdrawal_return_text
 from bot.blocks.text import escape, inline, quote
+from bot.domain import Notice
 from bot.handlers.gate import clean_typed
+from bot.ids import NoticeKind
 from bot.usertext import visible
 
 
@@ -83,3 +88,20 @@ def test_a_returned_payout_is_told_in_the_processors_words_escaped() -> None:
         b.to_dict()["text"]["text"] for b in blocks if b.to_dict()["text"]["type"] == "mrkdwn"
     ]
     assert mrkdwn and not any("<" in text for text in mrkdwn), mrkdwn
+
+
+def test_a_returned_payouts_processor_text_pings_nobody() -> None:
+    hostile = "<!channel> <https://evil.test|Approve> *R02*\nhi"
+    notice = Notice(
+        NoticeKind.WITHDRAWAL_RETURNED,
+        "wd_<!here>",
+        {"data": {"code": hostile, "amount_minor": 350000, "currency": "USD<!everyone>"}},
+        datetime(2026, 12, 6, tzinfo=UTC),
+    )
+    blocks, text = notices.render(notice)
+    # mrkdwn is where a mention or link would work (a header's plain_text shows it as typed).
+    mrkdwn = [b["text"]["text"] for b in (x.to_dict() for x in blocks) if b["type"] == "section"]
+    shown = text + json.dumps(mrkdwn)
+    for ping in ("<!channel>", "<!here>", "<!everyone>", "<https://"):
+        assert ping not in shown, shown
+    assert "&lt;!channel&gt;" in text and "\n" not in text
