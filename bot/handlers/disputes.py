@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
-from bot.domain import EVIDENCE_FIELDS, Source
+from bot.domain import EVIDENCE_FIELDS, PortalAccount, Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Router
 from bot.handlers.decisions import register_decisions
@@ -25,18 +25,10 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     disputes = services.disputes
     budget = services.settings.paybot_answer_budget
 
-    @app.action(ActionId.DISPUTE_RESPOND)
-    async def open_response(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        await modals.open_loading(client, body, context, RESPOND_TITLE)
-        dispute = await disputes.open_dispute(forms.action_value(action))
-        await modals.fill(client, context, response_modal(dispute))
+    async def response_form(actor: PortalAccount, dispute_id: str) -> View:
+        return response_modal(await disputes.open_dispute(dispute_id))
+
+    app.action(ActionId.DISPUTE_RESPOND)(modals.opener(RESPOND_TITLE, response_form))
 
     @app.view(CallbackId.DISPUTE_RESPONSE)
     async def draft(

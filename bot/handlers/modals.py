@@ -9,7 +9,7 @@ modal by the app's one error path (bot/handlers/errors.py), not beside it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,8 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
+from bot.domain import PortalAccount
+from bot.handlers import forms
 
 _OPENED = "loading_modal"
 
@@ -53,6 +55,28 @@ async def fill(client: AsyncWebClient, context: dict[str, Any], view: View) -> N
         raise RuntimeError("fill() needs open_loading() first")
     await client.views_update(view_id=loading.view_id, hash=loading.hash, view=view)
     context.pop(_OPENED, None)
+
+
+Form = Callable[[PortalAccount, str], Awaitable[View]]
+Opener = Callable[..., Awaitable[None]]
+
+
+def opener(title: str, form: Form) -> Opener:
+    """The listener of a button that opens a modal needing the processor: acked, opened
+    loading within the trigger's life, then filled with ``form`` of the button's value."""
+
+    async def open_modal(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: dict[str, Any],
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        await open_loading(client, body, context, title)
+        await fill(client, context, await form(context["actor"], forms.action_value(action)))
+
+    return open_modal
 
 
 async def submit_soon(

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
 from bot.blocks.refunds import refund_modal, reject_modal
-from bot.domain import Source
+from bot.domain import PortalAccount, Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Command, Router
 from bot.handlers.decisions import register_decisions
@@ -25,26 +25,20 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     refunds = services.refunds
     budget = services.settings.paybot_answer_budget
 
+    async def refund_form(actor: PortalAccount, transaction_id: str, source: Source) -> View:
+        return refund_modal(await refunds.refundable(actor, transaction_id, source))
+
     async def refund_command(cmd: Command) -> None:
         await cmd.ack()
         await modals.open_loading(cmd.client, cmd.body, cmd.context, REFUND_TITLE)
-        txn = await refunds.refundable(cmd.actor, cmd.args, Source.COMMAND)
-        await modals.fill(cmd.client, cmd.context, refund_modal(txn))
+        await modals.fill(
+            cmd.client, cmd.context, await refund_form(cmd.actor, cmd.args, Source.COMMAND)
+        )
 
     router.add(Subcommand.REFUND, refund_command)
-
-    @app.action(ActionId.REFUND_OPEN)
-    async def open_modal(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        await modals.open_loading(client, body, context, REFUND_TITLE)
-        txn = await refunds.refundable(context["actor"], forms.action_value(action), Source.BUTTON)
-        await modals.fill(client, context, refund_modal(txn))
+    app.action(ActionId.REFUND_OPEN)(
+        modals.opener(REFUND_TITLE, lambda actor, value: refund_form(actor, value, Source.BUTTON))
+    )
 
     @app.view(CallbackId.REFUND_REQUEST)
     async def submit(
