@@ -20,6 +20,8 @@ RESPONSE_MILESTONE = {
 
 def render(notice: Notice) -> tuple[list[Block], str]:
     kind, payload = notice.kind, notice.payload
+    if kind == NoticeKind.REPLY:  # rendered when the person asked, by the blocks that answer it
+        return Block.parse_all(payload.get("blocks") or []), str(payload.get("text") or "")
     if kind == NoticeKind.WITHDRAWAL_RETURNED:
         return _withdrawal_return(notice)
     if notice.payment_return is not None:  # NoticeKind.RETURN_CREATED

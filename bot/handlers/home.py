@@ -76,7 +76,9 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     ) -> None:
         await ack()
         blocks, text = await panels[ActionId(action["action_id"])](context["actor"], client)
-        await client.chat_postMessage(channel=str(body["user"]["id"]), blocks=blocks, text=text)
+        # Through the outbox, as every message after an ack: paced per channel, so a person
+        # clicking fast is not refused by Slack's one post a second.
+        await services.outbox.reply(str(body["user"]["id"]), [b.to_dict() for b in blocks], text)
 
     for action_id in panels:
         app.action(action_id)(show_panel)

@@ -83,7 +83,7 @@ class Notices:
     async def load(self, item: OutboxItem) -> Notice:
         now, kind = self._clock(), item.kind
         notice = Notice(kind, item.object_id, item.payload, now)
-        if kind == NoticeKind.WITHDRAWAL_RETURNED:
+        if kind in (NoticeKind.WITHDRAWAL_RETURNED, NoticeKind.REPLY):
             return notice
         if kind == NoticeKind.RETURN_CREATED:
             return Notice(

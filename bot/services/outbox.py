@@ -7,6 +7,7 @@ marked sent with the Slack ts, so a restart neither loses nor repeats it.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from bot.clock import Clock, utcnow
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory, wake_after_commit
 from bot.db.models import OutboxMessage
+from bot.ids import NoticeKind
 from bot.services import leases
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
@@ -93,6 +95,17 @@ class Outbox:
     async def add(self, **fields: Any) -> bool:
         async with self._sessions.begin() as session:
             return bool(await add(session, now=self._clock(), **fields))
+
+    async def reply(self, channel: str, blocks: list[dict[str, Any]], text: str) -> None:
+        """Owe a person the answer to their own click, rendered already (a list as it stood when
+        they asked): delivered paced with everything else to that channel, and only once."""
+        await self.add(
+            key=f"{NoticeKind.REPLY}:{uuid.uuid4().hex}",
+            kind=NoticeKind.REPLY,
+            channel=channel,
+            object_id=channel,
+            payload={"blocks": blocks, "text": text},
+        )
 
     async def claim(self, owner: str, limit: int = 500) -> list[OutboxItem]:
         now = self._clock()

@@ -71,9 +71,9 @@ async def test_every_button_with_any_value_by_anyone_is_answered_200_within_a_se
 ) -> None:
     # Over a thousand clicks in a few minutes: far past Slack's per-method tiers, which are not
     # what this sweep is about (each tier has its own test in tests/unit/test_fake_slack_rules.py).
-    # The Home panels post to the clicker's DM; a sweep posts there far faster than one a second,
-    # so the per-channel limit is off too (tests/unit/test_fake_slack_rules.py has its own test,
-    # tests/e2e/test_home.py what the person reads when Slack keeps refusing).
+    # The Home panels are owed to the clicker's DM, far faster than one a second: the outbox
+    # would pace them (tests/e2e/test_home.py), at a second each, so the per-channel limit is
+    # off too (tests/unit/test_fake_slack_rules.py has its own test).
     harness.fake.tier_limits = False
     harness.fake.rate_limit(None, None)
     who = await people(harness)

@@ -154,17 +154,39 @@ async def test_someone_without_access_is_told_so_on_app_home(harness: Harness) -
     assert "no Payments Portal access" in json.dumps(view)
 
 
-async def test_a_panel_slack_keeps_refusing_is_said_plainly(
+async def test_a_panel_slack_refuses_for_a_while_still_arrives_once(
     harness: Harness, logs: Captured
 ) -> None:
     manager = await harness.user("meg", "manager")
     view = await opened_home(harness, manager)
-    # Slack refuses the panel's DM post six times: once, then slack_sdk's five retries.
+    # Slack refuses the panel's DM post six times: once, then slack_sdk's five retries; the
+    # outbox tries it again later.
     harness.fake.fail_next("chat.postMessage", retry_after=0, times=6)
 
     answer = await harness.slack.block_action(manager, "home_disputes", view=view)
     assert answer.status == 200
-    dm = await harness.fake.wait_for(lambda: harness.fake.messages(manager), what="DM")
+
+    async def delivered() -> list[Any]:
+        harness.clock.advance(seconds=30)  # past the outbox's back-off
+        await harness.cycle()
+        return harness.fake.messages(manager)
+
+    dm = await eventually(delivered, what="the panel's DM")
+    assert [m.text for m in dm] == ["Disputes"]
+    assert logs.messages(logging.ERROR) == []
+
+
+async def test_an_answer_slack_keeps_refusing_is_said_plainly(
+    harness: Harness, logs: Captured
+) -> None:
+    viewer = await harness.user("vic", "viewer")
+    first = await opened_home(harness, viewer)
+    # Refresh draws App Home again; Slack refuses views.publish past slack_sdk's retries.
+    harness.fake.fail_next("views.publish", retry_after=0, times=6)
+
+    answer = await harness.slack.block_action(viewer, "home_refresh", view=first)
+    assert answer.status == 200
+    dm = await harness.fake.wait_for(lambda: harness.fake.messages(viewer), what="DM")
     assert dm[0].text == "Slack asked Paybot to slow down. Try again in a minute."
     assert logs.messages(logging.ERROR) == []
     assert [m for m in logs.messages() if "rate-limited" in m]
