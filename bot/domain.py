@@ -447,6 +447,7 @@ class DisputeThreadInfo:
     channel: str | None
     message_ts: str | None
     thread_ts: str | None
+    stage: str | None = None  # the stage the thread last showed (None: not known)
 
 
 @dataclass(frozen=True)

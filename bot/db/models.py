@@ -199,6 +199,8 @@ class DisputeThread(Base):
     reminded_72h_at: Mapped[datetime | None]
     reminded_24h_at: Mapped[datetime | None]
     overdue_at: Mapped[datetime | None]
+    stage: Mapped[str | None] = mapped_column(String(40))  # the stage the thread last showed
+    deadline_set_at: Mapped[datetime | None]  # since when a response answers this deadline
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
@@ -59,6 +59,15 @@ def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
     return DisputeEvidence(**cleaned)
 
 
+def stage_of(dispute: Dispute) -> str | None:
+    return dispute.stage.name if dispute.stage is not None else None
+
+
+def utc(at: datetime) -> datetime:
+    """Stored times may have lost their zone (SQLite): they are UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def thread_info(row: DisputeThread) -> DisputeThreadInfo:
     return DisputeThreadInfo(
         row.dispute_id,
@@ -69,6 +78,7 @@ def thread_info(row: DisputeThread) -> DisputeThreadInfo:
         row.channel,
         row.message_ts,
         row.thread_ts,
+        row.stage,
     )
 
 
@@ -112,6 +122,8 @@ class Disputes:
                     "matter_id": matter_id,
                     "status": dispute.status.value,
                     "respond_by": dispute.respond_by,
+                    "stage": stage_of(dispute),
+                    "deadline_set_at": now,
                     "channel": channel,
                     "message_ts": message_ts,
                     "thread_ts": thread_ts,
@@ -139,13 +151,24 @@ class Disputes:
             await self._record_status(session, dispute)
 
     async def _record_status(self, session: AsyncSession, dispute: Dispute) -> None:
-        await session.execute(
-            update(DisputeThread)
-            .where(DisputeThread.dispute_id == dispute.id)
-            .values(
-                status=dispute.status.value, respond_by=dispute.respond_by, updated_at=self._clock()
-            )
+        row = await session.get(DisputeThread, dispute.id, with_for_update=True)
+        if row is None:
+            return
+        now, stage = self._clock(), stage_of(dispute)
+        moved = utc(row.respond_by) != utc(dispute.respond_by) or (
+            row.stage is not None and row.stage != stage
         )
+        row.status, row.respond_by, row.stage, row.updated_at = (
+            dispute.status.value,
+            dispute.respond_by,
+            stage,
+            now,
+        )
+        if moved:
+            # A new reply-by date or stage asks for a new answer: its reminders start again,
+            # and only a response made from now on answers it (see `remind`).
+            row.reminded_72h_at = row.reminded_24h_at = row.overdue_at = None
+            row.deadline_set_at = now
 
     async def open_dispute(self, dispute_id: str) -> Dispute:
         dispute = await self._gateway.get_dispute(dispute_id)
@@ -337,7 +360,7 @@ class Disputes:
                 )
             ).all()
         for row in rows:
-            if await self._submitted(row.dispute_id):
+            if await self._submitted(row.dispute_id, since=row.deadline_set_at):
                 continue
             left = row.respond_by - now
             stage = (
@@ -379,11 +402,13 @@ class Disputes:
                 count += 1
         return count
 
-    async def _submitted(self, dispute_id: str) -> bool:
+    async def _submitted(self, dispute_id: str, since: datetime | None) -> bool:
+        """A response approved for this deadline (made since it was set, when that is known)."""
         async with self._sessions() as session:
             found = await session.scalar(
                 select(DisputeResponse.id).where(
                     DisputeResponse.dispute_id == dispute_id,
+                    DisputeResponse.created_at >= since if since is not None else true(),
                     DisputeResponse.state.in_(
                         [
                             ResponseState.APPROVED.value,

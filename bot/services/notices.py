@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.domain import Dispute, DisputeThreadInfo, Notice, PaymentReturn
 from bot.ids import Milestone, NoticeKind
 from bot.processors.gateway import Gateway
-from bot.services.disputes import Disputes
+from bot.services.disputes import Disputes, stage_of, utc
 from bot.services.matters import Matters
 from bot.services.outbox import OutboxItem
 from bot.services.owed import owe
@@ -232,9 +231,10 @@ class Notices:
 
 
 def unchanged(thread: DisputeThreadInfo, dispute: Dispute) -> bool:
-    """The thread already shows this status and deadline (stored times may have lost their zone)."""
-
-    def utc(at: datetime) -> datetime:
-        return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-    return thread.status is dispute.status and utc(thread.respond_by) == utc(dispute.respond_by)
+    """The thread already shows this status, deadline and stage (a stage not recorded, as on
+    threads from before stages were kept, is not a change)."""
+    return (
+        thread.status is dispute.status
+        and utc(thread.respond_by) == utc(dispute.respond_by)
+        and (thread.stage is None or thread.stage == stage_of(dispute))
+    )

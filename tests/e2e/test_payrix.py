@@ -13,6 +13,7 @@ import os
 import sys
 from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -416,7 +417,23 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
         await payrix_bot.cycle()
     assert everything_in(payrix_bot).count("respond by 2026-12-10") == 1, "announced once"
 
-    await answer("The pre-arbitration answer", "Pre-arbitration: your answer asks for arbitration")
+    # The new reply-by asks for a new answer: its reminders run, though the first was answered.
+    thread = await payrix_bot.store.services.disputes.thread(cb["id"])
+    assert thread is not None
+    payrix_bot.clock.now = thread.respond_by - timedelta(hours=60)
+    await announced(payrix_bot, "must be answered within 72 hours")
+
+    # A new stage alone (same status, same reply-by date) is still news, told once.
+    cb.update(cycle="issuerDeclinedPreArbitration", modified=payrix_now(payrix_bot.clock()))
+    await announced(payrix_bot, "Pre-arbitration declined by the issuer")
+    for _ in range(3):
+        await payrix_bot.cycle()
+    assert everything_in(payrix_bot).count("declined by the issuer: your answer") == 1
+
+    await answer(
+        "The pre-arbitration answer",
+        "Pre-arbitration declined by the issuer: your answer asks for arbitration",
+    )
     await eventually(lambda: sent("represent", "requestArbitration"), what="arbitration asked")
 
 
