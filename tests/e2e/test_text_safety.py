@@ -281,7 +281,8 @@ def bodies() -> dict[str, tuple[str, str]]:
             "payload=" + quote('{"type": "shortcut", "callback_id": ', safe=""),
             "application/x-www-form-urlencoded; charset=rot13",
         ),
-        # a shape Bolt cannot read: its kwargs take actions[0]
+        # a click naming no action: Bolt's kwargs for a function middleware took actions[0]
+        # (the gate is a class, so it is now an unhandled request, answered 200 politely)
         "no actions": (
             "payload=" + quote(json.dumps({"type": "block_actions", "actions": []}), safe=""),
             "application/x-www-form-urlencoded",
@@ -343,10 +344,11 @@ async def test_bodies_nested_ten_thousand_deep_get_a_4xx_and_one_log_line(
     finally:
         root.removeHandler(captured)
         root.setLevel(old_level)
-    assert all(400 <= status < 500 for *_, status in answers), answers
+    polite = ("/slack/events", "no actions", True, 200)  # signed: "Paybot does not offer that"
+    assert [a for a in answers if not 400 <= a[-1] < 500 and a != polite] == [], "a 4xx for each"
     expected = {("/slack/events", False): 401, ("/slack/events", True): 400}
-    for route, _name, signed, status in answers:
-        if route == "/slack/events":
+    for route, name, signed, status in answers:
+        if route == "/slack/events" and (route, name, signed, status) != polite:
             assert status == expected[(route, signed)]
     async with harness.store.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessorEventRow)) == 0
