@@ -157,6 +157,22 @@ def workspace_options() -> dict[str, Any]:
     return {}
 
 
+def bot_settings(database_url: str, slack_url: str, **extra: Any) -> Settings:
+    """What every test bot runs with: the fake Slack, its channels, a quick worker, no pacing;
+    ``extra`` adds a harness's own (its processor, its limits)."""
+    return Settings(
+        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
+        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
+        slack_api_url=slack_url,
+        database_url=database_url,
+        paybot_approvals_channel=APPROVALS,
+        paybot_notify_channel=NOTIFY,
+        paybot_worker_interval=0.05,
+        paybot_notify_pace=0,
+        **extra,
+    )
+
+
 @pytest.fixture
 async def harness(
     database_url: str, clock: ManualClock, workspace_options: dict[str, Any]
@@ -165,17 +181,11 @@ async def harness(
     api_url = await fake.start()
     fake.add_channel(APPROVALS, "payments-approvals")
     fake.add_channel(NOTIFY, "payments")
-    settings = Settings(
-        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
-        slack_api_url=api_url,
-        database_url=database_url,
-        paybot_approvals_channel=APPROVALS,
-        paybot_notify_channel=NOTIFY,
-        paybot_worker_interval=0.05,
-        paybot_notify_pace=0,
+    settings = bot_settings(
+        database_url,
+        api_url,
         paybot_rate_limit_per_minute=100_000,
-        paybot_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
+        paybot_webhook_secret=WEBHOOK_SECRET,
     )
     store = await open_store(settings, clock=clock)
     bot = await create_bot(settings, clock=clock, store=store)

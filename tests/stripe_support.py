@@ -33,6 +33,7 @@ from tests.conftest import (
     NOTIFY,
     SIGNING_SECRET,
     Harness,
+    bot_settings,
     free_port,
 )
 
@@ -160,18 +161,12 @@ async def refunds_of(client: stripe.StripeClient, charge_id: str) -> list[dict[s
 
 
 def stripe_settings(database_url: str, slack_url: str, stripe_url: str, **extra: Any) -> Settings:
-    return Settings(
-        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
-        slack_api_url=slack_url,
-        database_url=database_url,
-        paybot_approvals_channel=APPROVALS,
-        paybot_notify_channel=NOTIFY,
-        paybot_worker_interval=0.05,
-        paybot_notify_pace=0,
+    return bot_settings(
+        database_url,
+        slack_url,
         payments_backend="stripe",
-        stripe_api_key=API_KEY,  # type: ignore[arg-type]
-        stripe_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
+        stripe_api_key=API_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_api_base=stripe_url,
         **extra,
     )

@@ -23,7 +23,6 @@ from sqlalchemy import select
 
 from bot.app import create_bot
 from bot.clock import ManualClock
-from bot.config import Settings
 from bot.db.models import ProcessorEventRow, RefundRequest
 from bot.domain import RefundState
 from bot.processors.sandbox import SandboxSimulator
@@ -37,6 +36,7 @@ from tests.conftest import (
     NOTIFY,
     SIGNING_SECRET,
     Harness,
+    bot_settings,
     eventually,
     free_port,
     opened_modal,
@@ -71,17 +71,11 @@ async def make_payrix_bot(
         api_url = await fake.start()
         fake.add_channel(APPROVALS, "payments-approvals")
         fake.add_channel(NOTIFY, "payments")
-        settings = Settings(
-            slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
-            slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
-            slack_api_url=api_url,
-            database_url=database_url,
-            paybot_approvals_channel=APPROVALS,
-            paybot_notify_channel=NOTIFY,
-            paybot_worker_interval=0.05,
-            paybot_notify_pace=0,
+        settings = bot_settings(
+            database_url,
+            api_url,
             payments_backend="payrix",
-            payrix_api_key=API_KEY,  # type: ignore[arg-type]
+            payrix_api_key=API_KEY,
             payrix_merchant_id=MERCHANT,
             payrix_api_base=standin.url,
             **overrides,
