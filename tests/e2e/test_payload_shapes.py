@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from tests.conftest import Harness
+from tests.conftest import Captured, Harness
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "slack" / "payloads"
 FILES = sorted(PAYLOADS.glob("*.json"))
@@ -32,23 +31,6 @@ def workspace_options() -> dict[str, Any]:
     return {"enterprise_id": ENTERPRISE}
 
 
-@pytest.fixture
-def errors_logged() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    handler = Keep(logging.WARNING)
-    loggers = [logging.getLogger(n) for n in ("slack_bolt", "paybot.errors")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    yield records
-    for logger in loggers:
-        logger.removeHandler(handler)
-
-
 def ours(text: str) -> str:
     for theirs, mine in OURS.items():
         text = re.sub(rf"\b{theirs}\b", mine, text)
@@ -61,7 +43,7 @@ def test_all_sixty_six_shapes_are_here() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_every_real_payload_shape_gets_200_and_a_sensible_answer(
-    harness: Harness, path: Path, errors_logged: list[logging.LogRecord]
+    harness: Harness, path: Path, logs: Captured
 ) -> None:
     fake = harness.fake
     admin = await harness.user("primary", "admin", slack_id="W111")
@@ -113,6 +95,5 @@ async def test_every_real_payload_shape_gets_200_and_a_sensible_answer(
         # Events the bot does not act on (the Messages tab opening among them) are ignored
         # quietly: nothing posted anywhere.
         assert not told, f"{kind}: the bot said {said}"
-    problems = [r.getMessage() for r in errors_logged if r.levelno >= logging.ERROR]
-    assert problems == []
-    assert not [r for r in errors_logged if "didn't call ack()" in r.getMessage()]
+    assert logs.messages(logging.ERROR) == []
+    assert not [m for m in logs.messages() if "didn't call ack()" in m]
