@@ -278,9 +278,16 @@ async def test_an_approval_message_posted_before_a_crash_is_found_and_recorded_n
     assert len(harness.fake.messages(APPROVALS)) == 1, "not posted again"
     assert await _approval_at(harness, txn.id, parent.ts)
     await harness.slack.block_action(manager, "refund_approve", message=parent)
-    await harness.fake.wait_for(
-        lambda: any("Approved by" in t for t in thread(harness, parent)), what="approved reply"
-    )
+
+    async def approved() -> bool:
+        await harness.cycle()  # the background worker may be slow on a loaded machine
+        return any("Approved by" in t for t in thread(harness, parent))
+
+    try:
+        await eventually(approved, timeout=20, what="approved reply")
+    except AssertionError as failed:
+        told = [body.get("text") for _, body in harness.fake.responses]
+        raise AssertionError(f"{failed}; the clickers were told {told}") from failed
 
 
 async def _approval_at(harness: Harness, transaction_id: str, ts: str) -> bool:
