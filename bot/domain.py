@@ -409,6 +409,9 @@ class RefundRequestInfo:
     failure_reason: str | None = None
     approval_channel: str | None = None
     approval_ts: str | None = None
+    # The bank day (the firm's calendar) the refund is expected to have settled by; set by
+    # Refunds.get, which knows the firm's zone.
+    expected_by: date | None = None
 
 
 class ResponseState(StrEnum):

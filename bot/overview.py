@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -90,6 +90,7 @@ class HistoryView:
     columns: tuple[HistoryColumn, ...]
     next_cursor: str | None = None
     prev_cursor: str | None = None
+    zone: tzinfo = UTC  # the firm's clock, for the dates shown
 
 
 @dataclass(frozen=True)

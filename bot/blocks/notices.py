@@ -33,10 +33,11 @@ def render(notice: Notice) -> tuple[list[Block], str]:
     if notice.refund is not None:
         request, milestone = notice.refund, str(payload.get("milestone") or "")
         if kind == NoticeKind.REFUND_REQUEST:
-            return refunds.refund_request_message(request), refunds.request_text(request)
+            message = refunds.refund_request_message(request, notice.now.tzinfo)
+            return message, refunds.request_text(request)
         if kind == NoticeKind.REFUND_UPDATE:
             return (
-                refunds.refund_request_message(request),
+                refunds.refund_request_message(request, notice.now.tzinfo),
                 f"{refunds.request_text(request)} ({request.state.value})",
             )
         if kind == NoticeKind.REFUND_CHECKLIST:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select, update
 
 from bot import refusals
-from bot.clock import Clock, utcnow
+from bot.clock import Clock, add_business_days, local_day, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
 from bot.db.records import record
@@ -51,6 +53,14 @@ LIVE = (
     RefundState.PENDING,
     RefundState.SUCCEEDED,
 )
+
+
+SETTLE_BANK_DAYS = 2  # "1-2 business days": bank days on the Federal Reserve's calendar
+
+
+def expected_by(requested_at: datetime, zone: tzinfo) -> date:
+    """The firm's day a refund requested at ``requested_at`` should have settled by."""
+    return local_day(add_business_days(requested_at, SETTLE_BANK_DAYS, zone), zone)
 
 
 def info(row: RefundRequest) -> RefundRequestInfo:
@@ -96,11 +106,13 @@ class Refunds:
         audit: AuditLog,
         clock: Clock = utcnow,
         approvals_channel: str | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._audit = audit
         self._clock = clock
+        self._zone = zone
         self._approvals = Approvals(FLOW, sessions, audit, clock, RefundsOwed(approvals_channel))
 
     async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:
@@ -167,7 +179,9 @@ class Refunds:
         )
 
     async def get(self, request_id: str) -> RefundRequestInfo:
-        return await self._approvals.get(request_id)
+        """The request, with the day it is expected to have settled by."""
+        found = await self._approvals.get(request_id)
+        return replace(found, expected_by=expected_by(found.created_at, self._zone))
 
     async def retell(self, request_id: str, milestone: Milestone | None) -> None:
         await self._approvals.retell(request_id, milestone)

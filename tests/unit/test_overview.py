@@ -171,14 +171,14 @@ async def test_sandbox_daily_totals_are_summed_per_utc_day(
     await simulator.resolve_dispute(dispute.id, won=False)
     await simulator.return_payment(ach.id, "R01")
 
-    days = await gateway.daily_totals(NOW.date(), NOW.date() + timedelta(days=2))
+    days = await gateway.daily_totals(NOW.date(), NOW.date() + timedelta(days=2), UTC)
     assert days == [
         DailyTotals(NOW.date(), payments=2, payments_minor=14_000),
         DailyTotals(NOW.date() + timedelta(days=1), payments=1, payments_minor=6_000, refunds=1,
                     refunds_minor=10_000, disputes=1, disputes_minor=6_000,
                     disputes_lost_minor=6_000, returns=1, returns_minor=4_000),
     ]  # fmt: skip
-    assert await gateway.daily_totals(NOW.date(), NOW.date()) == []
+    assert await gateway.daily_totals(NOW.date(), NOW.date(), UTC) == []
 
 
 def _transaction(number: int) -> Transaction:
