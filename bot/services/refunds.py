@@ -70,6 +70,7 @@ def info(row: RefundRequest) -> RefundRequestInfo:
         amount=Money(row.amount_minor, row.currency),
         account=Account(row.account),
         state=RefundState(row.state),
+        expected_by=None,  # not a column: Refunds.get sets it, on the firm's calendar
     )
 
 
