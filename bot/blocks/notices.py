@@ -42,6 +42,8 @@ def render(notice: Notice) -> tuple[list[Block], str]:
             )
         if kind == NoticeKind.REFUND_CHECKLIST:
             return [], refunds.bookkeeping_checklist(request)
+        if kind == NoticeKind.REFUND_OVERDUE:
+            return [], refunds.overdue_text(request)
         if kind == NoticeKind.MATTER_MISSING:
             return [], refunds.matter_members_missing([str(e) for e in payload["emails"]])
         return [], refunds.milestone_text(request, milestone)  # REFUND_MILESTONE, REFUND_DM

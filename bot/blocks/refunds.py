@@ -172,5 +172,14 @@ def matter_members_missing(emails: list[str]) -> str:
     return f"⚠️ Not found in Slack, so not told by DM: {listed}. Tell them another way."
 
 
+def overdue_text(request: RefundRequestInfo) -> str:
+    """The refund's thread, once: it has not settled by the bank day it was expected by."""
+    expected = f"{request.expected_by:%a %Y-%m-%d}" if request.expected_by else "its expected day"
+    return (
+        f"⚠️ The refund of {request.amount} on `{inline(request.transaction_id)}` is still pending "
+        f"at the processor: it was expected to settle by {expected}. Check it with the processor."
+    )
+
+
 def request_text(request: RefundRequestInfo) -> str:
     return f"Refund request: {request.amount} on {inline(request.transaction_id)}"

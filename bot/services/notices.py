@@ -27,6 +27,7 @@ REFUND_KINDS = {
     NoticeKind.REFUND_UPDATE,
     NoticeKind.REFUND_MILESTONE,
     NoticeKind.REFUND_CHECKLIST,
+    NoticeKind.REFUND_OVERDUE,
     NoticeKind.REFUND_DM,
     NoticeKind.REFUND_MATTER,
     NoticeKind.MATTER_MISSING,
@@ -39,6 +40,7 @@ RESPONSE_KINDS = {
 IN_APPROVAL_THREAD = {
     NoticeKind.REFUND_MILESTONE,
     NoticeKind.REFUND_CHECKLIST,
+    NoticeKind.REFUND_OVERDUE,
     NoticeKind.MATTER_MISSING,
 }
 IN_DISPUTE_THREAD = {

@@ -37,12 +37,12 @@ from bot.domain import (
     Transaction,
 )
 from bot.errors import NotFound, ProcessorError, RefundRefused
-from bot.ids import JobKind, Milestone
+from bot.ids import JobKind, Milestone, NoticeKind
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services.approvals import Approvals, Flow, check_reason
 from bot.services.audit import AuditLog, AuditRecord, Outcome
-from bot.services.owed import RefundsOwed
+from bot.services.owed import RefundsOwed, owe
 from bot.services.refund_rules import refund_refusal
 from bot.services.transactions import clean_id
 
@@ -114,6 +114,8 @@ class Refunds:
         self._audit = audit
         self._clock = clock
         self._zone = zone
+        self._channel = approvals_channel
+        self._flagged: set[str] = set()  # overdue requests this process has owed a flag for
         self._approvals = Approvals(FLOW, sessions, audit, clock, RefundsOwed(approvals_channel))
 
     async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:
@@ -283,7 +285,8 @@ class Refunds:
         )
 
     async def check_pending(self) -> int:
-        """Ask the processor about refunds still settling; announce those that settled or failed."""
+        """Ask the processor about refunds still settling; announce those that settled or failed,
+        and flag (once) those still pending after the bank day they were expected by."""
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
@@ -296,6 +299,7 @@ class Refunds:
                 continue
             refund = await self._gateway.get_refund(row.processor_refund_id)
             if refund is None or refund.status is RefundStatus.PENDING:
+                await self._flag_if_overdue(row)
                 continue
             try:
                 if refund.status is RefundStatus.SUCCEEDED:
@@ -319,6 +323,16 @@ class Refunds:
             except RefundRefused:
                 continue  # another process got there first
         return changed
+
+    async def _flag_if_overdue(self, row: RefundRequest) -> None:
+        now = self._clock()
+        if not self._channel or row.id in self._flagged:
+            return
+        if local_day(now, self._zone) <= expected_by(row.created_at, self._zone):
+            return
+        async with self._sessions.begin() as session:  # its key is the request's: owed once
+            await owe(session, NoticeKind.REFUND_OVERDUE, self._channel, row.id, now)
+        self._flagged.add(row.id)
 
     async def set_approval_message(self, request_id: str, channel: str, ts: str) -> bool:
         """Record where the approval message is; False if it was recorded already (a repeat post)."""

@@ -9,8 +9,15 @@ import io
 import json
 from datetime import UTC, datetime
 
-from tests.conftest import APPROVALS, Harness
+from sqlalchemy import func, select
+
+from bot.db.models import OutboxMessage
+from bot.domain import RefundState
+from bot.ids import NoticeKind
+from tests.conftest import APPROVALS, Harness, eventually
 from tests.e2e.test_home import opened_home, request_refund
+from tests.e2e.test_refunds import request_refund as ask_refund
+from tests.e2e.test_refunds import state_is, thread
 from tests.e2e.test_reports import uploaded
 
 
@@ -62,3 +69,42 @@ async def test_a_refund_asked_for_on_the_friday_before_a_monday_bank_holiday_is_
     shown = json.dumps(message.blocks, ensure_ascii=False)
     assert "*Expected to settle by*\\nWed 2027-01-20" in shown
     assert "2027-01-15 15:00 EST" in shown  # the request's time, in the firm's zone as fallback
+
+
+async def test_a_refund_still_pending_after_its_expected_day_is_flagged_once_in_its_thread(
+    harness: Harness,
+) -> None:
+    staff = await harness.user("sam", "staff")
+    manager = await harness.user("meg", "manager")
+    harness.clock.now = datetime(2027, 1, 15, 20, 0, tzinfo=UTC)  # Friday 15:00 in New York
+    txn = await harness.charge("75.00")
+    parent = await ask_refund(harness, staff, txn.id, "Paid twice")
+    await harness.slack.block_action(manager, "refund_approve", message=parent)
+    await eventually(lambda: state_is(harness, txn.id, RefundState.PENDING), what="pending")
+    refunds = harness.store.services.refunds
+
+    async def flags() -> int:
+        async with harness.store.sessions() as session:
+            found = await session.scalar(
+                select(func.count()).where(OutboxMessage.kind == NoticeKind.REFUND_OVERDUE.value)
+            )
+        return int(found or 0)
+
+    harness.clock.now = datetime(2027, 1, 21, 4, 30, tzinfo=UTC)  # Wednesday 23:30 in New York
+    await refunds.check_pending()
+    assert await flags() == 0, "still its expected day"
+
+    harness.clock.now = datetime(2027, 1, 21, 14, 0, tzinfo=UTC)  # Thursday 09:00
+    for _ in range(3):
+        await refunds.check_pending()
+    harness.bot.worker.kick()
+    await harness.fake.wait_for(
+        lambda: any("still pending" in text for text in thread(harness, parent)),
+        what="overdue flag in the thread",
+    )
+    flagged = [text for text in thread(harness, parent) if "still pending" in text]
+    assert flagged == [
+        f"⚠️ The refund of 75.00 USD on `{txn.id}` is still pending at the processor: it was "
+        "expected to settle by Wed 2027-01-20. Check it with the processor."
+    ]
+    assert await flags() == 1
