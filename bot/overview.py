@@ -101,6 +101,7 @@ class Listing(Generic[T]):
     cursor: str | None = None
     next_cursor: str | None = None
     prev_cursor: str | None = None
+    zone: tzinfo = UTC  # the firm's clock, for the dates shown
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
             )
         )
     disputes = "\n".join(
-        f"• *{line.dispute.amount}* `{inline(line.dispute.transaction_id)}` · {deadline(line)}"
+        f"• *{line.dispute.amount}* `{inline(line.dispute.transaction_id)}` · {deadline(line, zone)}"
         for line in board.disputes
     )
     if board.more_disputes:

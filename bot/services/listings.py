@@ -46,14 +46,16 @@ class Listings:
         lines = tuple(
             DisputeLine(dispute, days_left(dispute, now, self._zone)) for dispute in page.items
         )
-        return DisputeList(open_only, Listing(lines, cursor, page.next_cursor, page.prev_cursor))
+        return DisputeList(
+            open_only, Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._zone)
+        )
 
     async def returns(
         self, cursor: str | None = None, limit: int = PAGE_SIZE
     ) -> Listing[ReturnLine]:
         page = await self._gateway.list_returns(limit=limit, cursor=cursor)
         lines = tuple(ReturnLine(item, describe_return(item.code)) for item in page.items)
-        return Listing(lines, cursor, page.next_cursor, page.prev_cursor)
+        return Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._zone)
 
     async def withdrawals(
         self, cursor: str | None = None, expanded: str | None = None
@@ -72,7 +74,7 @@ class Listings:
         return WithdrawalsView(
             balance=balance,
             next_amount=next_amount if next_amount.minor > 0 else Money(0, next_amount.currency),
-            withdrawals=Listing(page.items, cursor, page.next_cursor, page.prev_cursor),
+            withdrawals=Listing(page.items, cursor, page.next_cursor, page.prev_cursor, self._zone),
             expanded=opened.id if opened else None,
             payments=tuple(payments),
             more_payments=max(0, total - len(payments)),

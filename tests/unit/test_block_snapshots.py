@@ -107,6 +107,16 @@ CASES = [
     case(listings.withdrawals_blocks, "one_open", s.WITHDRAWALS),
     case(listings.withdrawals_blocks, "closed", replace(s.WITHDRAWALS, expanded=None)),
     case(listings.withdrawals_blocks, "empty", s.NO_WITHDRAWALS),
+    case(
+        listings.withdrawals_blocks,
+        "new_york",
+        replace(s.WITHDRAWALS, withdrawals=replace(s.WITHDRAWALS.withdrawals, zone=s.NEW_YORK)),
+    ),
+    case(
+        listings.disputes_blocks,
+        "new_york",
+        replace(s.DISPUTES, lines=replace(s.DISPUTES.lines, zone=s.NEW_YORK)),
+    ),
     case(refunds.refund_modal, "operating_items", s.SALE),
     case(refunds.refund_modal, "trust", s.TRUST_SALE),
     case(refunds.reject_modal, "pending", s.REQUEST),
