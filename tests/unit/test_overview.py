@@ -15,6 +15,7 @@ from bot.blocks.listings import disputes_blocks, returns_blocks, withdrawals_blo
 from bot.blocks.reports import report_blocks
 from bot.charts import report_chart
 from bot.clock import ManualClock, day_start, zone_named
+from bot.config import load_settings
 from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
@@ -58,7 +59,9 @@ from bot.processors.sandbox import SandboxGateway, SandboxSimulator
 from bot.services.history import parse_history
 from bot.services.refunds import expected_by
 from bot.services.reports import every_day, parse_period, report_csv
+from bot.store import open_store
 from bot.workspace.slack_api import block_problems, view_problems
+from tests.processes import postgres_database
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 LONG = "x" * 100
@@ -273,6 +276,20 @@ def test_every_view_stays_within_slacks_limits_when_full() -> None:
 async def test_a_week_with_the_autumn_clock_change_counts_its_25_hour_sunday(
     session_factory: SessionFactory, clock: ManualClock
 ) -> None:
+    await autumn_week(session_factory, clock)
+
+
+async def test_postgresql_cuts_the_same_days(clock: ManualClock) -> None:
+    """PostgreSQL turns the instants into the firm's days itself (SQLite's are done in Python)."""
+    async with postgres_database() as url:
+        store = await open_store(load_settings(database_url=url), clock=clock)
+        try:
+            await autumn_week(store.sessions, clock)
+        finally:
+            await store.close()
+
+
+async def autumn_week(session_factory: SessionFactory, clock: ManualClock) -> None:
     """The firm's days in New York: the week of 1 November 2026 has 7 days and 169 hours, and a
     payment at 23:59 on the Sunday (04:59 UTC on Monday) is the Sunday's."""
     zone = zone_named("America/New_York")
