@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -200,11 +200,11 @@ def matter_dispute_dm(dispute: Dispute, matter_id: str | None, now: datetime) ->
     )
 
 
-def response_modal(dispute: Dispute) -> View:
+def response_modal(dispute: Dispute, zone: tzinfo | None = None) -> View:
     blocks: list[Block] = [
         paragraph(
             f"*Chargeback {inline(dispute.id)}*: {dispute.amount}, {inline(dispute.reason)} "
-            f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by)}."
+            f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by, zone)}."
         ),
     ]
     stage = stage_text(dispute)

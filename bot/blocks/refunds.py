@@ -47,8 +47,8 @@ STATE_LINE = {
 }
 
 
-def refund_modal(txn: Transaction) -> View:
-    blocks: list[Block] = [transaction_facts(txn)]
+def refund_modal(txn: Transaction, zone: tzinfo | None = None) -> View:
+    blocks: list[Block] = [transaction_facts(txn, zone)]
     if txn.items:
         lines = "\n".join(f"• {inline(i.description)}: {i.amount}" for i in txn.items[:20])
         blocks.append(paragraph(f"*Payment items*\n{lines}"))
