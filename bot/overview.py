@@ -201,6 +201,7 @@ class Report:
     period: ReportPeriod
     days: tuple[DailyTotals, ...]
     currency: str = "USD"
+    zone: tzinfo = UTC  # the firm's clock: its days are the report's
 
     def _total(self, name: str) -> int:
         return sum(int(getattr(day, name)) for day in self.days)

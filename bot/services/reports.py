@@ -88,7 +88,7 @@ class Reports:
         """The report, with its run in the audit log (it exports the firm's figures)."""
         found = await self._gateway.daily_totals(period.start, period.end, self._zone)
         currency = found[0].currency if found else "USD"
-        report = Report(period, tuple(every_day(period, found, currency)), currency)
+        report = Report(period, tuple(every_day(period, found, currency)), currency, self._zone)
         await self._audit.record(
             AuditRecord(
                 action=Action.REPORT.value,

@@ -55,6 +55,10 @@ async def test_late_on_the_last_day_of_a_month_in_new_york_is_still_that_day_and
     assert len(days) == 30 and days[-1]["date"] == "2026-11-30"
     assert days[-1]["payments"] == "2" and days[-1]["volume"] == "125.00"
     assert total["payments"] == "2"
+    summary = await harness.fake.wait_for(
+        lambda: [m for m in harness.fake.messages("C0GENERAL") if m.blocks], what="summary"
+    )
+    assert "Days in America/New_York." in json.dumps(summary[0].blocks)
 
 
 async def test_a_refund_asked_for_on_the_friday_before_a_monday_bank_holiday_is_expected_wednesday(
