@@ -300,7 +300,8 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class DailyTotals:
-    """One day of the firm's calendar at the processor, counts and minor units: what reports and the dashboard add.
+    """One day of the firm's calendar at the processor, counts and minor units: what reports and
+    the dashboard add.
 
     ``payments``: sales and captured authorizations made that day (succeeded, pending, or since
     returned), ``pending_minor`` the part not settled yet; ``refunds``: refunds made that day,

@@ -96,7 +96,8 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
             )
         )
     disputes = "\n".join(
-        f"• *{line.dispute.amount}* `{inline(line.dispute.transaction_id)}` · {deadline(line, zone)}"
+        f"• *{line.dispute.amount}* `{inline(line.dispute.transaction_id)}` · "
+        f"{deadline(line, zone)}"
         for line in board.disputes
     )
     if board.more_disputes:

@@ -64,7 +64,8 @@ def day(moment: datetime | None, zone: tzinfo | None = None) -> str:
 
 
 def _slack_date(moment: datetime, tokens: str, fallback: str) -> str:
-    """``<!date^UNIX^TOKENS|FALLBACK>`` (api.slack.com/reference/surfaces/formatting#date-formatting)."""
+    """``<!date^UNIX^TOKENS|FALLBACK>``: Slack's date formatting (docs.slack.dev, "Formatting
+    text for app surfaces", date formatting)."""
     return f"<!date^{int(moment.timestamp())}^{tokens}|{fallback}>"
 
 

@@ -69,8 +69,9 @@ class Gateway(Protocol):
     async def balance(self) -> Balance: ...
 
     async def daily_totals(self, start: date, end: date, zone: tzinfo) -> list[DailyTotals]:
-        """Activity per day of the firm's calendar (``zone``) in [start, end), oldest first, summed at the processor (reports
-        and the dashboard must not page through every payment); days with none are left out."""
+        """Activity per day of the firm's calendar (``zone``) in [start, end), oldest first,
+        summed at the processor (reports and the dashboard must not page through every payment);
+        days with none are left out."""
         ...
 
     async def events(self, cursor: str | None, limit: int = 100) -> EventBatch:

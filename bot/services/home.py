@@ -86,7 +86,7 @@ class Home:
         refunds = await self.refund_work(actor) if may(actor, REFUNDS_PANEL) else None
         return Dashboard(
             actor=actor,
-            as_of=now.astimezone(self._zone),  # the firm's zone: the board's days are its
+            as_of=now.astimezone(self._zone),  # on the firm's clock, as the board's days
             volume=volume(days, today, balance.available.currency),
             refunds=refunds,
             disputes=disputes.lines.items,

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -21,9 +22,9 @@ from tests.e2e.test_refunds import state_is, thread
 from tests.e2e.test_reports import uploaded
 
 
-def fields(view: dict[str, object]) -> dict[str, str]:
+def fields(view: dict[str, Any]) -> dict[str, str]:
     """The dashboard's volume fields: label -> value."""
-    (volume,) = [b for b in view["blocks"] if b.get("block_id") == "home_volume"]  # type: ignore[attr-defined]
+    (volume,) = [b for b in view["blocks"] if b.get("block_id") == "home_volume"]
     found = {}
     for item in volume["fields"]:
         label, value = item["text"].split("\n", 1)

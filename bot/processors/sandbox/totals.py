@@ -1,8 +1,8 @@
 """Daily totals over the sandbox tables: one grouped query per kind of activity, in the database.
 
-Each query reads one date range of an index led by ``created_at`` and hands back a row per day
-(per hour on SQLite, which has no time zones), so a quarter of a
-million payments is summed by the database, never loaded into Python.
+Each query reads one date range of an index led by ``created_at`` and hands back a row per day of
+the firm's calendar (per UTC hour on SQLite, which knows no zones), so a quarter of a million
+payments is summed by the database, never loaded into Python.
 """
 
 from __future__ import annotations
