@@ -9,11 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.clock import DEFAULT_ZONE, zone_named
 from bot.errors import ConfigError
 
 Backend = Literal["sandbox", "stripe", "payrix"]
@@ -86,6 +88,18 @@ class Settings(BaseSettings):
     # terminal and JSON lines otherwise.
     paybot_log_level: LogLevel = "INFO"
     paybot_log_format: LogFormat = "auto"
+    # The firm's clock (an IANA zone): every day the bot counts (today, a report's days, a
+    # deadline's days left, a refund's expected date) is a day there.
+    paybot_timezone: str = DEFAULT_ZONE
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.paybot_timezone)
+
+    @field_validator("paybot_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return zone_named(value).key
 
     @field_validator("paybot_log_level", mode="before")
     @classmethod

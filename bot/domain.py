@@ -300,7 +300,8 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class DailyTotals:
-    """One UTC day at the processor, counts and minor units: what reports and the dashboard add.
+    """One day of the firm's calendar at the processor, counts and minor units: what reports and
+    the dashboard add.
 
     ``payments``: sales and captured authorizations made that day (succeeded, pending, or since
     returned), ``pending_minor`` the part not settled yet; ``refunds``: refunds made that day,
@@ -409,6 +410,9 @@ class RefundRequestInfo:
     failure_reason: str | None = None
     approval_channel: str | None = None
     approval_ts: str | None = None
+    # The bank day (the firm's calendar) the refund is expected to have settled by; set by
+    # Refunds.get, which knows the firm's zone.
+    expected_by: date | None = None
 
 
 class ResponseState(StrEnum):

@@ -105,6 +105,7 @@ class NoticeKind(StrEnum):
     REFUND_UPDATE = "refund.update"  # the approval message rendered again in its new state
     REFUND_MILESTONE = "refund.milestone"  # a reply in the approval message's thread
     REFUND_CHECKLIST = "refund.checklist"  # the bookkeeping checklist, after "succeeded"
+    REFUND_OVERDUE = "refund.overdue"  # still pending after the bank day it was expected by
     REFUND_DM = "refund.dm"
     REFUND_MATTER = "refund.matter"  # tell the matter's people (their DMs are owed then)
     MATTER_MISSING = "refund.matter.missing"  # the matter's people Slack does not know

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -90,6 +90,7 @@ class HistoryView:
     columns: tuple[HistoryColumn, ...]
     next_cursor: str | None = None
     prev_cursor: str | None = None
+    zone: tzinfo = UTC  # the firm's clock, for the dates shown
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Listing(Generic[T]):
     cursor: str | None = None
     next_cursor: str | None = None
     prev_cursor: str | None = None
+    zone: tzinfo = UTC  # the firm's clock, for the dates shown
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ class Report:
     period: ReportPeriod
     days: tuple[DailyTotals, ...]
     currency: str = "USD"
+    zone: tzinfo = UTC  # the firm's clock: its days are the report's
 
     def _total(self, name: str) -> int:
         return sum(int(getattr(day, name)) for day in self.days)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -40,16 +40,17 @@ STATUS_LABEL = {
 
 
 def days_left(respond_by: datetime, now: datetime) -> int:
-    return (respond_by.date() - now.date()).days
+    """Days of the firm's calendar: ``now`` is given in the firm's zone."""
+    return (respond_by.astimezone(now.tzinfo).date() - now.date()).days
 
 
 def deadline_text(dispute: Dispute, now: datetime) -> str:
-    left = days_left(dispute.respond_by, now)
+    left, due = days_left(dispute.respond_by, now), day(dispute.respond_by, now.tzinfo)
     if left < 0:
-        return f"{day(dispute.respond_by)} (*{-left} days overdue*)"
+        return f"{due} (*{-left} days overdue*)"
     if left == 0:
-        return f"{day(dispute.respond_by)} (*today*)"
-    return f"{day(dispute.respond_by)} ({left} day{'s' if left != 1 else ''} left)"
+        return f"{due} (*today*)"
+    return f"{due} ({left} day{'s' if left != 1 else ''} left)"
 
 
 def dispute_blocks(dispute: Dispute, matter_id: str | None, now: datetime) -> list[Block]:
@@ -182,7 +183,7 @@ def reminder_text(dispute: Dispute, stage: str, now: datetime) -> str:
     if stage == "overdue":
         return (
             f"<!channel> ⛔ Chargeback {inline(dispute.id)} ({dispute.amount}) is past its respond-by date "
-            f"{day(dispute.respond_by)} with no response submitted."
+            f"{day(dispute.respond_by, now.tzinfo)} with no response submitted."
         )
     hours = "72 hours" if stage == "72h" else "24 hours"
     return (
@@ -199,11 +200,11 @@ def matter_dispute_dm(dispute: Dispute, matter_id: str | None, now: datetime) ->
     )
 
 
-def response_modal(dispute: Dispute) -> View:
+def response_modal(dispute: Dispute, zone: tzinfo | None = None) -> View:
     blocks: list[Block] = [
         paragraph(
             f"*Chargeback {inline(dispute.id)}*: {dispute.amount}, {inline(dispute.reason)} "
-            f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by)}."
+            f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by, zone)}."
         ),
     ]
     stage = stage_text(dispute)

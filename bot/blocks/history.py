@@ -3,6 +3,8 @@ modal where the columns are chosen."""
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -16,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.text import clip, inline, note, paragraph
+from bot.blocks.text import clip, inline, note, paragraph, when
 from bot.blocks.transactions import KIND_LABEL
 from bot.domain import HistorySort, PaymentKind, Transaction
 from bot.ids import ActionId, BlockId, CallbackId
@@ -48,11 +50,11 @@ COLUMN_OPTIONS = [
 ]
 
 
-def cell(txn: Transaction, column: HistoryColumn) -> str:
+def cell(txn: Transaction, column: HistoryColumn, zone: tzinfo = UTC) -> str:
     """One column of one row; the card number is never more than brand and last four."""
     match column:
         case HistoryColumn.DATE:
-            return txn.created_at.strftime("%Y-%m-%d %H:%M")
+            return when(txn.created_at, zone)
         case HistoryColumn.AMOUNT:
             return f"*{txn.amount}*"
         case HistoryColumn.STATUS:
@@ -69,8 +71,8 @@ def cell(txn: Transaction, column: HistoryColumn) -> str:
             return txn.account.value.title()
 
 
-def row(txn: Transaction, columns: tuple[HistoryColumn, ...]) -> SectionBlock:
-    cells = " · ".join(cell(txn, column) for column in columns)
+def row(txn: Transaction, columns: tuple[HistoryColumn, ...], zone: tzinfo = UTC) -> SectionBlock:
+    cells = " · ".join(cell(txn, column, zone) for column in columns)
     return SectionBlock(
         text=MarkdownTextObject(text=clip(f"`{inline(txn.id)}`\n{cells}")),
         accessory=ButtonElement(text="View", action_id=ActionId.TRANSACTION_VIEW, value=txn.id),
@@ -92,7 +94,7 @@ def history_blocks(view: HistoryView) -> list[Block]:
     ]
     if not view.page:
         blocks.append(paragraph("No payments match." if wanted.search else "No payments yet."))
-    blocks.extend(row(txn, view.columns) for txn in view.page)
+    blocks.extend(row(txn, view.columns, view.zone) for txn in view.page)
     buttons = []
     if view.prev_cursor:
         buttons.append(

@@ -67,7 +67,7 @@ def _refunds_text(work: RefundWork, links: Mapping[str, str]) -> str:
 
 def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
     """``links``: refund request id -> link to its approval message (for those who decide)."""
-    volume = board.volume
+    volume, zone = board.volume, board.as_of.tzinfo  # as_of is on the firm's clock
     blocks: list[Block] = [
         HeaderBlock(text="Payments dashboard"),
         ActionsBlock(
@@ -81,7 +81,7 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
                 field("This week", f"{volume.week} ({volume.week_count})"),
                 field("This month", f"{volume.month} ({volume.month_count})"),
             ],
-            text=MarkdownTextObject(text="*Volume* (payments, UTC days)"),
+            text=MarkdownTextObject(text=f"*Volume* (payments, days in {zone})"),
             accessory=ButtonElement(text="History", action_id=ActionId.HOME_HISTORY),
         ),
     ]
@@ -96,19 +96,20 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
             )
         )
     disputes = "\n".join(
-        f"• *{line.dispute.amount}* `{inline(line.dispute.transaction_id)}` · {deadline(line)}"
+        f"• *{line.dispute.amount}* `{inline(line.dispute.transaction_id)}` · "
+        f"{deadline(line, zone)}"
         for line in board.disputes
     )
     if board.more_disputes:
         disputes += "\n• …"
     returns = "\n".join(
         f"• *{line.payment_return.amount}* `{inline(line.payment_return.code)}` "
-        f"{inline(line.meaning)} · {day(line.payment_return.created_at)}"
+        f"{inline(line.meaning)} · {day(line.payment_return.created_at, zone)}"
         for line in board.returns
     )
     latest = board.latest_withdrawal
     withdrawal = (
-        f"Latest: *{latest.amount}* on {day(latest.created_at)} ({latest.status.value}), "
+        f"Latest: *{latest.amount}* on {day(latest.created_at, zone)} ({latest.status.value}), "
         f"{len(latest.transaction_ids)} payments"
         if latest
         else "No withdrawals yet."
@@ -133,7 +134,7 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
         _panel(
             BlockId.HOME_WITHDRAWALS,
             f"*Withdrawals*\nAvailable *{balance.available}*, pending {balance.pending}; "
-            f"next withdrawal {day(balance.next_withdrawal_at)}\n{withdrawal}",
+            f"next withdrawal {day(balance.next_withdrawal_at, zone)}\n{withdrawal}",
             "Withdrawals",
             ActionId.HOME_WITHDRAWALS,
         ),

@@ -4,6 +4,7 @@ button per payment, and withdrawals that open to show the payments they paid out
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import tzinfo
 from typing import TypeVar
 
 from slack_sdk.models.blocks import (
@@ -42,8 +43,8 @@ def pager(
     return [ActionsBlock(elements=buttons)] if buttons else []
 
 
-def deadline(line: DisputeLine) -> str:
-    respond_by = day(line.dispute.respond_by)
+def deadline(line: DisputeLine, zone: tzinfo | None = None) -> str:
+    respond_by = day(line.dispute.respond_by, zone)
     left = line.days_left
     if left is None:
         return f"was due {respond_by}"
@@ -54,10 +55,10 @@ def deadline(line: DisputeLine) -> str:
     return f"respond by {respond_by}: *{left} day{'s' if left != 1 else ''} left*"
 
 
-def dispute_line(line: DisputeLine) -> SectionBlock:
+def dispute_line(line: DisputeLine, zone: tzinfo | None = None) -> SectionBlock:
     dispute = line.dispute
     text = (
-        f"*{dispute.amount}* · {STATUS_LABEL[dispute.status]} · {deadline(line)}\n"
+        f"*{dispute.amount}* · {STATUS_LABEL[dispute.status]} · {deadline(line, zone)}\n"
         f"`{inline(dispute.id)}` on `{inline(dispute.transaction_id)}` · "
         f"{inline(dispute.reason)} ({inline(dispute.network_reason_code)}) · "
         f"matter {inline(dispute.matter_id) or '—'}"
@@ -76,7 +77,7 @@ def disputes_blocks(disputes: DisputeList) -> list[Block]:
     lines = disputes.lines
     if not lines.items:
         blocks.append(paragraph("No open disputes." if disputes.open_only else "No disputes."))
-    blocks.extend(dispute_line(line) for line in lines.items)
+    blocks.extend(dispute_line(line, lines.zone) for line in lines.items)
     state = ListState(cursor=lines.cursor, open_only=disputes.open_only)
     blocks += pager(lines, state, ActionId.DISPUTE_LIST_PREVIOUS, ActionId.DISPUTE_LIST_NEXT)
     if disputes.open_only:
@@ -84,11 +85,11 @@ def disputes_blocks(disputes: DisputeList) -> list[Block]:
     return blocks
 
 
-def return_line(line: ReturnLine) -> SectionBlock:
+def return_line(line: ReturnLine, zone: tzinfo | None = None) -> SectionBlock:
     item = line.payment_return
     text = (
         f"*{item.amount}* · `{inline(item.code)}` {inline(line.meaning)} · "
-        f"returned {day(item.created_at)}\n"
+        f"returned {day(item.created_at, zone)}\n"
         f"`{inline(item.transaction_id)}` · matter {inline(item.matter_id) or '—'}"
     )
     return SectionBlock(
@@ -103,24 +104,26 @@ def returns_blocks(returns: Listing[ReturnLine]) -> list[Block]:
     ]
     if not returns.items:
         blocks.append(paragraph("No returned payments."))
-    blocks.extend(return_line(line) for line in returns.items)
+    blocks.extend(return_line(line, returns.zone) for line in returns.items)
     state = ListState(cursor=returns.cursor)
     blocks += pager(returns, state, ActionId.RETURNS_PREVIOUS, ActionId.RETURNS_NEXT)
     return blocks
 
 
-def payment_line(txn: Transaction) -> str:
+def payment_line(txn: Transaction, zone: tzinfo | None = None) -> str:
     return (
         f"• `{inline(txn.id)}` {txn.amount} · {inline(str(txn.method))} · "
-        f"matter {inline(txn.matter_id) or '—'} · {day(txn.created_at)}"
+        f"matter {inline(txn.matter_id) or '—'} · {day(txn.created_at, zone)}"
     )
 
 
-def withdrawal_line(withdrawal: Withdrawal, state: ListState, is_open: bool) -> SectionBlock:
+def withdrawal_line(
+    withdrawal: Withdrawal, state: ListState, is_open: bool, zone: tzinfo | None = None
+) -> SectionBlock:
     count = len(withdrawal.transaction_ids)
     text = (
         f"*{withdrawal.amount}* · {withdrawal.status.value.title()} · "
-        f"{day(withdrawal.created_at)}, arrives {day(withdrawal.arrives_at)}\n"
+        f"{day(withdrawal.created_at, zone)}, arrives {day(withdrawal.arrives_at, zone)}\n"
         f"`{inline(withdrawal.id)}` · {count} payment{'s' if count != 1 else ''}"
     )
     toggle = ButtonElement(
@@ -132,14 +135,17 @@ def withdrawal_line(withdrawal: Withdrawal, state: ListState, is_open: bool) -> 
 
 
 def withdrawals_blocks(view: WithdrawalsView) -> list[Block]:
-    balance = view.balance
+    balance, zone = view.balance, view.withdrawals.zone
     blocks: list[Block] = [
         HeaderBlock(text="Withdrawals"),
         SectionBlock(
             fields=[
                 field("Available", str(balance.available)),
                 field("Pending", str(balance.pending)),
-                field("Next withdrawal", f"{day(balance.next_withdrawal_at)}, {view.next_amount}"),
+                field(
+                    "Next withdrawal",
+                    f"{day(balance.next_withdrawal_at, zone)}, {view.next_amount}",
+                ),
             ]
         ),
     ]
@@ -149,9 +155,9 @@ def withdrawals_blocks(view: WithdrawalsView) -> list[Block]:
     state = ListState(cursor=listing.cursor, expanded=view.expanded)
     for withdrawal in listing.items:
         is_open = withdrawal.id == view.expanded
-        blocks.append(withdrawal_line(withdrawal, state, is_open))
+        blocks.append(withdrawal_line(withdrawal, state, is_open, zone))
         if is_open:
-            lines = "\n".join(payment_line(txn) for txn in view.payments) or "No payments."
+            lines = "\n".join(payment_line(txn, zone) for txn in view.payments) or "No payments."
             if view.more_payments:
                 lines += f"\n… and {view.more_payments} more"
             blocks.append(paragraph(f"*Paid out in {inline(withdrawal.id)}*\n{lines}"))

@@ -33,14 +33,17 @@ def render(notice: Notice) -> tuple[list[Block], str]:
     if notice.refund is not None:
         request, milestone = notice.refund, str(payload.get("milestone") or "")
         if kind == NoticeKind.REFUND_REQUEST:
-            return refunds.refund_request_message(request), refunds.request_text(request)
+            message = refunds.refund_request_message(request, notice.now.tzinfo)
+            return message, refunds.request_text(request)
         if kind == NoticeKind.REFUND_UPDATE:
             return (
-                refunds.refund_request_message(request),
+                refunds.refund_request_message(request, notice.now.tzinfo),
                 f"{refunds.request_text(request)} ({request.state.value})",
             )
         if kind == NoticeKind.REFUND_CHECKLIST:
             return [], refunds.bookkeeping_checklist(request)
+        if kind == NoticeKind.REFUND_OVERDUE:
+            return [], refunds.overdue_text(request)
         if kind == NoticeKind.MATTER_MISSING:
             return [], refunds.matter_members_missing([str(e) for e in payload["emails"]])
         return [], refunds.milestone_text(request, milestone)  # REFUND_MILESTONE, REFUND_DM

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from slack_sdk.models.blocks import (
     Block,
     ConfirmObject,
@@ -32,6 +34,8 @@ TRUST_STEPS = (
     "• Keep the client's written instruction on the matter file."
 )
 
+# States in which a refund will not settle: no date it is expected by is shown.
+UNSETTLED = (RefundState.REJECTED, RefundState.FAILED)
 STATE_LINE = {
     RefundState.REQUESTED: "⏳ Waiting for a manager's approval",
     RefundState.APPROVED: "✅ Approved: sending to the processor",
@@ -43,8 +47,8 @@ STATE_LINE = {
 }
 
 
-def refund_modal(txn: Transaction) -> View:
-    blocks: list[Block] = [transaction_facts(txn)]
+def refund_modal(txn: Transaction, zone: tzinfo | None = None) -> View:
+    blocks: list[Block] = [transaction_facts(txn, zone)]
     if txn.items:
         lines = "\n".join(f"• {inline(i.description)}: {i.amount}" for i in txn.items[:20])
         blocks.append(paragraph(f"*Payment items*\n{lines}"))
@@ -82,8 +86,9 @@ def reject_modal(request: RefundRequestInfo) -> View:
     )
 
 
-def refund_request_message(request: RefundRequestInfo) -> list[Block]:
-    """The approval message in whatever state the request is: first post and every update."""
+def refund_request_message(request: RefundRequestInfo, zone: tzinfo | None = None) -> list[Block]:
+    """The approval message in whatever state the request is: first post and every update.
+    ``zone``: the firm's, for the dates' text."""
     facts = [
         field("Transaction", f"`{inline(request.transaction_id)}`"),
         field("Amount", f"{request.amount} (full refund)"),
@@ -93,8 +98,10 @@ def refund_request_message(request: RefundRequestInfo) -> list[Block]:
             "Requested by",
             f"<@{request.requester_slack_id}> ({inline(request.requester_username)})",
         ),
-        field("Requested", when(request.created_at)),
+        field("Requested", when(request.created_at, zone)),
     ]
+    if request.expected_by and request.state not in UNSETTLED:
+        facts.append(field("Expected to settle by", f"{request.expected_by:%a %Y-%m-%d}"))
     if request.decided_by_username:
         facts.append(
             field(
@@ -163,6 +170,15 @@ def bookkeeping_checklist(request: RefundRequestInfo) -> str:
 def matter_members_missing(emails: list[str]) -> str:
     listed = ", ".join(inline(e) for e in emails)
     return f"⚠️ Not found in Slack, so not told by DM: {listed}. Tell them another way."
+
+
+def overdue_text(request: RefundRequestInfo) -> str:
+    """The refund's thread, once: it has not settled by the bank day it was expected by."""
+    expected = f"{request.expected_by:%a %Y-%m-%d}" if request.expected_by else "its expected day"
+    return (
+        f"⚠️ The refund of {request.amount} on `{inline(request.transaction_id)}` is still pending "
+        f"at the processor: it was expected to settle by {expected}. Check it with the processor."
+    )
 
 
 def request_text(request: RefundRequestInfo) -> str:

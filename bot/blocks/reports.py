@@ -36,8 +36,9 @@ def report_blocks(report: Report) -> list[Block]:
             ]
         ),
         note(
-            "UTC days. Net settled: settled payments less refunds, returns, and disputes lost or "
-            "accepted. Dispute and return rates count payments; the refund rate compares amounts."
+            f"Days in {report.zone}. Net settled: settled payments less refunds, returns, and "
+            "disputes lost or accepted. Dispute and return rates count payments; the refund rate "
+            "compares amounts."
         ),
     ]
 

@@ -3,7 +3,7 @@ masked, quoted line by line), and one way to write dates and money."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
@@ -46,12 +46,27 @@ def clip(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+def when(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """A date and time each reader sees in their own zone (Slack's date formatting), with the
+    text in ``zone`` (the firm's; else the moment's own) for clients that cannot format it."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone) if zone else moment
+    return _slack_date(moment, "{date_short_pretty} {time}", f"{local:%Y-%m-%d %H:%M} {local:%Z}")
 
 
-def day(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d") if moment else "—"
+def day(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """A day, the same way: the reader's own day of the moment, the firm's in the fallback."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone) if zone else moment
+    return _slack_date(moment, "{date_short_pretty}", f"{local:%Y-%m-%d}")
+
+
+def _slack_date(moment: datetime, tokens: str, fallback: str) -> str:
+    """``<!date^UNIX^TOKENS|FALLBACK>``: Slack's date formatting (docs.slack.dev, "Formatting
+    text for app surfaces", date formatting)."""
+    return f"<!date^{int(moment.timestamp())}^{tokens}|{fallback}>"
 
 
 def field(label: str, value: str) -> MarkdownTextObject:

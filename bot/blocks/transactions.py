@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -18,13 +20,14 @@ from bot.ids import ActionId
 KIND_LABEL = {"sale": "Sale", "authorization": "Authorization", "refund": "Refund"}
 
 
-def transaction_facts(txn: Transaction) -> SectionBlock:
+def transaction_facts(txn: Transaction, zone: tzinfo | None = None) -> SectionBlock:
+    """``zone``: the firm's, for the dates' fallback text."""
     facts = [
         field("Amount", str(txn.amount)),
         field("Status", txn.status.value.title()),
         field("Type", KIND_LABEL.get(txn.kind.value, txn.kind.value)),
         field("Method", inline(str(txn.method))),
-        field("Date", when(txn.created_at)),
+        field("Date", when(txn.created_at, zone)),
         field("Matter", inline(txn.matter_id) or "—"),
         field("Account", txn.account.value.title()),
         field("Customer", inline(txn.customer_name) or "—"),
@@ -36,11 +39,13 @@ def transaction_facts(txn: Transaction) -> SectionBlock:
     return SectionBlock(fields=facts[:10])
 
 
-def transaction_card(txn: Transaction, *, can_refund: bool, refusal: str | None) -> list[Block]:
+def transaction_card(
+    txn: Transaction, *, can_refund: bool, refusal: str | None, zone: tzinfo | None = None
+) -> list[Block]:
     """Show the Refund button only when the rules allow a refund and the viewer may ask for one."""
     blocks: list[Block] = [
         HeaderBlock(text=f"Payment {txn.id}"[:150]),
-        transaction_facts(txn),
+        transaction_facts(txn, zone),
     ]
     if txn.description:
         blocks.append(note(inline(txn.description)))
@@ -49,14 +54,14 @@ def transaction_card(txn: Transaction, *, can_refund: bool, refusal: str | None)
         blocks.append(paragraph(f"*Payment items*\n{lines}"))
     if txn.refunds:
         lines = "\n".join(
-            f"• `{inline(r.id)}` {r.amount}: {r.status.value} (requested {day(r.created_at)})"
+            f"• `{inline(r.id)}` {r.amount}: {r.status.value} (requested {day(r.created_at, zone)})"
             for r in txn.refunds
         )
         blocks.append(paragraph(f"*Refunds*\n{lines}"))
     if txn.disputes:
         lines = "\n".join(
             f"• `{inline(d.id)}` {d.amount}: {d.status.said}, "
-            f"{inline(d.reason)} (respond by {day(d.respond_by)})"
+            f"{inline(d.reason)} (respond by {day(d.respond_by, zone)})"
             for d in txn.disputes
         )
         blocks.append(paragraph(f"*Disputes*\n{lines}"))

@@ -25,7 +25,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     async def audit(cmd: Command) -> None:
         subject = cmd.args.strip() or None
         page = await services.audit.entries(subject=subject)
-        await cmd.answer(audit_page(page, subject), "Audit log")
+        await cmd.answer(audit_page(page, subject, services.settings.zone), "Audit log")
 
     router.add(Subcommand.AUDIT, audit)
 
@@ -35,4 +35,5 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         wanted = forms.button_value(AuditPage, forms.action_value(action))
         subject = wanted.subject or None
         page = await services.audit.entries(subject=subject, before_id=wanted.before)
-        await respond(blocks=audit_page(page, subject), replace_original=True, text="Audit log")
+        blocks = audit_page(page, subject, services.settings.zone)
+        await respond(blocks=blocks, replace_original=True, text="Audit log")

@@ -26,7 +26,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     budget = services.settings.paybot_answer_budget
 
     async def response_form(actor: PortalAccount, dispute_id: str) -> View:
-        return response_modal(await disputes.open_dispute(dispute_id))
+        return response_modal(await disputes.open_dispute(dispute_id), services.settings.zone)
 
     app.action(ActionId.DISPUTE_RESPOND)(modals.opener(RESPOND_TITLE, response_form))
 

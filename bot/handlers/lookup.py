@@ -24,6 +24,7 @@ async def card(
         found.transaction,
         can_refund=services.access.can(actor, Action.REQUEST_REFUND),
         refusal=found.refund_refusal,
+        zone=services.settings.zone,
     )
     return blocks, f"Payment {found.transaction.id}"
 

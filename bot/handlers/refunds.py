@@ -26,7 +26,8 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     budget = services.settings.paybot_answer_budget
 
     async def refund_form(actor: PortalAccount, transaction_id: str, source: Source) -> View:
-        return refund_modal(await refunds.refundable(actor, transaction_id, source))
+        txn = await refunds.refundable(actor, transaction_id, source)
+        return refund_modal(txn, services.settings.zone)
 
     async def refund_command(cmd: Command) -> None:
         await cmd.ack()

@@ -9,7 +9,7 @@ not honour keys, by the adapter itself).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, tzinfo
 from typing import Protocol, runtime_checkable
 
 from bot.domain import (
@@ -68,9 +68,10 @@ class Gateway(Protocol):
 
     async def balance(self) -> Balance: ...
 
-    async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
-        """Activity per UTC day in [start, end), oldest first, summed at the processor (reports
-        and the dashboard must not page through every payment); days with none are left out."""
+    async def daily_totals(self, start: date, end: date, zone: tzinfo) -> list[DailyTotals]:
+        """Activity per day of the firm's calendar (``zone``) in [start, end), oldest first,
+        summed at the processor (reports and the dashboard must not page through every payment);
+        days with none are left out."""
         ...
 
     async def events(self, cursor: str | None, limit: int = 100) -> EventBatch:

@@ -59,8 +59,9 @@ def build_services(
     audit = AuditLog(sessions, clock, writes)
     access = Access(sessions, audit)
     lease = timedelta(seconds=settings.paybot_lease_seconds)
-    listings = Listings(gateway, clock)
-    refunds = Refunds(sessions, gateway, audit, clock, settings.paybot_approvals_channel)
+    zone = settings.zone  # the firm's clock: the days every service counts
+    listings = Listings(gateway, clock, zone)
+    refunds = Refunds(sessions, gateway, audit, clock, settings.paybot_approvals_channel, zone)
     matters = Matters(sessions)
     disputes = Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock)
     return Services(
@@ -75,13 +76,13 @@ def build_services(
         refunds=refunds,
         matters=matters,
         jobs=JobQueue(sessions, clock, lease),
-        history=History(sessions, gateway, clock),
+        history=History(sessions, gateway, clock, zone),
         listings=listings,
-        home=Home(sessions, gateway, listings, clock),
-        reports=Reports(gateway, audit, clock),
+        home=Home(sessions, gateway, listings, clock, zone),
+        reports=Reports(gateway, audit, clock, zone),
         outbox=Outbox(sessions, clock, lease),
         events=Events(sessions, gateway, settings.paybot_notify_channel, clock, writes),
         disputes=disputes,
         deliveries=Deliveries(sessions, clock, writes),
-        notices=Notices(sessions, gateway, refunds, disputes, matters, clock),
+        notices=Notices(sessions, gateway, refunds, disputes, matters, clock, zone),
     )

@@ -8,6 +8,7 @@ matter, customer, last four, amount or the start of an id); refunds and lookups 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -70,10 +71,13 @@ def parse_history(text: str) -> HistoryFilter:
 
 
 class History:
-    def __init__(self, sessions: SessionFactory, gateway: Gateway, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, sessions: SessionFactory, gateway: Gateway, clock: Clock = utcnow, zone: tzinfo = UTC
+    ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._clock = clock
+        self._zone = zone
 
     async def page(self, actor: PortalAccount, wanted: HistoryFilter) -> HistoryView:
         """The page that starts at ``wanted.cursor`` (the first page without one)."""
@@ -87,7 +91,9 @@ class History:
             )
         )
         columns = await self.columns(actor)
-        return HistoryView(wanted, page.items, columns, page.next_cursor, page.prev_cursor)
+        return HistoryView(
+            wanted, page.items, columns, page.next_cursor, page.prev_cursor, self._zone
+        )
 
     async def columns(self, actor: PortalAccount) -> tuple[HistoryColumn, ...]:
         async with self._sessions() as session:

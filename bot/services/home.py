@@ -7,12 +7,12 @@ work, and only those who may decide refunds are shown where to approve them.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock, utcnow
+from bot.clock import Clock, local_day, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
 from bot.domain import DailyTotals, Money, PortalAccount, RefundRequestInfo, RefundState
@@ -35,7 +35,7 @@ def may(actor: PortalAccount, action: Action) -> bool:
 
 
 def volume(days: list[DailyTotals], today: date, currency: str) -> Volume:
-    """Payments today, since Monday and since the first of the month (UTC days)."""
+    """Payments today, since Monday and since the first of the month (days of the firm's clock)."""
 
     def since(start: date) -> list[DailyTotals]:
         return [d for d in days if start <= d.day <= today]
@@ -64,18 +64,20 @@ class Home:
         gateway: Gateway,
         listings: Listings,
         clock: Clock = utcnow,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._listings = listings
         self._clock = clock
+        self._zone = zone
 
     async def dashboard(self, actor: PortalAccount) -> Dashboard:
         now = self._clock()
-        today = now.date()
+        today = local_day(now, self._zone)
         start = min(today.replace(day=1), today - timedelta(days=today.weekday()))
         days, disputes, returns, balance, withdrawals = await asyncio.gather(
-            self._gateway.daily_totals(start, today + timedelta(days=1)),
+            self._gateway.daily_totals(start, today + timedelta(days=1), self._zone),
             self._listings.disputes(open_only=True, limit=PANEL_ROWS),
             self._listings.returns(limit=PANEL_ROWS),
             self._gateway.balance(),
@@ -84,7 +86,7 @@ class Home:
         refunds = await self.refund_work(actor) if may(actor, REFUNDS_PANEL) else None
         return Dashboard(
             actor=actor,
-            as_of=now,
+            as_of=now.astimezone(self._zone),  # on the firm's clock, as the board's days
             volume=volume(days, today, balance.available.currency),
             refunds=refunds,
             disputes=disputes.lines.items,

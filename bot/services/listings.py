@@ -3,9 +3,9 @@ withdrawals (with the balance and the payments each one paid out)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
-from bot.clock import Clock, utcnow
+from bot.clock import Clock, local_day, utcnow
 from bot.domain import Dispute, DisputeStatus, Money, Transaction
 from bot.errors import InvalidInput
 from bot.nacha import describe_return
@@ -24,33 +24,38 @@ def parse_dispute_filter(text: str) -> bool:
     return word == "open"
 
 
-def days_left(dispute: Dispute, now: datetime) -> int | None:
-    """Calendar days (UTC) until the response is due, as the dispute notifications count them;
-    None once nothing more can be sent."""
+def days_left(dispute: Dispute, now: datetime, zone: tzinfo) -> int | None:
+    """Days of the firm's calendar until the response is due, as the dispute notifications count
+    them; None once nothing more can be sent."""
     if dispute.status is not DisputeStatus.NEEDS_RESPONSE:
         return None
-    return (dispute.respond_by.date() - now.date()).days
+    return (local_day(dispute.respond_by, zone) - local_day(now, zone)).days
 
 
 class Listings:
-    def __init__(self, gateway: Gateway, clock: Clock = utcnow) -> None:
+    def __init__(self, gateway: Gateway, clock: Clock = utcnow, zone: tzinfo = UTC) -> None:
         self._gateway = gateway
         self._clock = clock
+        self._zone = zone
 
     async def disputes(
         self, open_only: bool, cursor: str | None = None, limit: int = PAGE_SIZE
     ) -> DisputeList:
         page = await self._gateway.list_disputes(open_only=open_only, limit=limit, cursor=cursor)
         now = self._clock()
-        lines = tuple(DisputeLine(dispute, days_left(dispute, now)) for dispute in page.items)
-        return DisputeList(open_only, Listing(lines, cursor, page.next_cursor, page.prev_cursor))
+        lines = tuple(
+            DisputeLine(dispute, days_left(dispute, now, self._zone)) for dispute in page.items
+        )
+        return DisputeList(
+            open_only, Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._zone)
+        )
 
     async def returns(
         self, cursor: str | None = None, limit: int = PAGE_SIZE
     ) -> Listing[ReturnLine]:
         page = await self._gateway.list_returns(limit=limit, cursor=cursor)
         lines = tuple(ReturnLine(item, describe_return(item.code)) for item in page.items)
-        return Listing(lines, cursor, page.next_cursor, page.prev_cursor)
+        return Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._zone)
 
     async def withdrawals(
         self, cursor: str | None = None, expanded: str | None = None
@@ -69,7 +74,7 @@ class Listings:
         return WithdrawalsView(
             balance=balance,
             next_amount=next_amount if next_amount.minor > 0 else Money(0, next_amount.currency),
-            withdrawals=Listing(page.items, cursor, page.next_cursor, page.prev_cursor),
+            withdrawals=Listing(page.items, cursor, page.next_cursor, page.prev_cursor, self._zone),
             expanded=opened.id if opened else None,
             payments=tuple(payments),
             more_payments=max(0, total - len(payments)),

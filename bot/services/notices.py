@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
@@ -26,6 +27,7 @@ REFUND_KINDS = {
     NoticeKind.REFUND_UPDATE,
     NoticeKind.REFUND_MILESTONE,
     NoticeKind.REFUND_CHECKLIST,
+    NoticeKind.REFUND_OVERDUE,
     NoticeKind.REFUND_DM,
     NoticeKind.REFUND_MATTER,
     NoticeKind.MATTER_MISSING,
@@ -38,6 +40,7 @@ RESPONSE_KINDS = {
 IN_APPROVAL_THREAD = {
     NoticeKind.REFUND_MILESTONE,
     NoticeKind.REFUND_CHECKLIST,
+    NoticeKind.REFUND_OVERDUE,
     NoticeKind.MATTER_MISSING,
 }
 IN_DISPUTE_THREAD = {
@@ -71,6 +74,7 @@ class Notices:
         disputes: Disputes,
         matters: Matters,
         clock: Clock = utcnow,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
@@ -78,9 +82,10 @@ class Notices:
         self._disputes = disputes
         self._matters = matters
         self._clock = clock
+        self._zone = zone  # a notice's ``now`` is in the firm's zone: its days are the firm's
 
     async def load(self, item: OutboxItem) -> Notice:
-        now, kind = self._clock(), item.kind
+        now, kind = self._clock().astimezone(self._zone), item.kind
         notice = Notice(kind, item.object_id, item.payload, now)
         if kind in (NoticeKind.WITHDRAWAL_RETURNED, NoticeKind.REPLY):
             return notice

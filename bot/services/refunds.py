@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select, update
 
 from bot import refusals
-from bot.clock import Clock, utcnow
+from bot.clock import Clock, add_business_days, local_day, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
 from bot.db.records import record
@@ -35,12 +37,12 @@ from bot.domain import (
     Transaction,
 )
 from bot.errors import NotFound, ProcessorError, RefundRefused
-from bot.ids import JobKind, Milestone
+from bot.ids import JobKind, Milestone, NoticeKind
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services.approvals import Approvals, Flow, check_reason
 from bot.services.audit import AuditLog, AuditRecord, Outcome
-from bot.services.owed import RefundsOwed
+from bot.services.owed import RefundsOwed, owe
 from bot.services.refund_rules import refund_refusal
 from bot.services.transactions import clean_id
 
@@ -53,6 +55,14 @@ LIVE = (
 )
 
 
+SETTLE_BANK_DAYS = 2  # "1-2 business days": bank days on the Federal Reserve's calendar
+
+
+def expected_by(requested_at: datetime, zone: tzinfo) -> date:
+    """The firm's day a refund requested at ``requested_at`` should have settled by."""
+    return local_day(add_business_days(requested_at, SETTLE_BANK_DAYS, zone), zone)
+
+
 def info(row: RefundRequest) -> RefundRequestInfo:
     return record(
         RefundRequestInfo,
@@ -60,6 +70,7 @@ def info(row: RefundRequest) -> RefundRequestInfo:
         amount=Money(row.amount_minor, row.currency),
         account=Account(row.account),
         state=RefundState(row.state),
+        expected_by=None,  # not a column: Refunds.get sets it, on the firm's calendar
     )
 
 
@@ -96,11 +107,15 @@ class Refunds:
         audit: AuditLog,
         clock: Clock = utcnow,
         approvals_channel: str | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._audit = audit
         self._clock = clock
+        self._zone = zone
+        self._channel = approvals_channel
+        self._flagged: set[str] = set()  # overdue requests this process has owed a flag for
         self._approvals = Approvals(FLOW, sessions, audit, clock, RefundsOwed(approvals_channel))
 
     async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:
@@ -167,7 +182,9 @@ class Refunds:
         )
 
     async def get(self, request_id: str) -> RefundRequestInfo:
-        return await self._approvals.get(request_id)
+        """The request, with the day it is expected to have settled by."""
+        found = await self._approvals.get(request_id)
+        return replace(found, expected_by=expected_by(found.created_at, self._zone))
 
     async def retell(self, request_id: str, milestone: Milestone | None) -> None:
         await self._approvals.retell(request_id, milestone)
@@ -268,7 +285,8 @@ class Refunds:
         )
 
     async def check_pending(self) -> int:
-        """Ask the processor about refunds still settling; announce those that settled or failed."""
+        """Ask the processor about refunds still settling; announce those that settled or failed,
+        and flag (once) those still pending after the bank day they were expected by."""
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
@@ -281,6 +299,7 @@ class Refunds:
                 continue
             refund = await self._gateway.get_refund(row.processor_refund_id)
             if refund is None or refund.status is RefundStatus.PENDING:
+                await self._flag_if_overdue(row)
                 continue
             try:
                 if refund.status is RefundStatus.SUCCEEDED:
@@ -304,6 +323,16 @@ class Refunds:
             except RefundRefused:
                 continue  # another process got there first
         return changed
+
+    async def _flag_if_overdue(self, row: RefundRequest) -> None:
+        now = self._clock()
+        if not self._channel or row.id in self._flagged:
+            return
+        if local_day(now, self._zone) <= expected_by(row.created_at, self._zone):
+            return
+        async with self._sessions.begin() as session:  # its key is the request's: owed once
+            await owe(session, NoticeKind.REFUND_OVERDUE, self._channel, row.id, now)
+        self._flagged.add(row.id)
 
     async def set_approval_message(self, request_id: str, channel: str, ts: str) -> bool:
         """Record where the approval message is; False if it was recorded already (a repeat post)."""

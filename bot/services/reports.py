@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 from decimal import Decimal
 
-from bot.clock import Clock, utcnow
+from bot.clock import Clock, local_day, utcnow
 from bot.domain import CURRENCY_EXPONENT, DailyTotals, PortalAccount, Source
 from bot.errors import InvalidInput
 from bot.overview import Report, ReportPeriod, net_settled_minor
@@ -72,19 +72,23 @@ def every_day(period: ReportPeriod, found: list[DailyTotals], currency: str) -> 
 
 
 class Reports:
-    def __init__(self, gateway: Gateway, audit: AuditLog, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, gateway: Gateway, audit: AuditLog, clock: Clock = utcnow, zone: tzinfo = UTC
+    ) -> None:
         self._gateway = gateway
         self._audit = audit
         self._clock = clock
+        self._zone = zone
 
     def period(self, text: str) -> ReportPeriod:
-        return parse_period(text, self._clock().date())
+        """A period of the firm's calendar: ``today`` is the firm's today."""
+        return parse_period(text, local_day(self._clock(), self._zone))
 
     async def build(self, actor: PortalAccount, period: ReportPeriod, source: Source) -> Report:
         """The report, with its run in the audit log (it exports the firm's figures)."""
-        found = await self._gateway.daily_totals(period.start, period.end)
+        found = await self._gateway.daily_totals(period.start, period.end, self._zone)
         currency = found[0].currency if found else "USD"
-        report = Report(period, tuple(every_day(period, found, currency)), currency)
+        report = Report(period, tuple(every_day(period, found, currency)), currency, self._zone)
         await self._audit.record(
             AuditRecord(
                 action=Action.REPORT.value,

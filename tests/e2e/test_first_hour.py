@@ -219,6 +219,16 @@ async def test_serve_with_the_database_folder_missing_is_one_line(fake: FakeSlac
     )
 
 
+async def test_an_unknown_timezone_stops_serve_with_one_line_naming_it(
+    db: str, fake: FakeSlack
+) -> None:
+    env = {**bot_env(db, fake), "PAYBOT_TIMEZONE": "America/Atlantis"}
+    result = await run_paybot("serve", "--port", "0", env=env)
+    assert result.returncode == 2, result.stderr
+    one_line(result.stderr, "PAYBOT_TIMEZONE", "'America/Atlantis' is not a time zone")
+    assert "listening" not in result.stderr
+
+
 async def test_a_busy_port_is_one_line_for_serve_and_demo(
     db: str, fake: FakeSlack, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ import os
 import sys
 from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_bot
+from bot.blocks.text import day
 from bot.clock import ManualClock
 from bot.db.models import ProcessorEventRow, RefundRequest
 from bot.domain import RefundState
@@ -405,11 +406,12 @@ async def test_a_dispute_is_answered_per_cycle_and_a_new_reply_by_is_announced_o
         reply=20261210,
         modified=payrix_now(payrix_bot.clock()),
     )  # a new cycle and reply-by date: Payrix writes no chargebackStatus for it
-    moved = "respond by 2026-12-10 · Pre-arbitration: your answer asks for arbitration"
+    due = f"respond by {day(datetime(2026, 12, 10, 23, 59, 59, tzinfo=UTC))}"  # Slack's <!date>
+    moved = f"{due} · Pre-arbitration: your answer asks for arbitration"
     await announced(payrix_bot, moved)
     for _ in range(3):
         await payrix_bot.cycle()
-    assert everything_in(payrix_bot).count("respond by 2026-12-10") == 1, "announced once"
+    assert everything_in(payrix_bot).count(due) == 1, "announced once"
 
     # The new reply-by asks for a new answer: its reminders run, though the first was answered.
     thread = await payrix_bot.store.services.disputes.thread(cb["id"])

@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import day_start, local_day
 from bot.processors.sandbox.models import SandboxDispute, SandboxReturn, SandboxTransaction
 from tests.conftest import Harness
 
@@ -97,11 +98,16 @@ async def test_report_posts_summary_png_chart_and_csv_matching_the_database(
     rows = list(csv.DictReader(io.StringIO((await uploaded(harness, ".csv")).decode())))
     *days, total = rows
     assert total["date"] == "total" and len(days) == 30
-    today = harness.clock().date()
+    zone = harness.store.services.settings.zone  # the firm's days: 1 November (DST) among them
+    today = local_day(harness.clock(), zone)
     assert days[0]["date"] == str(today - timedelta(days=29)) and days[-1]["date"] == str(today)
 
-    start = datetime.combine(today - timedelta(days=29), datetime.min.time(), tzinfo=UTC)
-    expected = await database_totals(harness, start, start + timedelta(days=30))
+    start, end = (
+        day_start(today - timedelta(days=29), zone),
+        day_start(today + timedelta(days=1), zone),
+    )
+    assert end - start == timedelta(days=30, hours=1)
+    expected = await database_totals(harness, start, end)
     assert expected["payments"] > 100 and expected["disputes"] > 0 and expected["returns"] > 0
     for name, value in expected.items():
         assert Decimal(total[name]) == value, name

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain import (
     Account,
@@ -51,6 +52,7 @@ from bot.overview import (
 )
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
+NEW_YORK = ZoneInfo("America/New_York")  # the firm's clock of the cases that name it
 DAY = timedelta(days=1)
 HOSTILE = "Paid twice <!channel>\n*Status:* ✅ Approved\ncard 4242 4242 4242 4242 `code`"
 

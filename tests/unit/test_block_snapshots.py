@@ -16,6 +16,7 @@ import inspect
 import pkgutil
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
@@ -87,10 +88,12 @@ CASES = [
     case(history.history_blocks, "searched_middle_page", s.SEARCHED_PAGE),
     case(history.history_blocks, "empty", HistoryView(HistoryFilter(), (), DEFAULT_COLUMNS)),
     case(history.history_blocks, "nothing_matches", HistoryView(s.SEARCHED, (), DEFAULT_COLUMNS)),
+    case(history.history_blocks, "new_york", replace(s.HISTORY, zone=s.NEW_YORK)),
     case(history.columns_modal, "defaults", DEFAULT_COLUMNS, s.SEARCHED.encode()),
     case(history.columns_modal, "none_chosen", (), "{}"),
     case(home.home_view, "manager", s.BOARD, s.LINKS),
     case(home.home_view, "quiet_viewer", s.QUIET_BOARD, {}),
+    case(home.home_view, "new_york", replace(s.BOARD, as_of=s.NOW.astimezone(s.NEW_YORK)), {}),
     case(home.refund_work_blocks, "more_than_shown", s.WORK, s.LINKS),
     case(home.refund_work_blocks, "none", RefundWork((), 0, (), 0, False), {}),
     case(listings.pager, "both_ways", Listing((), "c1", "c2", "c0"), ListState("c1"), *RETURNS),
@@ -104,10 +107,26 @@ CASES = [
     case(listings.withdrawals_blocks, "one_open", s.WITHDRAWALS),
     case(listings.withdrawals_blocks, "closed", replace(s.WITHDRAWALS, expanded=None)),
     case(listings.withdrawals_blocks, "empty", s.NO_WITHDRAWALS),
+    case(
+        listings.withdrawals_blocks,
+        "new_york",
+        replace(s.WITHDRAWALS, withdrawals=replace(s.WITHDRAWALS.withdrawals, zone=s.NEW_YORK)),
+    ),
+    case(
+        listings.disputes_blocks,
+        "new_york",
+        replace(s.DISPUTES, lines=replace(s.DISPUTES.lines, zone=s.NEW_YORK)),
+    ),
     case(refunds.refund_modal, "operating_items", s.SALE),
     case(refunds.refund_modal, "trust", s.TRUST_SALE),
     case(refunds.reject_modal, "pending", s.REQUEST),
     *(case(refunds.refund_request_message, state, r) for state, r in s.REQUESTS.items()),
+    case(
+        refunds.refund_request_message,
+        "expected_by_new_york",
+        replace(s.REQUEST, expected_by=date(2026, 11, 18)),
+        s.NEW_YORK,
+    ),
     case(reports.report_blocks, "thirty_days", s.REPORT),
     case(reports.report_blocks, "quiet_month", s.EMPTY_REPORT),
     case(card, "refundable", s.SALE, can_refund=True, refusal=None),

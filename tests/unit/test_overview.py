@@ -14,7 +14,8 @@ from bot.blocks.home import home_view, refund_work_blocks
 from bot.blocks.listings import disputes_blocks, returns_blocks, withdrawals_blocks
 from bot.blocks.reports import report_blocks
 from bot.charts import report_chart
-from bot.clock import ManualClock
+from bot.clock import ManualClock, day_start, zone_named
+from bot.config import load_settings
 from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
@@ -56,8 +57,11 @@ from bot.overview import (
 )
 from bot.processors.sandbox import SandboxGateway, SandboxSimulator
 from bot.services.history import parse_history
+from bot.services.refunds import expected_by
 from bot.services.reports import every_day, parse_period, report_csv
+from bot.store import open_store
 from bot.workspace.slack_api import block_problems, view_problems
+from tests.processes import postgres_database
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 LONG = "x" * 100
@@ -147,7 +151,7 @@ def test_report_figures_and_csv_add_up() -> None:
     assert report_chart(report).startswith(b"\x89PNG\r\n\x1a\n")
 
 
-async def test_sandbox_daily_totals_are_summed_per_utc_day(
+async def test_sandbox_daily_totals_are_summed_per_day(
     session_factory: SessionFactory, clock: ManualClock
 ) -> None:
     simulator = SandboxSimulator(session_factory, clock)
@@ -171,14 +175,14 @@ async def test_sandbox_daily_totals_are_summed_per_utc_day(
     await simulator.resolve_dispute(dispute.id, won=False)
     await simulator.return_payment(ach.id, "R01")
 
-    days = await gateway.daily_totals(NOW.date(), NOW.date() + timedelta(days=2))
+    days = await gateway.daily_totals(NOW.date(), NOW.date() + timedelta(days=2), UTC)
     assert days == [
         DailyTotals(NOW.date(), payments=2, payments_minor=14_000),
         DailyTotals(NOW.date() + timedelta(days=1), payments=1, payments_minor=6_000, refunds=1,
                     refunds_minor=10_000, disputes=1, disputes_minor=6_000,
                     disputes_lost_minor=6_000, returns=1, returns_minor=4_000),
     ]  # fmt: skip
-    assert await gateway.daily_totals(NOW.date(), NOW.date()) == []
+    assert await gateway.daily_totals(NOW.date(), NOW.date(), UTC) == []
 
 
 def _transaction(number: int) -> Transaction:
@@ -267,3 +271,70 @@ def test_every_view_stays_within_slacks_limits_when_full() -> None:
     assert view_problems(home_view(board, {}).to_dict(), home=True) == []
     modal = columns_modal(DEFAULT_COLUMNS, "m" * 3000).to_dict()
     assert view_problems(modal, home=False) == []
+
+
+async def test_a_week_with_the_autumn_clock_change_counts_its_25_hour_sunday(
+    session_factory: SessionFactory, clock: ManualClock
+) -> None:
+    await autumn_week(session_factory, clock)
+
+
+async def test_postgresql_cuts_the_same_days(clock: ManualClock) -> None:
+    """PostgreSQL turns the instants into the firm's days itself (SQLite's are done in Python)."""
+    async with postgres_database() as url:
+        store = await open_store(load_settings(database_url=url), clock=clock)
+        try:
+            await autumn_week(store.sessions, clock)
+        finally:
+            await store.close()
+
+
+async def autumn_week(session_factory: SessionFactory, clock: ManualClock) -> None:
+    """The firm's days in New York: the week of 1 November 2026 has 7 days and 169 hours, and a
+    payment at 23:59 on the Sunday (04:59 UTC on Monday) is the Sunday's."""
+    zone = zone_named("America/New_York")
+    simulator = SandboxSimulator(session_factory, clock)
+    gateway = SandboxGateway(session_factory, clock)
+    monday, next_monday = date(2026, 10, 26), date(2026, 11, 2)
+    assert day_start(next_monday, zone) - day_start(monday, zone) == timedelta(hours=169)
+    instants = {
+        "1.00": datetime(2026, 10, 26, 3, 59, tzinfo=UTC),  # Sunday 25 Oct, 23:59 EDT: before
+        "2.00": datetime(2026, 10, 26, 4, 0, tzinfo=UTC),  # Monday 00:00 EDT: the first minute
+        "4.00": datetime(2026, 11, 1, 4, 30, tzinfo=UTC),  # Sunday 1 Nov 00:30 EDT
+        "8.00": datetime(2026, 11, 2, 4, 59, tzinfo=UTC),  # Sunday 1 Nov 23:59 EST
+        "16.00": datetime(2026, 11, 2, 5, 0, tzinfo=UTC),  # Monday 2 Nov 00:00 EST: after
+    }
+    for amount, at in instants.items():
+        clock.now = at
+        await simulator.charge(
+            Money.parse(amount), method=MethodType.CARD, kind=PaymentKind.SALE, matter_id="M",
+            account=Account.OPERATING, brand="visa", last4="4242", customer_name="Dana Client",
+        )  # fmt: skip
+    days = await gateway.daily_totals(monday, next_monday, zone)
+    assert [(d.day, d.payments, d.payments_minor) for d in days] == [
+        (monday, 1, 200),
+        (date(2026, 11, 1), 2, 1_200),
+    ]
+    in_utc = await gateway.daily_totals(monday, next_monday, UTC)
+    assert sum(d.payments_minor for d in in_utc) == 700  # UTC's week: 25 Oct's night, not 1 Nov's
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        (datetime(2027, 1, 15, 20, 0, tzinfo=UTC), date(2027, 1, 20)),  # Fri; MLK day Mon 18
+        (datetime(2027, 1, 16, 3, 0, tzinfo=UTC), date(2027, 1, 20)),  # Fri 22:00 in New York
+        (datetime(2026, 11, 16, 15, 0, tzinfo=UTC), date(2026, 11, 18)),  # an ordinary Monday
+        (datetime(2026, 11, 24, 15, 0, tzinfo=UTC), date(2026, 11, 27)),  # Thanksgiving
+        (datetime(2027, 12, 23, 15, 0, tzinfo=UTC), date(2027, 12, 27)),  # 25th a Saturday
+    ],
+)
+def test_a_refund_is_expected_two_bank_days_later_on_the_firms_calendar(
+    requested: datetime, expected: date
+) -> None:
+    assert expected_by(requested, zone_named("America/New_York")) == expected
+
+
+def test_an_unknown_zone_is_named() -> None:
+    with pytest.raises(ValueError, match="'Mars/Olympus' is not a time zone"):
+        zone_named("Mars/Olympus")

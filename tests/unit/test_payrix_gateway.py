@@ -595,7 +595,7 @@ async def test_daily_totals_per_utc_day(
 ) -> None:
     """Payrix's own sums whenever its first answer carries them, split in halves where not
     zero; a Payrix that sends none is walked and added up here, to the same totals."""
-    summed = await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1))
+    summed = await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1), UTC)
     assert [(d.day, d.payments, d.payments_minor) for d in summed] == [
         (date(2025, 10, 27), 4, 927),  # two approved-only eChecks are not payments yet
         (date(2025, 12, 16), 5, 5000),
@@ -613,16 +613,16 @@ async def test_daily_totals_per_utc_day(
 
     standin.requests.clear()
     standin.sums = False  # a Payrix that sends no sums: walked and added up here
-    assert await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1)) == summed
+    assert await gateway.daily_totals(date(2025, 10, 1), date(2026, 1, 1), UTC) == summed
     assert walked in [c.search for c in standin.calls("GET", "/txns")]
     assert len([c for c in standin.requests if c.headers.get("totals")]) == 1, "asked once"
     standin.sums = True
-    disputes = await gateway.daily_totals(date(2024, 4, 10), date(2024, 4, 11))
+    disputes = await gateway.daily_totals(date(2024, 4, 10), date(2024, 4, 11), UTC)
     assert [(d.disputes, d.disputes_minor, d.disputes_lost_minor) for d in disputes] == [
         (3, 60000, 10000)  # lost (accepted) 100.00; 300.00 closed (no winner named), 200.00 open
     ]
     await gateway.refund(CARD_TRUST, idempotency_key="k", metadata={})
-    today = await gateway.daily_totals(clock().date(), clock().date() + timedelta(days=1))
+    today = await gateway.daily_totals(clock().date(), clock().date() + timedelta(days=1), UTC)
     assert [(d.refunds, d.refunds_minor) for d in today] == [(1, 259)]
 
 
@@ -640,7 +640,7 @@ async def test_a_busy_period_is_summed_day_by_day_and_agrees_with_the_walk(
             | {"modified": made, "total": 1000 + number},
         )
     week = (date(2026, 2, 1), date(2026, 2, 7))
-    summed = await gateway.daily_totals(*week)
+    summed = await gateway.daily_totals(*week, UTC)
     assert [(d.day.day, d.payments, d.payments_minor) for d in summed] == [
         (day, 2, 2001 + 4 * (day - 1)) for day in range(1, 7)
     ]
@@ -651,7 +651,7 @@ async def test_a_busy_period_is_summed_day_by_day_and_agrees_with_the_walk(
     ]
     assert len(payments) == 1 + 6, "the period, then each day once"
     standin.sums = False
-    assert await gateway.daily_totals(*week) == summed, "the walk agrees"
+    assert await gateway.daily_totals(*week, UTC) == summed, "the walk agrees"
 
 
 async def test_the_sums_and_the_walk_count_the_same_lost_disputes(
@@ -681,7 +681,7 @@ async def test_the_sums_and_the_walk_count_the_same_lost_disputes(
         | {"chargeback": "t1_chb_acceptednotyetlost00001"},
     )
     day = (date(2024, 4, 10), date(2024, 4, 11))
-    summed = await gateway.daily_totals(*day)
+    summed = await gateway.daily_totals(*day, UTC)
     assert [(d.disputes, d.disputes_minor, d.disputes_lost_minor) for d in summed] == [
         (7, 280000, 100000)  # 100.00 lost + 400.00 arbitration lost + 500.00 accepted
     ]
@@ -690,7 +690,7 @@ async def test_the_sums_and_the_walk_count_the_same_lost_disputes(
     unsettled = [c.search or "" for c in asked if not c.headers.get("totals")]
     assert unsettled and all("status[notin]=lost,won" in s for s in unsettled)
     standin.sums = False
-    assert await gateway.daily_totals(*day) == summed, "the walk agrees"
+    assert await gateway.daily_totals(*day, UTC) == summed, "the walk agrees"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -379,9 +379,9 @@ async def test_returns_disputes_balance_and_totals_over_an_account_without_them(
     balance = await gateway.balance()
     assert balance.available.currency  # localstripe keeps a fixed EUR balance
     today = datetime.now(UTC).date()
-    (totals,) = await gateway.daily_totals(today, today + timedelta(days=1))
+    (totals,) = await gateway.daily_totals(today, today + timedelta(days=1), UTC)
     assert (totals.day, totals.payments, totals.payments_minor) == (today, 1, 12550)
-    assert await gateway.daily_totals(date(2020, 1, 1), date(2020, 1, 2)) == []
+    assert await gateway.daily_totals(date(2020, 1, 1), date(2020, 1, 2), UTC) == []
 
 
 # ---------------------------------------------------------------------------------------------

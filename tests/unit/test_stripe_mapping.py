@@ -386,7 +386,7 @@ def test_daily_totals_are_summed_per_utc_day() -> None:
         dispute(status="lost").to_dict(),
         dispute(id="dp_b", amount=100, status="needs_response").to_dict(),
     ]
-    (totals,) = summarise(charges, refunds, disputes, day, date(2026, 11, 20), "usd")
+    (totals,) = summarise(charges, refunds, disputes, day, date(2026, 11, 20), "usd", UTC)
     assert totals.day == day and totals.currency == "USD"
     assert (totals.payments, totals.payments_minor, totals.pending_minor) == (3, 15550, 1000)
     assert (totals.returns, totals.returns_minor) == (1, 2000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TypeVar
 
@@ -53,10 +53,6 @@ def minor_units(value: Decimal | None) -> int:
 
 def payrix_day(day: date) -> str:
     return f"{day:%Y%m%d}"
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def payrix_time(instant: datetime) -> str:

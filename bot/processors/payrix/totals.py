@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from bot.clock import day_start, local_day
 from bot.domain import DailyTotals, DisputeStatus, PaymentKind, TransactionStatus
 from bot.processors.payrix import mapping
 from bot.processors.payrix.client import Term, eq, greater, less, outside, sort, within
@@ -26,7 +27,7 @@ from bot.processors.payrix.codes import (
     TXN_TYPES,
 )
 from bot.processors.payrix.models import Chargeback, ChargebackMessage, Txn
-from bot.processors.payrix.records import PayrixRecords, day_start, payrix_time
+from bot.processors.payrix.records import PayrixRecords, payrix_time
 
 # The ``totals`` header ("totals={operator}[]={key}", eventsprout/payrix src/Controllers: "the
 # calculated total in the details > totals object") and where the answer is read. Payrix's
@@ -80,16 +81,16 @@ def counts_as_lost(cb: Chargeback, messages: Sequence[ChargebackMessage]) -> boo
 class PayrixTotals(PayrixRecords):
     """The ``daily_totals`` part of the gateway."""
 
-    async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
+    async def daily_totals(self, start: date, end: date, zone: tzinfo) -> list[DailyTotals]:
         """Payrix's own sums (the ``totals`` header) whenever its first answer carries them,
         else the period's transactions and chargebacks read and summed here (bounded: see
         ``MAX_PAGES``). Both count the same things, so they agree on the same records."""
         if end <= start:
             return []
-        summed = await self._summed_totals(start, end)
+        summed = await self._summed_totals(start, end, zone)
         if summed is not None:
             return summed
-        return await self._walked_totals(start, end)
+        return await self._walked_totals(start, end, zone)
 
     async def _sums(self, resource: str, terms: Sequence[Term]) -> tuple[int, int] | None:
         """(count, sum of ``total``) of a search, as Payrix adds them up; None when it sent none."""
@@ -98,7 +99,9 @@ class PayrixTotals(PayrixRecords):
         )
         return read_sums(listing.totals)
 
-    async def _summed_totals(self, start: date, end: date) -> list[DailyTotals] | None:
+    async def _summed_totals(
+        self, start: date, end: date, zone: tzinfo
+    ) -> list[DailyTotals] | None:
         """Each category summed by Payrix over the period, then per day: split in halves where
         it is not zero (a quiet month costs a few requests), or day by day at once where it has
         at least as many records as days (a busy one costs a request a day, not a walk)."""
@@ -118,7 +121,7 @@ class PayrixTotals(PayrixRecords):
 
         async def split(name: str, resource: str, terms: list[Term], low: date, high: date) -> bool:
             found = await self._sums(
-                resource, [*terms, *made_within(day_start(low), day_start(high))]
+                resource, [*terms, *made_within(day_start(low, zone), day_start(high, zone))]
             )
             if found is None:
                 return False
@@ -145,14 +148,14 @@ class PayrixTotals(PayrixRecords):
         for name, (resource, terms) in categories.items():
             if not await split(name, resource, terms, start, end):
                 return None
-        low, high = day_start(start), day_start(end)
+        low, high = day_start(start, zone), day_start(end, zone)
         for cb in await self._lost_unsettled(low, high):
-            days[mapping.when(cb).date()]["disputes_lost_minor"] += cb.total or 0
+            days[local_day(mapping.when(cb), zone)]["disputes_lost_minor"] += cb.total or 0
         for txn in await self._pending(low, high):
-            days[mapping.when(txn).date()]["pending_minor"] += txn.total or 0
+            days[local_day(mapping.when(txn), zone)]["pending_minor"] += txn.total or 0
         for at, txn in await self._returned(low, high):
-            days[at.date()]["returns"] += 1
-            days[at.date()]["returns_minor"] += txn.total or 0
+            days[local_day(at, zone)]["returns"] += 1
+            days[local_day(at, zone)]["returns_minor"] += txn.total or 0
         return [
             DailyTotals(day=day, currency=DEFAULT_CURRENCY, **values)
             for day, values in sorted(days.items())
@@ -220,9 +223,8 @@ class PayrixTotals(PayrixRecords):
                 found.append((at, txn))
         return found
 
-    async def _walked_totals(self, start: date, end: date) -> list[DailyTotals]:
-        low = datetime.combine(start, time(), tzinfo=UTC)
-        high = datetime.combine(end, time(), tzinfo=UTC)
+    async def _walked_totals(self, start: date, end: date, zone: tzinfo) -> list[DailyTotals]:
+        low, high = day_start(start, zone), day_start(end, zone)
         window = made_within(low, high)
         days: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         currency = DEFAULT_CURRENCY
@@ -239,7 +241,7 @@ class PayrixTotals(PayrixRecords):
             currency = (txn.currency or currency).upper()
             kind, _ = mapping.txn_type(txn)
             status, _ = mapping.txn_status(txn, kind)
-            entry = days[mapping.when(txn).date()]
+            entry = days[local_day(mapping.when(txn), zone)]
             amount = txn.total or 0
             if kind.kind is PaymentKind.REFUND:
                 if status is not TransactionStatus.FAILED:
@@ -255,7 +257,7 @@ class PayrixTotals(PayrixRecords):
                 if status is TransactionStatus.PENDING:
                     entry["pending_minor"] += amount
         for at, txn in await self._returned(low, high):
-            entry = days[at.date()]
+            entry = days[local_day(at, zone)]
             entry["returns"] += 1
             entry["returns_minor"] += txn.total or 0
         chargebacks = [
@@ -267,7 +269,7 @@ class PayrixTotals(PayrixRecords):
         ]
         messages = await self._messages(cb.id for cb in chargebacks)
         for cb in chargebacks:
-            entry = days[mapping.when(cb).date()]
+            entry = days[local_day(mapping.when(cb), zone)]
             entry["disputes"] += 1
             entry["disputes_minor"] += cb.total or 0
             if counts_as_lost(cb, messages.get(cb.id, ())):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, cast
 
 from sqlalchemy import func, insert, select
@@ -363,9 +363,9 @@ class SandboxGateway:
             prev_cursor,
         )
 
-    async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
+    async def daily_totals(self, start: date, end: date, zone: tzinfo) -> list[DailyTotals]:
         async with self._sessions() as session:
-            return await daily_totals(session, start, end, CURRENCY)
+            return await daily_totals(session, start, end, CURRENCY, zone)
 
     async def balance(self) -> Balance:
         """``available``: what has settled and not been withdrawn, net of settled refunds.

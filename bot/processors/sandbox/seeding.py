@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
 
-from bot.clock import add_business_days
+from bot.clock import add_business_days, is_business_day
 from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
@@ -439,6 +439,6 @@ def _payout_times(start: datetime, end: datetime) -> Iterable[datetime]:
         at = datetime.combine(day, time(10), tzinfo=UTC)
         if at > end:
             return
-        if day.weekday() < 5:
+        if is_business_day(day):
             yield at
         day += timedelta(days=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import date, tzinfo
 from typing import Any
 
 from stripe import RequestOptions
@@ -24,6 +24,7 @@ from stripe.params import (
     RefundListParams,
 )
 
+from bot.clock import day_start
 from bot.domain import (
     Balance,
     DailyTotals,
@@ -361,12 +362,12 @@ class StripeGateway(StripeDisputes, StripeFeed):
         found = await self._call("Balance", lambda: self._client.v1.balance.retrieve_async())
         return mapping.balance_of(found, self._config.currency.lower())
 
-    async def daily_totals(self, start: date, end: date) -> list[DailyTotals]:
+    async def daily_totals(self, start: date, end: date, zone: tzinfo) -> list[DailyTotals]:
         """Summed here from the period's charges, refunds and disputes (Stripe's API has no
         per-day sums); refused past ``MAX_TOTAL_PAGES`` pages of one kind."""
         created: ChargeListParamsCreated = {
-            "gte": int(datetime.combine(start, time(), tzinfo=UTC).timestamp()),
-            "lt": int(datetime.combine(end, time(), tzinfo=UTC).timestamp()),
+            "gte": int(day_start(start, zone).timestamp()),
+            "lt": int(day_start(end, zone).timestamp()),
         }
         v1 = self._client.v1
 
@@ -389,7 +390,7 @@ class StripeGateway(StripeDisputes, StripeFeed):
             return self._call("Totals", lambda: v1.disputes.list_async(params))
 
         found = await asyncio.gather(_all(charges), _all(refunds), _all(disputes))
-        return summarise(*found, start, end, self._config.currency)
+        return summarise(*found, start, end, self._config.currency, zone)
 
     # -----------------------------------------------------------------------------------------
     # Webhooks

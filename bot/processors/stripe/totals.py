@@ -9,8 +9,9 @@ Only ``currency`` is summed; a payment in another currency is left out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, tzinfo
 
+from bot.clock import local_day
 from bot.domain import DailyTotals, DisputeStatus, RefundStatus, TransactionStatus
 from bot.processors.stripe.mapping import (
     REFUND_STATUSES,
@@ -33,17 +34,18 @@ def summarise(
     start: date,
     end: date,
     currency: str,
+    zone: tzinfo,
 ) -> list[DailyTotals]:
-    """Days in [start, end) with any activity, oldest first."""
+    """Days of the firm's calendar (``zone``) in [start, end) with any activity, oldest first."""
     days: dict[date, dict[str, int]] = {}
 
     def add(obj: Obj, **amounts: int) -> None:
         created = when(obj.get("created"))
-        if created is None or not start <= created.date() < end:
+        if created is None or not start <= local_day(created, zone) < end:
             return
         if str(obj.get("currency", "")).lower() != currency.lower():
             return
-        entry = days.setdefault(created.date(), {})
+        entry = days.setdefault(local_day(created, zone), {})
         for name, value in amounts.items():
             entry[name] = entry.get(name, 0) + value
 
