@@ -4,7 +4,6 @@ manager approves (four eyes, submitted exactly once), accepting liability, and d
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
@@ -30,6 +29,7 @@ from bot.domain import (
 )
 from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.ids import JobKind, Milestone, NoticeKind
+from bot.pan import random_id
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services import outbox
@@ -186,7 +186,7 @@ class Disputes:
     ) -> DisputeResponseInfo:
         evidence = check_evidence(fields)
         await self.open_dispute(dispute_id)
-        now, response_id = self._clock(), uuid.uuid4().hex
+        now, response_id = self._clock(), random_id()
         row = DisputeResponse(
             id=response_id,
             dispute_id=dispute_id,

@@ -13,7 +13,6 @@ a transition owes Slack are recorded in the outbox in its own transaction (servi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, tzinfo
@@ -38,6 +37,7 @@ from bot.domain import (
 )
 from bot.errors import NotFound, ProcessorError, RefundRefused
 from bot.ids import JobKind, Milestone, NoticeKind
+from bot.pan import random_id
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services.approvals import Approvals, Flow, check_reason
@@ -152,7 +152,7 @@ class Refunds:
         reason = check_reason(reason_text)
         txn = await self.refundable(actor, transaction_id, source)
         now = self._clock()
-        request_id = uuid.uuid4().hex
+        request_id = random_id()
         row = RefundRequest(
             id=request_id,
             transaction_id=txn.id,

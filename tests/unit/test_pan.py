@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+import uuid
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.pan import FORMAT, SEPARATORS, brand, has_pan, luhn_valid, mask_pans
+from bot.pan import FORMAT, SEPARATORS, brand, has_pan, luhn_valid, mask_pans, random_id
 from tests.card_numbers import (
     CVVS,
     KNOWN,
@@ -129,3 +131,13 @@ def test_ids_dates_and_amounts_are_left_alone() -> None:
         "MAT-1001",
     ):
         assert mask_pans(text) == text
+
+
+def test_an_id_we_make_never_reads_as_a_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A uuid4 hex that holds a Visa test number would be masked in the audit log: drawn again.
+    card_like = uuid.UUID("4111111111111111abcdefabcdefabcd")
+    plain = uuid.UUID("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+    drawn = iter([card_like, plain])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
+    assert has_pan(card_like.hex)
+    assert random_id() == plain.hex
