@@ -141,3 +141,11 @@ def test_an_id_we_make_never_reads_as_a_card(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
     assert has_pan(card_like.hex)
     assert random_id() == plain.hex
+
+
+def test_a_processors_id_is_not_a_card_number() -> None:
+    # Payrix ids are 23 hex characters; one in ~400 holds a digit run that passes for a card.
+    payrix_id = "t1_txn_64a5f4111111111111111ab"
+    assert mask_pans(f"lookup {payrix_id}") == f"lookup {payrix_id}"
+    assert not has_pan(payrix_id)
+    assert mask_pans(f"{payrix_id} 4111 1111 1111 1111") == f"{payrix_id} [Visa •••• 1111]"
