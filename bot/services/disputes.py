@@ -5,7 +5,7 @@ manager approves (four eyes, submitted exactly once), accepting liability, and d
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 from sqlalchemy import select, true, update
@@ -61,11 +61,6 @@ def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
 
 def stage_of(dispute: Dispute) -> str | None:
     return dispute.stage.name if dispute.stage is not None else None
-
-
-def utc(at: datetime) -> datetime:
-    """Stored times may have lost their zone (SQLite): they are UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def thread_info(row: DisputeThread) -> DisputeThreadInfo:
@@ -155,7 +150,7 @@ class Disputes:
         if row is None:
             return
         now, stage = self._clock(), stage_of(dispute)
-        moved = utc(row.respond_by) != utc(dispute.respond_by) or (
+        moved = row.respond_by != dispute.respond_by or (
             row.stage is not None and row.stage != stage
         )
         row.status, row.respond_by, row.stage, row.updated_at = (

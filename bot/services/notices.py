@@ -14,7 +14,7 @@ from bot.db.engine import SessionFactory
 from bot.domain import Dispute, DisputeThreadInfo, Notice, PaymentReturn
 from bot.ids import Milestone, NoticeKind
 from bot.processors.gateway import Gateway
-from bot.services.disputes import Disputes, stage_of, utc
+from bot.services.disputes import Disputes, stage_of
 from bot.services.matters import Matters
 from bot.services.outbox import OutboxItem
 from bot.services.owed import owe
@@ -237,9 +237,10 @@ class Notices:
 
 def unchanged(thread: DisputeThreadInfo, dispute: Dispute) -> bool:
     """The thread already shows this status, deadline and stage (a stage not recorded, as on
-    threads from before stages were kept, is not a change)."""
+    threads from before stages were kept, is not a change). Both times are aware UTC: the
+    column type (db/base.UTCDateTime) and every adapter give them so."""
     return (
         thread.status is dispute.status
-        and utc(thread.respond_by) == utc(dispute.respond_by)
+        and thread.respond_by == dispute.respond_by
         and (thread.stage is None or thread.stage == stage_of(dispute))
     )
