@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import help_blocks
 from bot.domain import PortalAccount
+from bot.handlers.budget import within
 from bot.handlers.routes import split_command
 from bot.ids import Subcommand
 from bot.services.container import Services
@@ -43,9 +43,8 @@ class Command:
         otherwise ack ``waiting`` at once and replace it through the response_url when the
         work is done. An error before the ack is the ack's answer; one after it reaches the
         person through the error path (the response_url), so neither costs Slack's 3 s."""
-        task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.budget)
-        if task in done:
+        task, in_time = await within(work, self.budget)
+        if in_time:
             await self.answer(*task.result())
             return
         await self.ack(text=waiting, response_type="ephemeral")

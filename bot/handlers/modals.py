@@ -8,7 +8,6 @@ modal by the app's one error path (bot/handlers/errors.py), not beside it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.common import message_modal
 from bot.domain import PortalAccount
 from bot.handlers import forms
+from bot.handlers.budget import within
 
 _OPENED = "loading_modal"
 
@@ -94,9 +94,8 @@ async def submit_soon(
     "Submitting …" at once and is updated when the work is done. The services check what the
     person typed before they ask the processor, so field errors still come within the budget;
     a refusal after "Submitting …" is shown in the modal by the one error path."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=budget)
-    if task in done:
+    task, in_time = await within(work, budget)
+    if in_time:
         await ack(response_action="update", view=task.result())
         return
     await ack(response_action="update", view=message_modal(title, "Submitting …"))
