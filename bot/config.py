@@ -6,6 +6,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ PREFIXES = ("PAYBOT_", "SLACK_", "STRIPE_", "PAYRIX_")
 # Read by the tests and `make screenshots`, not by the bot, and no typo.
 TEST_KNOBS = frozenset({"PAYBOT_SCREENSHOTS", "PAYBOT_CRASH_RUNS"})
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
+DIGEST_AT = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
 
 
 class Settings(BaseSettings):
@@ -91,10 +93,30 @@ class Settings(BaseSettings):
     # The firm's clock (an IANA zone): every day the bot counts (today, a report's days, a
     # deadline's days left, a refund's expected date) is a day there.
     paybot_timezone: str = DEFAULT_ZONE
+    # When the daily settlement digest goes to the notify channel: a time of day on the firm's
+    # clock, HH:MM (seconds allowed); unset, no digest.
+    paybot_daily_digest_at: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
         return zone_named(self.paybot_timezone)
+
+    @property
+    def daily_digest_at(self) -> time | None:
+        return (
+            time.fromisoformat(self.paybot_daily_digest_at) if self.paybot_daily_digest_at else None
+        )
+
+    @field_validator("paybot_daily_digest_at")
+    @classmethod
+    def _digest_at(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not DIGEST_AT.fullmatch(value.strip()):
+            raise ValueError(
+                f"{value!r} is not a time of day: give HH:MM on the 24-hour clock, such as 08:30"
+            )
+        return value.strip()
 
     @field_validator("paybot_timezone")
     @classmethod

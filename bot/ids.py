@@ -109,6 +109,7 @@ class NoticeKind(StrEnum):
     REFUND_DM = "refund.dm"
     REFUND_MATTER = "refund.matter"  # tell the matter's people (their DMs are owed then)
     MATTER_MISSING = "refund.matter.missing"  # the matter's people Slack does not know
+    DAILY_DIGEST = "daily.digest"  # the previous business day's settlement, once a day
     REPLY = "reply"  # an answer to a person's own click (an App Home list), rendered when asked
 
 

@@ -147,10 +147,12 @@ def stage_text(dispute: Dispute) -> str | None:
     return f"{inline(stage.name)}: your answer asks for {inline(stage.answer)}"
 
 
-def status_reply(dispute: Dispute) -> str:
+def status_reply(dispute: Dispute, zone: tzinfo | None = None) -> str:
+    """The news in the dispute's thread; the deadline's day in ``zone`` (the firm's) as the
+    fallback of Slack's date formatting."""
     text = f"Chargeback {inline(dispute.id)} on `{inline(dispute.transaction_id)}` is now: {STATUS_LABEL[dispute.status]}"
     if dispute.status is DisputeStatus.NEEDS_RESPONSE:
-        text += f", respond by {day(dispute.respond_by)}"
+        text += f", respond by {day(dispute.respond_by, zone)}"
     stage = stage_text(dispute)
     if stage:
         text += f" · {stage}"

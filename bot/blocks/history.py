@@ -72,9 +72,13 @@ def cell(txn: Transaction, column: HistoryColumn, zone: tzinfo = UTC) -> str:
 
 
 def row(txn: Transaction, columns: tuple[HistoryColumn, ...], zone: tzinfo = UTC) -> SectionBlock:
+    """A refund's row names the payment it refunds: its own ``re_…`` id alone says nothing."""
     cells = " · ".join(cell(txn, column, zone) for column in columns)
+    title = f"`{inline(txn.id)}`"
+    if txn.original_id:
+        title += f" · refund of `{inline(txn.original_id)}`"
     return SectionBlock(
-        text=MarkdownTextObject(text=clip(f"`{inline(txn.id)}`\n{cells}")),
+        text=MarkdownTextObject(text=clip(f"{title}\n{cells}")),
         accessory=ButtonElement(text="View", action_id=ActionId.TRANSACTION_VIEW, value=txn.id),
     )
 

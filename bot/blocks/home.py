@@ -7,6 +7,7 @@ be shown from App Home, and the DM keeps the list's own Next / View buttons work
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import tzinfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -41,13 +42,15 @@ def _panel(block_id: str, text: str, label: str, action_id: ActionId) -> Section
     )
 
 
-def refund_line(request: RefundRequestInfo, links: Mapping[str, str]) -> str:
+def refund_line(
+    request: RefundRequestInfo, links: Mapping[str, str], zone: tzinfo | None = None
+) -> str:
     """A request, with its approval link when ``links`` has one (only those who may decide get
-    links, see bot/slack/home.approval_links)."""
+    links, see bot/slack/home.approval_links); its day in ``zone``, the firm's, as a fallback."""
     line = (
         f"• *{request.amount}* on `{inline(request.transaction_id)}` · "
         f"{STATE_WORDS.get(request.state, request.state.value)} · "
-        f"asked by {inline(request.requester_username)} {day(request.created_at)}"
+        f"asked by {inline(request.requester_username)} {day(request.created_at, zone)}"
     )
     link = links.get(request.id)
     if link:
@@ -55,13 +58,13 @@ def refund_line(request: RefundRequestInfo, links: Mapping[str, str]) -> str:
     return line
 
 
-def _refunds_text(work: RefundWork, links: Mapping[str, str]) -> str:
+def _refunds_text(work: RefundWork, links: Mapping[str, str], zone: tzinfo | None) -> str:
     text = (
         f"*Refunds*\n{work.awaiting_count} waiting for approval · "
         f"{work.at_processor_count} at the processor"
     )
-    lines = [refund_line(r, links) for r in work.awaiting_approval]
-    lines += [refund_line(r, links) for r in work.at_processor]
+    lines = [refund_line(r, links, zone) for r in work.awaiting_approval]
+    lines += [refund_line(r, links, zone) for r in work.at_processor]
     return text + ("\n" + "\n".join(lines) if lines else "")
 
 
@@ -90,7 +93,7 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
         blocks.append(
             _panel(
                 BlockId.HOME_REFUNDS,
-                _refunds_text(board.refunds, links),
+                _refunds_text(board.refunds, links, zone),
                 "Refunds",
                 ActionId.HOME_REFUNDS,
             )
@@ -145,12 +148,14 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
     return View(type="home", blocks=blocks)
 
 
-def refund_work_blocks(work: RefundWork, links: Mapping[str, str]) -> list[Block]:
+def refund_work_blocks(
+    work: RefundWork, links: Mapping[str, str], zone: tzinfo | None = None
+) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Refunds in progress")]
-    lines = [refund_line(r, links) for r in work.awaiting_approval]
+    lines = [refund_line(r, links, zone) for r in work.awaiting_approval]
     awaiting = "\n".join(lines) or "None."
     blocks.append(paragraph(f"*Waiting for approval* ({work.awaiting_count})\n{awaiting}"))
-    lines = [refund_line(r, links) for r in work.at_processor]
+    lines = [refund_line(r, links, zone) for r in work.at_processor]
     at_processor = "\n".join(lines) or "None."
     blocks.append(paragraph(f"*At the processor* ({work.at_processor_count})\n{at_processor}"))
     shown = len(work.awaiting_approval) + len(work.at_processor)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from bot.blocks import disputes, refunds
+from bot.blocks.digest import digest_blocks, digest_text
+from bot.digests import DailyDigest
 from bot.domain import Money, Notice
 from bot.ids import NoticeKind
 from bot.nacha import describe_return
@@ -22,6 +24,9 @@ def render(notice: Notice) -> tuple[list[Block], str]:
     kind, payload = notice.kind, notice.payload
     if kind == NoticeKind.REPLY:  # rendered when the person asked, by the blocks that answer it
         return Block.parse_all(payload.get("blocks") or []), str(payload.get("text") or "")
+    if kind == NoticeKind.DAILY_DIGEST:  # counted when it was claimed, stored with it
+        digest = DailyDigest.from_payload(dict(payload))
+        return digest_blocks(digest), digest_text(digest)
     if kind == NoticeKind.WITHDRAWAL_RETURNED:
         return _withdrawal_return(notice)
     if notice.payment_return is not None:  # NoticeKind.RETURN_CREATED
@@ -64,9 +69,9 @@ def render(notice: Notice) -> tuple[list[Block], str]:
             disputes.dispute_text(dispute),
         )
     if kind == NoticeKind.DISPUTE_UPDATED:
-        return [], disputes.status_reply(dispute)
+        return [], disputes.status_reply(dispute, now.tzinfo)
     if kind == NoticeKind.DISPUTE_ACCEPTED:
-        return [], f"{disputes.status_reply(dispute)} (accepted by <@{payload['by']}>)"
+        return [], f"{disputes.status_reply(dispute, now.tzinfo)} (accepted by <@{payload['by']}>)"
     if kind == NoticeKind.DISPUTE_REMINDER:
         return [], disputes.reminder_text(dispute, str(payload.get("stage")), now)
     if kind == NoticeKind.DISPUTE_DM:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Index, String, Text, text
@@ -259,3 +259,16 @@ class SlackDelivery(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DailyDigestRow(Base):
+    """A daily settlement digest owed: one row per day of the firm's calendar it is posted on.
+    The primary key is the claim: of processes (or a restart) that find it due, the one whose
+    insert made the row owes the message, in the outbox, in the same transaction."""
+
+    __tablename__ = "daily_digests"
+
+    day: Mapped[date] = mapped_column(primary_key=True)  # the firm's day it is posted on
+    reports: Mapped[date]  # the business day it reports
+    claimed_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

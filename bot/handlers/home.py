@@ -46,7 +46,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     async def refunds(actor: PortalAccount, client: AsyncWebClient) -> tuple[Sequence[Block], str]:
         work = await services.home.refund_work(actor, rows=REFUND_ROWS)
         links = await approval_links(client, work)
-        return refund_work_blocks(work, links), "Refunds in progress"
+        return refund_work_blocks(work, links, services.settings.zone), "Refunds in progress"
 
     async def disputes(actor: PortalAccount, client: AsyncWebClient) -> tuple[Sequence[Block], str]:
         return disputes_blocks(await services.listings.disputes(open_only=True)), "Disputes"

@@ -13,6 +13,7 @@ from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
 from bot.services.deliveries import Deliveries
+from bot.services.digest import Digests
 from bot.services.disputes import Disputes
 from bot.services.events import Events
 from bot.services.history import History
@@ -50,6 +51,7 @@ class Services:
     disputes: Disputes
     deliveries: Deliveries
     notices: Notices
+    digests: Digests
 
 
 def build_services(
@@ -85,4 +87,12 @@ def build_services(
         disputes=disputes,
         deliveries=Deliveries(sessions, clock, writes),
         notices=Notices(sessions, gateway, refunds, disputes, matters, clock, zone),
+        digests=Digests(
+            sessions,
+            gateway,
+            clock,
+            zone,
+            settings.daily_digest_at,
+            settings.paybot_notify_channel,
+        ),
     )

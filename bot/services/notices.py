@@ -87,7 +87,7 @@ class Notices:
     async def load(self, item: OutboxItem) -> Notice:
         now, kind = self._clock().astimezone(self._zone), item.kind
         notice = Notice(kind, item.object_id, item.payload, now)
-        if kind in (NoticeKind.WITHDRAWAL_RETURNED, NoticeKind.REPLY):
+        if kind in (NoticeKind.WITHDRAWAL_RETURNED, NoticeKind.REPLY, NoticeKind.DAILY_DIGEST):
             return notice
         if kind == NoticeKind.RETURN_CREATED:
             return Notice(

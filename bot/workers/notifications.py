@@ -36,8 +36,9 @@ log = logging.getLogger("paybot.notify")
 
 # Top-level posts, a digest when many come at once for a channel.
 THREADLESS = (NoticeKind.DISPUTE_CREATED, NoticeKind.RETURN_CREATED, NoticeKind.WITHDRAWAL_RETURNED)
-# Top-level posts, each its own message: approval requests (with buttons) and answers to clicks.
-ALONE = (NoticeKind.REFUND_REQUEST, NoticeKind.REPLY)
+# Top-level posts, each its own message: approval requests (with buttons), answers to clicks and
+# the daily settlement digest.
+ALONE = (NoticeKind.REFUND_REQUEST, NoticeKind.REPLY, NoticeKind.DAILY_DIGEST)
 UPDATES = (NoticeKind.REFUND_UPDATE, NoticeKind.RESPONSE_UPDATE)  # chat.update of a message
 DIGEST_AT = 4  # this many items or more at once for one channel become a digest
 BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as fit

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.digests import AccountDay, DailyDigest, Figure, OpenItem, WithdrawalLine
 from bot.domain import (
     Account,
     AuditLine,
@@ -282,3 +283,31 @@ REPORT = Report(
     ),
 )  # fmt: skip
 EMPTY_REPORT = Report(ReportPeriod(date(2026, 10, 1), date(2026, 11, 1), "2026-10"), ())
+
+
+DIGEST = DailyDigest(
+    day=date(2026, 12, 4),
+    through=date(2026, 12, 6),
+    zone="America/New_York",
+    currency="USD",
+    accounts=(
+        AccountDay(
+            Account.OPERATING,
+            sales=Figure(2, 16_000),
+            refunds=Figure(1, 25_000),
+            disputes=Figure(1, 6_000),
+        ),
+        AccountDay(
+            Account.TRUST,
+            sales=Figure(3, 37_000),
+            returns=Figure(1, 8_000),
+            fees=Figure(0, 0),
+            withdrawals=(WithdrawalLine("wd_trust_1", Money(29_000), "paid"),),
+        ),
+    ),
+    unassigned_withdrawals=(WithdrawalLine("wd_<!channel>", Money(12_500), "pending"),),
+    open_items=(
+        OpenItem("Trust debit on `pay_1` *not covered*", "https://firm.slack.com/archives/C1/p1"),
+        OpenItem("Bookkeeping for refund rr_1"),
+    ),
+)

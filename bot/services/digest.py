@@ -1,0 +1,234 @@
+"""The daily settlement digest: at PAYBOT_DAILY_DIGEST_AT on each business day of the firm's
+calendar, the previous business day's figures per account, owed once to the notify channel.
+
+Once a day across processes and restarts: a row of ``daily_digests`` keyed by the day is the
+claim (its primary key refuses a second), and the outbox row is added in the same transaction,
+so the process whose insert made the row owes the message and no other does. Checked on every
+round of the worker, so a process started after the time posts that day's digest at once when
+no other did (caught up once: only the day it starts on, never a backlog of days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TypeVar
+
+from bot.clock import Clock, day_start, is_business_day, utcnow
+from bot.db.dml import insert_or_ignore
+from bot.db.engine import SessionFactory
+from bot.db.models import DailyDigestRow
+from bot.digests import AccountDay, DailyDigest, Figure, OpenItem, WithdrawalLine
+from bot.domain import (
+    Account,
+    HistorySort,
+    Page,
+    PaymentKind,
+    Transaction,
+    TransactionQuery,
+    TransactionStatus,
+    Withdrawal,
+)
+from bot.ids import NoticeKind
+from bot.processors.gateway import Gateway
+from bot.services import outbox
+from bot.services.jobs import worker_name
+
+T = TypeVar("T")
+PAGE = 100
+MAX_PAGES = 200  # 20,000 items of one kind looked through for one day: far past any firm's day
+SALE_KINDS = (PaymentKind.SALE, PaymentKind.AUTHORIZATION)
+SOLD = (TransactionStatus.SUCCEEDED, TransactionStatus.PENDING, TransactionStatus.RETURNED)
+
+
+def business_day_before(today: date) -> date:
+    day = today - timedelta(days=1)
+    while not is_business_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def withdrawal_account(withdrawal: Withdrawal) -> Account | None:
+    """The account a withdrawal paid out of, when the processor says (None: it does not, and the
+    digest lists the withdrawal apart rather than under either account)."""
+    return None
+
+
+def refund_account(refund: Transaction) -> Account:
+    """A refund is always paid out of operating, even for a trust payment (the portal's rule:
+    trust money is never used to refund)."""
+    return Account.OPERATING
+
+
+class Digests:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        gateway: Gateway,
+        clock: Clock = utcnow,
+        zone: tzinfo = UTC,
+        at: time | None = None,
+        channel: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+        self._clock = clock
+        self._zone = zone
+        self._at = at
+        self._channel = channel
+        self._settled: date | None = None  # the day this process knows is claimed already
+        self._owner = worker_name()
+
+    def due(self, now: datetime) -> date | None:
+        """The firm's day whose digest is due at ``now`` (a business day, past the time)."""
+        if self._at is None or not self._channel:
+            return None
+        local = now.astimezone(self._zone)
+        today = local.date()
+        if today == self._settled or not is_business_day(today):
+            return None
+        return today if local.time().replace(tzinfo=None) >= self._at else None
+
+    async def post_due(self) -> bool:
+        """Owe today's digest if it is due and nobody claimed it; True when this call did."""
+        now = self._clock()
+        today = self.due(now)
+        if today is None:
+            return False
+        async with self._sessions() as session:
+            if await session.get(DailyDigestRow, today) is not None:
+                self._settled = today
+                return False
+        digest = await self.build(today)
+        async with self._sessions.begin() as session:
+            claimed = await insert_or_ignore(
+                session,
+                DailyDigestRow,
+                {"day": today, "reports": digest.day, "claimed_by": self._owner, "created_at": now},
+                ["day"],
+            )
+            if claimed:
+                await outbox.add(
+                    session,
+                    key=f"{NoticeKind.DAILY_DIGEST}:{today.isoformat()}",
+                    kind=NoticeKind.DAILY_DIGEST,
+                    channel=str(self._channel),
+                    object_id=today.isoformat(),
+                    payload=digest.to_payload(),
+                    now=now,
+                )
+        self._settled = today
+        return claimed
+
+    async def build(self, today: date) -> DailyDigest:
+        """The business day before ``today``, with the days after it that are not business days
+        (a Monday's digest is Friday's and the weekend's): nothing falls between two digests."""
+        day = business_day_before(today)
+        start, end = day_start(day, self._zone), day_start(today, self._zone)
+        accounts = {account: _Tally() for account in Account}
+        currency: str | None = None
+        for txn in await self._transactions(start, end):
+            currency = currency or txn.amount.currency
+            if txn.kind in SALE_KINDS and txn.status in SOLD:
+                accounts[txn.account].sales = accounts[txn.account].sales.plus(txn.amount.minor)
+            elif txn.kind is PaymentKind.REFUND and txn.status is not TransactionStatus.FAILED:
+                tally = accounts[refund_account(txn)]
+                tally.refunds = tally.refunds.plus(txn.amount.minor)
+        payment_accounts: dict[str, Account] = {}
+        for dispute in await self._within(self._gateway.list_disputes, start, end):
+            tally = accounts[await self._account_of(dispute.transaction_id, payment_accounts)]
+            tally.disputes = tally.disputes.plus(dispute.amount.minor)
+        for payment_return in await self._within(self._gateway.list_returns, start, end):
+            account = await self._account_of(payment_return.transaction_id, payment_accounts)
+            accounts[account].returns = accounts[account].returns.plus(payment_return.amount.minor)
+        unassigned: list[WithdrawalLine] = []
+        for withdrawal in reversed(await self._within(self._gateway.list_withdrawals, start, end)):
+            line = WithdrawalLine(withdrawal.id, withdrawal.amount, withdrawal.status.value)
+            owner = withdrawal_account(withdrawal)
+            (accounts[owner].withdrawals if owner else unassigned).append(line)
+        for account, fees in (await self.fees(start, end)).items():
+            accounts[account].fees = fees
+        return DailyDigest(
+            day=day,
+            through=today - timedelta(days=1),
+            zone=str(self._zone),
+            currency=currency or "USD",
+            accounts=tuple(tally.done(account) for account, tally in accounts.items()),
+            unassigned_withdrawals=tuple(unassigned),
+            open_items=tuple(await self.open_items()),
+        )
+
+    async def open_items(self) -> list[OpenItem]:
+        """Trust debits not yet covered and open bookkeeping checklists, each with a link to its
+        thread: the one place the service that keeps them is asked (none is kept yet)."""
+        return []
+
+    async def fees(self, start: datetime, end: datetime) -> dict[Account, Figure]:
+        """Processing and dispute fees charged in [start, end), by the account they are paid
+        from (always operating's, never trust's): none is reported to the bot yet, and the digest
+        says so rather than show a zero."""
+        return {}
+
+    async def _account_of(self, transaction_id: str, known: dict[str, Account]) -> Account:
+        """The account a payment was made into: a chargeback or return on a trust payment is
+        taken from trust."""
+        if transaction_id not in known:
+            txn = await self._gateway.get_transaction(transaction_id)
+            known[transaction_id] = txn.account if txn else Account.OPERATING
+        return known[transaction_id]
+
+    async def _transactions(self, start: datetime, end: datetime) -> list[Transaction]:
+        """Payments and refunds made in [start, end), read newest first until older ones."""
+        found: list[Transaction] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await self._gateway.list_transactions(
+                TransactionQuery(sort=HistorySort.NEWEST, limit=PAGE, cursor=cursor)
+            )
+            for txn in page.items:
+                if txn.created_at < start:
+                    return found
+                if txn.created_at < end:
+                    found.append(txn)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        return found
+
+    @staticmethod
+    async def _within(
+        listing: Callable[..., Awaitable[Page[T]]], start: datetime, end: datetime
+    ) -> list[T]:
+        """Items of a listing created in [start, end), paged until a page has only older ones
+        (the processors list newest first)."""
+        found: list[T] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await listing(limit=PAGE, cursor=cursor)
+            made = [getattr(item, "created_at") for item in page.items]  # noqa: B009
+            found += [i for i, at in zip(page.items, made, strict=True) if start <= at < end]
+            cursor = page.next_cursor
+            if not cursor or (made and max(made) < start):
+                break
+        return found
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.sales = Figure()
+        self.refunds = Figure()
+        self.disputes = Figure()
+        self.returns = Figure()
+        self.fees: Figure | None = None
+        self.withdrawals: list[WithdrawalLine] = []
+
+    def done(self, account: Account) -> AccountDay:
+        return AccountDay(
+            account,
+            self.sales,
+            self.refunds,
+            self.disputes,
+            self.returns,
+            self.fees,
+            tuple(self.withdrawals),
+        )
