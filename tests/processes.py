@@ -36,6 +36,8 @@ class BotProcess:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     command: str = "serve"
+    # What runs `paybot`: the package, or tests/shifted_clock.py for a process on a moved clock.
+    launcher: tuple[str, ...] = ("-m", "bot")
 
     @property
     def url(self) -> str:
@@ -67,8 +69,7 @@ class BotProcess:
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "bot",
+                *self.launcher,
                 self.command,
                 "--host",
                 "127.0.0.1",
