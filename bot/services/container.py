@@ -12,6 +12,7 @@ from bot.db.group_commit import GroupCommit
 from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
+from bot.services.audit_export import AuditExport
 from bot.services.deliveries import Deliveries
 from bot.services.digest import Digests
 from bot.services.disputes import Disputes
@@ -36,6 +37,7 @@ class Services:
     clock: Clock
     gateway: Gateway
     audit: AuditLog
+    audit_export: AuditExport
     access: Access
     users: Users
     transactions: Transactions
@@ -72,6 +74,7 @@ def build_services(
         clock=clock,
         gateway=gateway,
         audit=audit,
+        audit_export=AuditExport(sessions, audit, clock, zone),
         access=access,
         users=Users(sessions, audit, clock, changed=access.forget),
         transactions=Transactions(gateway, audit),

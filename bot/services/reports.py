@@ -3,13 +3,13 @@ net settled, from the processor's own daily totals; the days as CSV."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from datetime import UTC, date, timedelta, tzinfo
 from decimal import Decimal
 
 from bot.clock import Clock, local_day, utcnow
+from bot.csvcells import SafeWriter
 from bot.domain import CURRENCY_EXPONENT, DailyTotals, PortalAccount, Source
 from bot.errors import InvalidInput
 from bot.overview import Report, ReportPeriod, net_settled_minor
@@ -108,9 +108,10 @@ def _amount(minor: int, currency: str) -> str:
 
 
 def report_csv(report: Report) -> bytes:
-    """One row per day and a ``total`` row; amounts in major units, as a spreadsheet wants them."""
+    """One row per day and a ``total`` row; amounts in major units, as a spreadsheet wants them
+    (the currency is the processor's text: written as every CSV cell is, never as a formula)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out)
     writer.writerow(CSV_COLUMNS)
 
     def row(label: str, days: tuple[DailyTotals, ...]) -> list[str]:
