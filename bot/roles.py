@@ -37,7 +37,7 @@ PERMISSIONS: dict[Permission, Rule] = {
     Permission.DECIDE: Rule(
         "approve or reject refunds and dispute responses; accept a dispute", _MANAGER_UP
     ),
-    Permission.REPORT: Rule("reports, audit log", _MANAGER_UP),
+    Permission.REPORT: Rule("reports, audit log and its export", _MANAGER_UP),
     Permission.MANAGE_USERS: Rule("manage portal users", frozenset({Role.ADMIN})),
 }
 

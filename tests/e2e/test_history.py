@@ -205,3 +205,19 @@ async def test_user_text_in_a_search_is_escaped(harness: Harness) -> None:
     ]
     assert any("&lt;!channel&gt;" in text for text in shown)
     assert not any("<!channel>" in text for text in shown)
+
+
+async def test_a_refunds_row_names_the_payment_it_refunds(harness: Harness) -> None:
+    viewer = await harness.user("vic", "viewer")
+    (sale, other) = await payments(harness, 2)
+    harness.clock.advance(minutes=1)
+    refund = await harness.store.services.gateway.refund(
+        sale.id, idempotency_key="named", metadata={}
+    )
+    blocks = (await harness.slack.command(viewer, "history refunds")).json["blocks"]
+    (row,) = [b for b in blocks if b.get("accessory", {}).get("value") == refund.id]
+    first_line = row["text"]["text"].split("\n")[0]
+    assert first_line == f"`{refund.id}` · refund of `{sale.id}`"
+    everything = (await harness.slack.command(viewer, "history")).json["blocks"]
+    (sale_row,) = [b for b in everything if b.get("accessory", {}).get("value") == other.id]
+    assert "refund of" not in sale_row["text"]["text"]  # a payment's row names no other

@@ -124,3 +124,20 @@ def test_schema_check_fails_on_a_manifest_slack_would_refuse(
     broken = copy.deepcopy(manifest)
     break_it(broken)
     assert errors(validator, broken), f"{break_it.__name__} should fail validation"
+
+
+def test_the_daily_settlement_digest_it_promises_exists(manifest: dict[str, Any]) -> None:
+    """The description promises the daily settlement digest: the setting that turns it on is
+    read and documented, and its message renders (tests/e2e/test_daily_digest.py posts it)."""
+    from bot.blocks.notices import render
+    from bot.config import Settings
+    from bot.domain import Notice
+    from bot.ids import NoticeKind
+    from tests.unit.block_samples import DIGEST, NOW
+
+    assert "daily settlement digest" in manifest["display_information"]["long_description"]
+    assert "paybot_daily_digest_at" in Settings.model_fields
+    assert "`PAYBOT_DAILY_DIGEST_AT`" in (ROOT / "README.md").read_text()
+    notice = Notice(NoticeKind.DAILY_DIGEST, "2026-12-07", DIGEST.to_payload(), NOW)
+    blocks, text = render(notice)
+    assert blocks and text.startswith("Daily settlement for 2026-12-04")
