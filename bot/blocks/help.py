@@ -18,7 +18,10 @@ USAGE: dict[Action, str] = {
     Action.PROFILE: "`/pay me`: your portal profile and what your role may do",
     Action.REQUEST_REFUND: "`/pay refund <exact id>`: ask for a full refund, with a reason",
     Action.REPORT: "`/pay report [7d|30d|90d|month|YYYY-MM]`: summary, chart and CSV",
-    Action.AUDIT: "`/pay audit [transaction id | username]`: the audit log",
+    Action.AUDIT: (
+        "`/pay audit [transaction id | username]`: the audit log; "
+        "`/pay audit export [first day] [to last day]`: its CSV, to your DM"
+    ),
     Action.MANAGE_USERS: "`/pay users [search]`: portal users and roles",
     Action.HELP: "`/pay help`: this list",
 }

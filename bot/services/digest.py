@@ -36,6 +36,7 @@ from bot.services.jobs import worker_name
 
 T = TypeVar("T")
 PAGE = 100
+RETRY_AFTER = timedelta(minutes=1)
 MAX_PAGES = 200  # 20,000 items of one kind looked through for one day: far past any firm's day
 SALE_KINDS = (PaymentKind.SALE, PaymentKind.AUTHORIZATION)
 SOLD = (TransactionStatus.SUCCEEDED, TransactionStatus.PENDING, TransactionStatus.RETURNED)
@@ -77,6 +78,8 @@ class Digests:
         self._at = at
         self._channel = channel
         self._settled: date | None = None  # the day this process knows is claimed already
+        self._not_before: datetime | None = None  # after a failure: the processor is not
+        # asked again every round of the worker
         self._owner = worker_name()
 
     def due(self, now: datetime) -> date | None:
@@ -93,13 +96,18 @@ class Digests:
         """Owe today's digest if it is due and nobody claimed it; True when this call did."""
         now = self._clock()
         today = self.due(now)
-        if today is None:
+        if today is None or (self._not_before is not None and now < self._not_before):
             return False
         async with self._sessions() as session:
             if await session.get(DailyDigestRow, today) is not None:
                 self._settled = today
                 return False
-        digest = await self.build(today)
+        try:
+            digest = await self.build(today)
+        except Exception:
+            self._not_before = now + RETRY_AFTER
+            raise  # the worker logs it and counts the failure
+        self._not_before = None
         async with self._sessions.begin() as session:
             claimed = await insert_or_ignore(
                 session,

@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -246,3 +247,44 @@ code = main(["audit", "export", "--from", "2021-01-01", "--to", "2099-12-31",
 assert code == 0
 print(empty, peak_kb())
 """
+
+
+async def test_the_export_streams_on_postgresql_too(tmp_path: Path) -> None:
+    """asyncpg's server-side cursor, over more than one page of rows."""
+    from bot.config import Settings
+    from bot.store import open_store
+    from tests.processes import postgres_database
+
+    try:
+        async with postgres_database() as url:
+            store = await open_store(Settings(database_url=url))
+            first = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+            table: Table = AuditEntry.__table__  # type: ignore[assignment]
+            async with store.engine.begin() as connection:
+                await connection.execute(
+                    insert(table),
+                    [
+                        {
+                            "at": first + timedelta(minutes=n),
+                            "actor_username": "sam",
+                            "action": "request_refund",
+                            "outcome": "done",
+                            "reason": FORMULA if n == 1234 else f"reason {n}",
+                            "source": "command",
+                        }
+                        for n in range(2_500)
+                    ],
+                )
+            await store.close()
+            env = {"DATABASE_URL": url}
+            days = ("--from", "2026-03-02", "--to", "2026-03-04")
+            printed = paybot("audit", "export", *days, env=env)
+            assert printed.returncode == 0, printed.stderr
+            rows = list(csv.DictReader(io.StringIO(printed.stdout)))
+            assert len(rows) == 2_500
+            assert rows[1234]["reason"] == "'" + FORMULA
+            assert [int(r["id"]) for r in rows] == sorted(int(r["id"]) for r in rows)
+            lines = paybot("audit", "export", *days, "--format", "jsonl", env=env).stdout
+            assert json.loads(lines.splitlines()[1234])["reason"] == FORMULA
+    except OSError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
