@@ -135,11 +135,14 @@ class Digests:
         start, end = day_start(day, self._zone), day_start(today, self._zone)
         accounts = {account: _Tally() for account in Account}
         currency: str | None = None
-        for txn in await self._transactions(start, end):
+        for txn in await self._transactions(start, end, None):
             currency = currency or txn.amount.currency
             if txn.kind in SALE_KINDS and txn.status in SOLD:
                 accounts[txn.account].sales = accounts[txn.account].sales.plus(txn.amount.minor)
-            elif txn.kind is PaymentKind.REFUND and txn.status is not TransactionStatus.FAILED:
+        # Refunds on their own: not every processor lists them among all payments (Stripe).
+        for txn in await self._transactions(start, end, PaymentKind.REFUND):
+            currency = currency or txn.amount.currency
+            if txn.kind is PaymentKind.REFUND and txn.status is not TransactionStatus.FAILED:
                 tally = accounts[refund_account(txn)]
                 tally.refunds = tally.refunds.plus(txn.amount.minor)
         payment_accounts: dict[str, Account] = {}
@@ -185,13 +188,15 @@ class Digests:
             known[transaction_id] = txn.account if txn else Account.OPERATING
         return known[transaction_id]
 
-    async def _transactions(self, start: datetime, end: datetime) -> list[Transaction]:
-        """Payments and refunds made in [start, end), read newest first until older ones."""
+    async def _transactions(
+        self, start: datetime, end: datetime, kind: PaymentKind | None
+    ) -> list[Transaction]:
+        """Transactions (of ``kind``) made in [start, end), read newest first until older ones."""
         found: list[Transaction] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
             page = await self._gateway.list_transactions(
-                TransactionQuery(sort=HistorySort.NEWEST, limit=PAGE, cursor=cursor)
+                TransactionQuery(kind=kind, sort=HistorySort.NEWEST, limit=PAGE, cursor=cursor)
             )
             for txn in page.items:
                 if txn.created_at < start:
