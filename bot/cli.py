@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.audit_command import add_audit_commands
 from bot.config import Settings, load_settings, unknown_variables
 from bot.domain import Account, MethodType, Money, PaymentKind, Source
 from bot.errors import ConfigError, PaybotError
@@ -274,26 +275,6 @@ async def cmd_sandbox_settle(args: argparse.Namespace, settings: Settings) -> in
     return await _with_store(settings, work)
 
 
-async def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
-    """The audit log of a period to standard output or ``--output``, written as it is read."""
-    from bot.services.audit_export import ExportFormat
-
-    async def work(store: Store) -> int:
-        export = store.services.audit_export
-        period = export.period(args.first, args.last)  # a bad day stops here, nothing written
-        form = ExportFormat(args.format)
-        if args.output is None:
-            count = await export.write(None, period, form, sys.stdout, Source.CLI)
-            sys.stdout.flush()
-        else:
-            with args.output.open("w", newline="", encoding="utf-8") as out:
-                count = await export.write(None, period, form, out, Source.CLI)
-        print(f"{count} audit entries, {period.label} ({period.zone})", file=sys.stderr)
-        return 0
-
-    return await _with_store(settings, work)
-
-
 async def cmd_payrix(args: argparse.Namespace, settings: Settings) -> int:
     """`paybot payrix alerts|batches`: in the Payrix package, imported only when asked for."""
     from bot.processors.payrix import commands
@@ -426,23 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = sandbox.add_parser("show", help="the processor's own record of a transaction, as JSON")
     show.add_argument("id")
     show.set_defaults(run=cmd_sandbox_show)
-    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
-        dest="audit", required=True
-    )
-    export = audit.add_parser(
-        "export", help="the audit log of a period, for the firm's auditor (streamed)"
-    )
-    export.add_argument(
-        "--from", dest="first", default=None, help="first day, YYYY-MM-DD (default: 30 days back)"
-    )
-    export.add_argument(
-        "--to", dest="last", default=None, help="last day, YYYY-MM-DD (default: today)"
-    )
-    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
-    export.add_argument(
-        "--output", type=Path, default=None, help="a file to write (default: standard output)"
-    )
-    export.set_defaults(run=cmd_audit_export)
+    add_audit_commands(sub)
     payrix = sub.add_parser(
         "payrix", help="PAYMENTS_BACKEND=payrix: alerts and batches"
     ).add_subparsers(dest="payrix", required=True)

@@ -52,6 +52,8 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         ["payrix"],
         ["payrix", "alerts"],
         ["payrix", "batches"],
+        ["audit"],
+        ["audit", "export"],
     ):
         result = paybot(*command, "--help", env=env)
         assert result.returncode == 0, (command, result.stderr)
