@@ -26,13 +26,14 @@ def _figure(label: str, value: Figure, currency: str) -> str:
     return f"{label}: {value.count} · *{Money(value.minor, currency)}*"
 
 
-def _withdrawals(lines: tuple[WithdrawalLine, ...]) -> str:
-    if not lines:
-        return "Withdrawals: none"
+def _listed(lines: tuple[WithdrawalLine, ...]) -> str:
     shown = [f"• `{inline(w.id)}` *{w.amount}* ({inline(w.status)})" for w in lines]
     more = len(shown) - MAX_WITHDRAWALS
-    listed = "\n".join(shown[:MAX_WITHDRAWALS]) + (f"\n…and {more} more" if more > 0 else "")
-    return f"Withdrawals ({len(lines)}):\n{listed}"
+    return "\n".join(shown[:MAX_WITHDRAWALS]) + (f"\n…and {more} more" if more > 0 else "")
+
+
+def _withdrawals(lines: tuple[WithdrawalLine, ...]) -> str:
+    return f"Withdrawals ({len(lines)}):\n{_listed(lines)}" if lines else "Withdrawals: none"
 
 
 def _account(figures: AccountDay, currency: str) -> str:
@@ -74,7 +75,7 @@ def digest_blocks(digest: DailyDigest) -> list[Block]:
             paragraph(
                 clip(
                     "*Withdrawals* (the processor does not say which account paid them)\n"
-                    + _withdrawals(digest.unassigned_withdrawals).split("\n", 1)[-1]
+                    + _listed(digest.unassigned_withdrawals)
                 )
             )
         )

@@ -78,8 +78,7 @@ class Digests:
         self._at = at
         self._channel = channel
         self._settled: date | None = None  # the day this process knows is claimed already
-        self._not_before: datetime | None = None  # after a failure: the processor is not
-        # asked again every round of the worker
+        self._not_before: datetime | None = None  # after a failure, not asked every round
         self._owner = worker_name()
 
     def due(self, now: datetime) -> date | None:
