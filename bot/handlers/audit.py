@@ -1,4 +1,4 @@
-"""`/pay audit [transaction id | username]` and `/pay audit export [first day] [last day]`
+"""`/pay audit [transaction id | username]` and `/pay audit export [first day] [to last day]`
 (managers and admins): the export is acknowledged at once and its CSV sent to the person's DM."""
 
 from __future__ import annotations
