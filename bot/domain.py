@@ -206,19 +206,39 @@ class PaymentReturn:
 
 @dataclass(frozen=True)
 class Withdrawal:
+    """A payout to one bank account. ``account``: trust or operating, never both (None: the
+    processor does not say); ``fees``: the processing and dispute fees it took, operating's."""
+
     id: str
     amount: Money
     status: WithdrawalStatus
     created_at: datetime
     arrives_at: datetime | None = None
     transaction_ids: tuple[str, ...] = ()
+    account: Account | None = None
+    fees: Money | None = None
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """One bank account's part of the balance. ``fees``: fees not yet taken, counted in
+    operating's ``available`` (a trust account never pays a fee)."""
+
+    account: Account
+    available: Money
+    pending: Money
+    fees: Money | None = None
 
 
 @dataclass(frozen=True)
 class Balance:
+    """``accounts``: trust and operating apart, where the processor tells them apart (empty:
+    one figure for all, see the README's "Trust money")."""
+
     available: Money
     pending: Money
     next_withdrawal_at: datetime | None = None
+    accounts: tuple[AccountBalance, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -454,6 +474,58 @@ class DisputeThreadInfo:
     stage: str | None = None  # the stage the thread last showed (None: not known)
 
 
+class ChecklistKind(StrEnum):
+    """What a checklist is for: the bookkeeping after a refund, or the cover of a debit on a
+    trust account (a chargeback or an ACH return on a trust payment)."""
+
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+    ACH_RETURN = "ach_return"
+
+    @property
+    def trust_debit(self) -> bool:
+        return self is not ChecklistKind.REFUND
+
+
+@dataclass(frozen=True)
+class ChecklistStepInfo:
+    key: str  # stable: stored, and an option value of the checkboxes
+    done_by_username: str | None = None
+    done_by_slack_id: str | None = None
+    done_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+
+@dataclass(frozen=True)
+class ChecklistInfo:
+    """A checklist and its steps in order. ``subject_id``: the refund request, dispute or
+    return it is for; ``due``: the firm's day a trust debit must be covered by."""
+
+    id: str
+    kind: ChecklistKind
+    subject_id: str
+    transaction_id: str
+    account: Account
+    amount: Money
+    matter_id: str | None
+    steps: tuple[ChecklistStepInfo, ...]
+    opened_at: datetime
+    version: int = 0
+    closed_at: datetime | None = None
+    reminded_at: datetime | None = None
+    channel: str | None = None
+    message_ts: str | None = None
+    thread_ts: str | None = None
+    due: date | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
 @dataclass(frozen=True)
 class Notice:
     """A message owed to Slack with what it tells of, loaded by services/notices.py and rendered
@@ -468,3 +540,5 @@ class Notice:
     payment_return: PaymentReturn | None = None
     refund: RefundRequestInfo | None = None
     response: DisputeResponseInfo | None = None
+    checklist: ChecklistInfo | None = None
+    account: Account | None = None  # the payment's, for a dispute or a return: trust is a debit

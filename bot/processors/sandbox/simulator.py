@@ -35,6 +35,7 @@ from bot.domain import (
 from bot.errors import NotFound, ProcessorError
 from bot.nacha import describe_return, normalize_return_code
 from bot.processors.sandbox import seeding
+from bot.processors.sandbox.fees import NO_FEES, Fees
 from bot.processors.sandbox.models import (
     SandboxDispute,
     SandboxReturn,
@@ -74,12 +75,25 @@ from bot.processors.sandbox.rows import (
 from bot.processors.sandbox.search import remember_customer
 
 T = SandboxTransaction
+# A payment's fee is taken once it has settled, whatever became of it since (a return).
+SETTLED_PAYMENTS = (TransactionStatus.SUCCEEDED.value, TransactionStatus.RETURNED.value)
 
 
 @dataclass(frozen=True)
 class SettleResult:
     refunds: tuple[Refund, ...]  # the refunds this settlement moved from pending to succeeded
-    withdrawal: Withdrawal | None  # None when nothing (or only a net debit) was left to pay out
+    # One per account with something to pay out, trust first; an account left with nothing (or
+    # only a net debit) has none.
+    withdrawals: tuple[Withdrawal, ...] = ()
+
+    @property
+    def withdrawal(self) -> Withdrawal | None:
+        """The only withdrawal, or the operating one when both accounts were paid out."""
+        operating = [w for w in self.withdrawals if w.account is Account.OPERATING]
+        return (operating or list(self.withdrawals) or [None])[0]
+
+    def of(self, account: Account) -> Withdrawal | None:
+        return next((w for w in self.withdrawals if w.account is account), None)
 
 
 def dispute_reason(reason: str | None, network_code: str | None) -> tuple[str, str]:
@@ -113,11 +127,17 @@ def dispute_reason(reason: str | None, network_code: str | None) -> tuple[str, s
 
 class SandboxSimulator:
     def __init__(
-        self, session_factory: SessionFactory, clock: Clock = utcnow, *, seed: int | None = None
+        self,
+        session_factory: SessionFactory,
+        clock: Clock = utcnow,
+        *,
+        seed: int | None = None,
+        fees: Fees = NO_FEES,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._rng = new_rng(seed, "simulator")
+        self._fees = fees
 
     async def charge(
         self,
@@ -186,6 +206,8 @@ class SandboxSimulator:
             ],
             created_at=self._clock(),
         )
+        if status is TransactionStatus.SUCCEEDED:
+            row["fee_minor"] = self._fees.payment_fee(amount.minor)
         async with self._sessions() as session:
             await session.execute(insert(T).values(row))
             await remember_customer(session, customer_name)
@@ -225,6 +247,8 @@ class SandboxSimulator:
                 "evidence_submitted_at": None,
                 "accept_key": None,
                 "closed_at": None,
+                "fee_minor": self._fees.dispute_fee(),
+                "fee_withdrawal_id": None,
                 "created_at": now,
             }
             try:
@@ -305,8 +329,10 @@ class SandboxSimulator:
         raise ProcessorError("The sandbox is busy; try again.", retryable=True)
 
     async def settle(self) -> SettleResult:
-        """The day's settlement: every pending refund settles, then one withdrawal pays out what
-        has settled and not been paid out yet (payments less refunds)."""
+        """The day's settlement: every pending refund settles, then one withdrawal per account
+        pays out what has settled there and not been paid out yet. Trust's holds its payments
+        only; operating's holds its payments, every refund (a refund comes out of operating,
+        even for a trust payment) and every fee not taken yet (fees are operating's)."""
         now = self._clock()
         async with self._sessions() as session:
             settled = (
@@ -329,39 +355,58 @@ class SandboxSimulator:
                 (to_refund(row) for row in settled), key=lambda r: (r.created_at, r.id)
             )
             events = [refund_event(columns_of(row), now) for row in settled]
-            withdrawal = await self._withdraw(session, now)
-            if withdrawal is not None:
-                events.append(
-                    withdrawal_event(_withdrawal_row(withdrawal), len(withdrawal.transaction_ids))
-                )
+            withdrawals = []
+            for account in (Account.TRUST, Account.OPERATING):
+                withdrawal = await self._withdraw(session, now, account)
+                if withdrawal is not None:
+                    withdrawals.append(withdrawal)
+                    events.append(
+                        withdrawal_event(
+                            _withdrawal_row(withdrawal), len(withdrawal.transaction_ids)
+                        )
+                    )
             await append_events(session, self._rng, events)
             await session.commit()
-        return SettleResult(tuple(refunds), withdrawal)
+        return SettleResult(tuple(refunds), tuple(withdrawals))
 
-    async def _withdraw(self, session: AsyncSession, now: datetime) -> Withdrawal | None:
+    async def _withdraw(
+        self, session: AsyncSession, now: datetime, account: Account
+    ) -> Withdrawal | None:
         withdrawal_id = make_id(self._rng, "wd")
+        payments = T.kind.in_(PAYMENT_KINDS)
+        if account is Account.TRUST:
+            belongs = payments & (T.account == Account.TRUST.value)
+        else:
+            belongs = (T.kind == PaymentKind.REFUND.value) | (
+                payments & (T.account == Account.OPERATING.value)
+            )
         included = (
             await session.execute(
                 sql_update(T)
-                .where(T.withdrawal_id.is_(None), T.status == TransactionStatus.SUCCEEDED.value)
+                .where(
+                    T.withdrawal_id.is_(None),
+                    T.status == TransactionStatus.SUCCEEDED.value,
+                    belongs,
+                )
                 .values(withdrawal_id=withdrawal_id)
                 .returning(T.id, T.kind, T.amount_minor, T.created_at)
                 .execution_options(synchronize_session=False)
             )
         ).all()
+        fees = 0
+        if account is Account.OPERATING:
+            fees = await self._take_fees(session, withdrawal_id)
         net = sum(amount if kind in PAYMENT_KINDS else -amount for _, kind, amount, _ in included)
+        net -= fees
         if not included or net <= 0:
-            if included:  # a net debit waits for payments to cover it
-                await session.execute(
-                    sql_update(T)
-                    .where(T.withdrawal_id == withdrawal_id)
-                    .values(withdrawal_id=None)
-                    .execution_options(synchronize_session=False)
-                )
+            if included or fees:  # a net debit waits for payments to cover it
+                await _give_back(session, withdrawal_id)
             return None
         row = {
             "id": withdrawal_id,
+            "account": account.value,
             "amount_minor": net,
+            "fees_minor": fees,
             "currency": CURRENCY,
             "status": WithdrawalStatus.PAID.value,
             "arrives_at": add_business_days(now, 1),
@@ -370,6 +415,37 @@ class SandboxSimulator:
         await session.execute(insert(SandboxWithdrawal).values(row))
         ordered = sorted(included, key=lambda member: (member.created_at, member.id))
         return to_withdrawal(SandboxWithdrawal(**row), [member.id for member in ordered])
+
+    @staticmethod
+    async def _take_fees(session: AsyncSession, withdrawal_id: str) -> int:
+        """Claim every fee not taken yet (of settled payments of either account, and of
+        disputes) for this operating withdrawal; their sum."""
+        charged = (
+            await session.execute(
+                sql_update(T)
+                .where(
+                    T.fee_minor.is_not(None),
+                    T.fee_withdrawal_id.is_(None),
+                    T.status.in_(SETTLED_PAYMENTS),
+                )
+                .values(fee_withdrawal_id=withdrawal_id)
+                .returning(T.fee_minor)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+        disputed = (
+            await session.execute(
+                sql_update(SandboxDispute)
+                .where(
+                    SandboxDispute.fee_minor.is_not(None),
+                    SandboxDispute.fee_withdrawal_id.is_(None),
+                )
+                .values(fee_withdrawal_id=withdrawal_id)
+                .returning(SandboxDispute.fee_minor)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+        return sum(int(fee or 0) for (fee,) in (*charged, *disputed))
 
     async def show(self, transaction_id: str) -> dict[str, Any]:
         """The processor's own record of a transaction, as JSON: what support would see."""
@@ -439,9 +515,26 @@ def _record(row: SandboxTransaction) -> dict[str, Any]:
     return _jsonable(values)
 
 
+async def _give_back(session: AsyncSession, withdrawal_id: str) -> None:
+    """Undo a withdrawal not made: its payments and fees wait for the next settlement."""
+    for table, column in (
+        (T, T.withdrawal_id),
+        (T, T.fee_withdrawal_id),
+        (SandboxDispute, SandboxDispute.fee_withdrawal_id),
+    ):
+        await session.execute(
+            sql_update(table)
+            .where(column == withdrawal_id)
+            .values({column.key: None})
+            .execution_options(synchronize_session=False)
+        )
+
+
 def _withdrawal_row(withdrawal: Withdrawal) -> dict[str, Any]:
     return {
         "id": withdrawal.id,
+        "account": withdrawal.account.value if withdrawal.account else None,
+        "fees_minor": withdrawal.fees.minor if withdrawal.fees else 0,
         "status": withdrawal.status.value,
         "amount_minor": withdrawal.amount.minor,
         "currency": withdrawal.amount.currency,
