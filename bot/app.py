@@ -170,6 +170,7 @@ def create_worker(
             services.disputes.remind,
             delivery.deliver,
             services.refunds.check_pending,
+            services.checklists.remind,
             services.deliveries.forget_old,
             *([checkpoint_wal] if on_sqlite else []),
         ],

@@ -12,6 +12,7 @@ from bot.db.group_commit import GroupCommit
 from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
+from bot.services.checklists import Checklists
 from bot.services.deliveries import Deliveries
 from bot.services.disputes import Disputes
 from bot.services.events import Events
@@ -50,6 +51,7 @@ class Services:
     disputes: Disputes
     deliveries: Deliveries
     notices: Notices
+    checklists: Checklists
 
 
 def build_services(
@@ -64,6 +66,9 @@ def build_services(
     refunds = Refunds(sessions, gateway, audit, clock, settings.paybot_approvals_channel, zone)
     matters = Matters(sessions)
     disputes = Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock)
+    checklists = Checklists(
+        sessions, audit, clock, zone, settings.paybot_checklist_remind_business_days
+    )
     return Services(
         settings=settings,
         sessions=sessions,
@@ -78,11 +83,12 @@ def build_services(
         jobs=JobQueue(sessions, clock, lease),
         history=History(sessions, gateway, clock, zone),
         listings=listings,
-        home=Home(sessions, gateway, listings, clock, zone),
+        home=Home(sessions, gateway, listings, checklists, clock, zone),
         reports=Reports(gateway, audit, clock, zone),
         outbox=Outbox(sessions, clock, lease),
         events=Events(sessions, gateway, settings.paybot_notify_channel, clock, writes),
         disputes=disputes,
         deliveries=Deliveries(sessions, clock, writes),
-        notices=Notices(sessions, gateway, refunds, disputes, matters, clock, zone),
+        notices=Notices(sessions, gateway, refunds, disputes, matters, checklists, clock, zone),
+        checklists=checklists,
     )

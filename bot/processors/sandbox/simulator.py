@@ -90,7 +90,8 @@ class SettleResult:
     def withdrawal(self) -> Withdrawal | None:
         """The only withdrawal, or the operating one when both accounts were paid out."""
         operating = [w for w in self.withdrawals if w.account is Account.OPERATING]
-        return (operating or list(self.withdrawals) or [None])[0]
+        found = operating or list(self.withdrawals)
+        return found[0] if found else None
 
     def of(self, account: Account) -> Withdrawal | None:
         return next((w for w in self.withdrawals if w.account is account), None)
