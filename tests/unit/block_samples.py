@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from bot.domain import (
     Account,
     AccountBalance,
+    AuditLine,
+    Balance,
     ChecklistInfo,
     ChecklistKind,
     ChecklistStepInfo,
-    AuditLine,
-    Balance,
     DailyTotals,
     Dispute,
     DisputeEvidence,

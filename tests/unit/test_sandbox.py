@@ -8,8 +8,8 @@ import dataclasses
 import json
 import re
 import time
-from decimal import Decimal
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
