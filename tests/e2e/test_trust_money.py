@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db.models import AuditEntry, Checklist, ChecklistStep
-from bot.domain import Account, ChecklistKind, MethodType, Money
+from bot.domain import Account, ChecklistKind, MethodType, Money, RefundState
 from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.fees import Fees
 from bot.services.checklists import Checklists
 from bot.workspace.slack_api import Message
-from tests.conftest import NOTIFY, Harness, eventually
+from tests.conftest import APPROVALS, NOTIFY, Harness, eventually
 from tests.e2e.test_home import opened_home
+from tests.e2e.test_refunds import request_refund, request_row, state_is
 
 FEES = Fees(percent=Decimal("2.9"), fixed_minor=30, dispute_minor=1500)
 COVER_STEPS = ["cover_transfer", "cover_deposit", "reconcile"]
@@ -393,3 +394,48 @@ async def test_each_tick_updates_the_one_message(harness: Harness) -> None:
         )
     await harness.cycle()
     assert len(harness.fake.messages(NOTIFY, thread_ts=parent.ts)) == before
+
+
+async def test_a_trust_refunds_bookkeeping_checklist_is_ticked_and_closed(
+    harness: Harness,
+) -> None:
+    sam = await harness.user("sam", "staff")
+    meg = await harness.user("meg", "manager")
+    payment = await harness.charge("75.00", account=Account.TRUST)
+    parent = await request_refund(harness, sam, payment.id, "Retainer not used")
+    await harness.slack.block_action(meg, "refund_approve", message=parent)
+    await eventually(lambda: state_is(harness, payment.id, RefundState.PENDING), what="sent")
+    await harness.sandbox.settle()
+    await harness.store.services.refunds.check_pending()
+    checklist = await harness.fake.wait_for(
+        lambda: next(
+            (m for m in harness.fake.messages(APPROVALS, thread_ts=parent.ts) if checkboxes(m)),
+            None,
+        ),
+        what="bookkeeping checklist",
+    )
+    steps = [o["value"] for o in (checkboxes(checklist) or {})["options"]]
+    assert steps == ["reverse_invoice", "trust_payment", "firm_deposit", "bank_transfer"]
+    await tick(harness, sam, checklist, steps[:2])
+    await harness.fake.wait_for(
+        lambda: ticked(harness.fake.message(APPROVALS, checklist.ts)) == steps[:2],
+        what="two ticked",
+    )
+    await tick(harness, meg, harness.fake.message(APPROVALS, checklist.ts), steps)
+    request = await request_row(harness, payment.id)
+    await eventually(lambda: _closed(harness, request.id), what="closed")
+    done = await harness.fake.wait_for(
+        lambda: (m := harness.fake.message(APPROVALS, checklist.ts)) and not checkboxes(m) and m,
+        what="completed shown",
+    )
+    assert "Completed" in shown(done.blocks)
+    row = await checklist_row(harness, request.id)
+    assert row.kind == ChecklistKind.REFUND.value
+    people = [(a.action, a.actor_username) for a in await audit_of(harness, row.id)]
+    assert people == [
+        ("tick_checklist", "sam"),
+        ("tick_checklist", "sam"),
+        ("tick_checklist", "meg"),
+        ("tick_checklist", "meg"),
+        ("close_checklist", "meg"),
+    ]
