@@ -81,12 +81,11 @@ from bot.processors.sandbox.rows import (
     to_withdrawal,
 )
 from bot.processors.sandbox.search import search_conditions
+from bot.processors.sandbox.settlement import SETTLED_PAYMENTS
 from bot.processors.sandbox.totals import daily_totals
 
 MAX_EVENTS = 1000
 UNSETTLED_STATUSES = (TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDING.value)
-# A payment's fee is owed once it has settled, whatever became of it since (a return).
-SETTLED_PAYMENTS = (TransactionStatus.SUCCEEDED.value, TransactionStatus.RETURNED.value)
 # A refund would pay the customer twice: the dispute already is (or may become) their refund.
 REFUND_BLOCKING_DISPUTES = (*OPEN_DISPUTES, DisputeStatus.LOST.value, DisputeStatus.ACCEPTED.value)
 
