@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from bot.bookkeeping import ChecklistInfo
 
 T = TypeVar("T")
 
@@ -472,58 +475,6 @@ class DisputeThreadInfo:
     message_ts: str | None
     thread_ts: str | None
     stage: str | None = None  # the stage the thread last showed (None: not known)
-
-
-class ChecklistKind(StrEnum):
-    """What a checklist is for: the bookkeeping after a refund, or the cover of a debit on a
-    trust account (a chargeback or an ACH return on a trust payment)."""
-
-    REFUND = "refund"
-    CHARGEBACK = "chargeback"
-    ACH_RETURN = "ach_return"
-
-    @property
-    def trust_debit(self) -> bool:
-        return self is not ChecklistKind.REFUND
-
-
-@dataclass(frozen=True)
-class ChecklistStepInfo:
-    key: str  # stable: stored, and an option value of the checkboxes
-    done_by_username: str | None = None
-    done_by_slack_id: str | None = None
-    done_at: datetime | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.done_at is not None
-
-
-@dataclass(frozen=True)
-class ChecklistInfo:
-    """A checklist and its steps in order. ``subject_id``: the refund request, dispute or
-    return it is for; ``due``: the firm's day a trust debit must be covered by."""
-
-    id: str
-    kind: ChecklistKind
-    subject_id: str
-    transaction_id: str
-    account: Account
-    amount: Money
-    matter_id: str | None
-    steps: tuple[ChecklistStepInfo, ...]
-    opened_at: datetime
-    version: int = 0
-    closed_at: datetime | None = None
-    reminded_at: datetime | None = None
-    channel: str | None = None
-    message_ts: str | None = None
-    thread_ts: str | None = None
-    due: date | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.closed_at is None
 
 
 @dataclass(frozen=True)

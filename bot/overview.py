@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from bot.bookkeeping import ChecklistInfo
 from bot.domain import (
     Balance,
-    ChecklistInfo,
     DailyTotals,
     Dispute,
     HistorySort,

@@ -16,7 +16,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.text import day, inline, note, paragraph, when
-from bot.domain import ChecklistInfo, ChecklistKind, ChecklistStepInfo, Money
+from bot.bookkeeping import ChecklistInfo, ChecklistKind, ChecklistStepInfo
+from bot.domain import Money
 from bot.ids import ActionId, BlockId
 
 # What each step's checkbox says (Slack allows 75 characters); the full wording is STEPS'.

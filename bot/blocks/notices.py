@@ -6,7 +6,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from bot.blocks import checklists, disputes, refunds
-from bot.domain import Account, ChecklistKind, Money, Notice
+from bot.bookkeeping import ChecklistKind
+from bot.domain import Account, Money, Notice
 from bot.ids import NoticeKind
 from bot.nacha import describe_return
 

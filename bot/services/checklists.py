@@ -17,15 +17,13 @@ from datetime import UTC, date, datetime, tzinfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.bookkeeping import ChecklistInfo, ChecklistKind, ChecklistStepInfo
 from bot.clock import Clock, add_business_days, is_business_day, local_day, utcnow
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import Checklist, ChecklistStep
 from bot.domain import (
     Account,
-    ChecklistInfo,
-    ChecklistKind,
-    ChecklistStepInfo,
     Money,
     PortalAccount,
     RefundRequestInfo,

@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
+from bot.bookkeeping import ChecklistKind
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
-from bot.domain import Account, ChecklistKind, Dispute, DisputeThreadInfo, Notice, PaymentReturn
+from bot.domain import Account, Dispute, DisputeThreadInfo, Notice, PaymentReturn
 from bot.ids import Milestone, NoticeKind
 from bot.processors.gateway import Gateway
 from bot.services.checklists import Checklists

@@ -10,7 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_home
 from bot.blocks.home import home_view
-from bot.domain import ChecklistInfo, RefundState
+from bot.bookkeeping import ChecklistInfo
+from bot.domain import RefundState
 from bot.overview import RefundWork
 from bot.roles import Action
 from bot.services.access import NO_ACCESS

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.bookkeeping import ChecklistKind
 from bot.db.models import AuditEntry, Checklist, ChecklistStep
-from bot.domain import Account, ChecklistKind, MethodType, Money, RefundState
+from bot.domain import Account, MethodType, Money, RefundState
 from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.fees import Fees
 from bot.services.checklists import Checklists

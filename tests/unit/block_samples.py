@@ -8,14 +8,12 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.bookkeeping import ChecklistInfo, ChecklistKind, ChecklistStepInfo
 from bot.domain import (
     Account,
     AccountBalance,
     AuditLine,
     Balance,
-    ChecklistInfo,
-    ChecklistKind,
-    ChecklistStepInfo,
     DailyTotals,
     Dispute,
     DisputeEvidence,

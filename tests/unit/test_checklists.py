@@ -13,11 +13,12 @@ import asyncpg
 import pytest
 from sqlalchemy import select
 
+from bot.bookkeeping import ChecklistKind
 from bot.clock import ManualClock
 from bot.db.engine import SessionFactory, create_engine, create_session_factory
 from bot.db.migrate import upgrade_database
 from bot.db.models import AuditEntry, OutboxMessage
-from bot.domain import ChecklistKind, Money, PortalAccount, Source
+from bot.domain import Money, PortalAccount, Source
 from bot.errors import Denied
 from bot.ids import NoticeKind
 from bot.services.audit import AuditLog
