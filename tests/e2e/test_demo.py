@@ -351,12 +351,12 @@ def test_no_browser_is_opened_without_a_display(monkeypatch: pytest.MonkeyPatch)
 
 
 async def test_the_demo_shows_a_trust_refunds_checklist_and_a_trust_chargeback(
-    demo: Demo,
+    page: Page,
 ) -> None:
     """Seeded before the bot started: the trust refund's bookkeeping checklist (checkboxes, with
     the Actionstep steps) in its approval thread, and the trust chargeback announced as a
     trust debit whose thread holds the cover checklist."""
-    fake, data = demo.fake, demo.data
+    fake, data = page.demo.fake, page.demo.data
 
     def boxes_in(channel: str, needle: str) -> Any:
         for parent in fake.messages(channel):
@@ -376,3 +376,11 @@ async def test_the_demo_shows_a_trust_refunds_checklist_and_a_trust_chargeback(
     )
     assert "Trust debit" in repr(debit[0].blocks)
     assert "operating to trust" in repr(debit[1].blocks).replace("*", "")
+    # Sam ticks the first step on the page: the checklist shows it, with who did it.
+    cover = debit[1]
+    await page.click(
+        SAM, {"channel": NOTIFY, "ts": cover.ts}, "checklist_tick", selected=["cover_transfer"]
+    )
+    await fake.wait_for(
+        lambda: "<@U0SAM>" in repr(fake.message(NOTIFY, cover.ts).blocks), what="tick shown"
+    )
