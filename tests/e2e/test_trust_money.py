@@ -440,3 +440,17 @@ async def test_a_trust_refunds_bookkeeping_checklist_is_ticked_and_closed(
         ("tick_checklist", "meg"),
         ("close_checklist", "meg"),
     ]
+
+
+async def test_the_dashboard_flags_a_refund_past_its_expected_day(harness: Harness) -> None:
+    sam = await harness.user("sam", "staff")
+    meg = await harness.user("meg", "manager")
+    payment = await harness.charge("60.00")
+    parent = await request_refund(harness, sam, payment.id, "Paid twice")
+    await harness.slack.block_action(meg, "refund_approve", message=parent)
+    await eventually(lambda: state_is(harness, payment.id, RefundState.PENDING), what="sent")
+    before = await opened_home(harness, sam)
+    assert "past their expected day" not in shown(before["blocks"])
+    harness.clock.advance(days=3)  # Monday's request was expected by Wednesday
+    late = shown((await opened_home(harness, sam, after=before["hash"]))["blocks"])
+    assert "Refunds past their expected day" in late and "expected by Wed 2026-11-18" in late
