@@ -171,6 +171,7 @@ def create_worker(
             delivery.deliver,
             services.refunds.check_pending,
             services.digests.post_due,
+            services.checklists.remind,
             services.deliveries.forget_old,
             *([checkpoint_wal] if on_sqlite else []),
         ],

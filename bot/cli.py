@@ -156,7 +156,10 @@ def _simulator(store: Store) -> Any:
 
     if store.services.settings.payments_backend != "sandbox":
         raise PaybotError("sandbox commands need PAYMENTS_BACKEND=sandbox")
-    return SandboxSimulator(store.sessions, store.services.clock)
+    from bot.processors.factory import sandbox_fees
+
+    fees = sandbox_fees(store.services.settings)
+    return SandboxSimulator(store.sessions, store.services.clock, fees=fees)
 
 
 async def cmd_sandbox_charge(args: argparse.Namespace, settings: Settings) -> int:
@@ -266,8 +269,10 @@ async def cmd_sandbox_settle(args: argparse.Namespace, settings: Settings) -> in
         result = await _simulator(store).settle()
         for refund in result.refunds:
             print(f"refund {refund.id} of {refund.amount} on {refund.transaction_id} settled")
-        if result.withdrawal:
-            print(f"withdrawal {result.withdrawal.id} of {result.withdrawal.amount} paid")
+        for withdrawal in result.withdrawals:
+            account = withdrawal.account.value if withdrawal.account else "the"
+            fees = f" (fees {withdrawal.fees} taken)" if withdrawal.fees else ""
+            print(f"{account} withdrawal {withdrawal.id} of {withdrawal.amount} paid{fees}")
         else:
             print("no withdrawal: nothing to pay out")
         return 0

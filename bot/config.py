@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -96,6 +97,14 @@ class Settings(BaseSettings):
     # When the daily settlement digest goes to the notify channel: a time of day on the firm's
     # clock, HH:MM (seconds allowed); unset, no digest.
     paybot_daily_digest_at: str | None = None
+    # What the sandbox processor charges, taken from the operating withdrawal (never trust's):
+    # a percentage and a fixed amount per payment, and an amount per dispute (dollars).
+    paybot_sandbox_fee_percent: Decimal = Field(default=Decimal("2.9"), ge=0, le=20)
+    paybot_sandbox_fee_fixed: Decimal = Field(default=Decimal("0.30"), ge=0, le=100)
+    paybot_sandbox_dispute_fee: Decimal = Field(default=Decimal("15.00"), ge=0, le=1000)
+    # A bookkeeping checklist still open this many business days after it was posted is
+    # reminded once in its thread.
+    paybot_checklist_remind_business_days: int = Field(default=2, ge=1, le=60)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -122,6 +131,15 @@ class Settings(BaseSettings):
     @classmethod
     def _timezone(cls, value: str) -> str:
         return zone_named(value).key
+
+    @field_validator(
+        "paybot_sandbox_fee_percent", "paybot_sandbox_fee_fixed", "paybot_sandbox_dispute_fee"
+    )
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        if value.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ValueError("must have at most two decimal places")
+        return value
 
     @field_validator("paybot_log_level", mode="before")
     @classmethod

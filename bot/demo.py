@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from bot.app import Bot, create_bot
 from bot.config import Settings, load_settings
+from bot.demo_trust import trust_story
 from bot.domain import (
     Account,
     MethodType,
@@ -38,6 +39,7 @@ from bot.domain import (
     TransactionStatus,
 )
 from bot.errors import PaybotError
+from bot.processors.factory import sandbox_fees
 from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.models import SandboxDispute, SandboxTransaction
 from bot.processors.sandbox.seeding import SEED_MATTERS
@@ -90,6 +92,8 @@ class DemoData:
     held: Transaction  # an uncaptured authorization: shown, never refundable
     ach: Transaction  # settled ACH, left for the page's "ACH return" button
     requested: RefundRequestInfo  # waiting in the approvals channel
+    trust_refunded: Transaction  # its bookkeeping checklist in the approvals thread
+    trust_charged_back: Transaction  # a trust debit, its cover checklist in the thread
 
 
 @dataclass
@@ -115,7 +119,8 @@ class SandboxControls:
 
     def __init__(self, store: Store, wake: Callable[[], None]) -> None:
         self._store = store
-        self._simulator = SandboxSimulator(store.sessions, store.services.clock)
+        fees = sandbox_fees(store.services.settings)
+        self._simulator = SandboxSimulator(store.sessions, store.services.clock, fees=fees)
         self._wake = wake
         self._payments = 0
 
@@ -155,12 +160,8 @@ class SandboxControls:
 
     async def settle(self) -> ProcessorNews:
         def told(result: SettleResult) -> tuple[str, None]:
-            withdrawal = result.withdrawal
-            paid = (
-                f"withdrawal {withdrawal.id} of {withdrawal.amount} made"
-                if withdrawal is not None
-                else "nothing new to pay out"
-            )
+            made = [f"{w.account} withdrawal {w.id} of {w.amount} made" for w in result.withdrawals]
+            paid = "; ".join(made) or "nothing new to pay out"
             return f"Settled: {len(result.refunds)} pending refund(s) settled; {paid}", None
 
         return await self._act(self._simulator.settle, told)
@@ -252,7 +253,9 @@ async def seed_demo(store: Store, transactions: int) -> DemoData:
     """Portal users of every role, matters with members, the seeded crowd of payments
     (refunds, disputes near their deadline, returns, withdrawals) and a few named ones."""
     services = store.services
-    simulator = SandboxSimulator(store.sessions, services.clock)
+    simulator = SandboxSimulator(
+        store.sessions, services.clock, fees=sandbox_fees(services.settings)
+    )
     await simulator.seed(transactions)
     for person in PEOPLE:
         if person.role is not None:
@@ -321,7 +324,8 @@ async def seed_demo(store: Store, transactions: int) -> DemoData:
     await simulator.return_payment(returned.id, "R01")
     ach = await pay("750.00", third.id, third.payers[0], method=MethodType.ACH, on=earlier)
     await simulator.settle()
-    return DemoData(card, trust, held, ach, requested)
+    refunded, charged_back = await trust_story(store, simulator, pay, "U0SAM", "U0MIA", second)
+    return DemoData(card, trust, held, ach, requested, refunded, charged_back)
 
 
 def tips(data: DemoData) -> list[str]:

@@ -50,6 +50,8 @@ class OpenItem:
 
     text: str
     link: str | None = None
+    channel: str | None = None  # where its thread is: the worker asks Slack for the link
+    ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class DailyDigest:
                 for a in self.accounts
             ],
             "unassigned_withdrawals": withdrawals(self.unassigned_withdrawals),
-            "open_items": [[i.text, i.link] for i in self.open_items],
+            "open_items": [[i.text, i.link, i.channel, i.ts] for i in self.open_items],
         }
 
     @classmethod
@@ -123,5 +125,5 @@ class DailyDigest:
                 for a in payload["accounts"]
             ),
             unassigned_withdrawals=withdrawals(payload.get("unassigned_withdrawals") or []),
-            open_items=tuple(OpenItem(str(t), link) for t, link in payload.get("open_items") or []),
+            open_items=tuple(OpenItem(*item) for item in payload.get("open_items") or []),
         )

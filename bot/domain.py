@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from bot.bookkeeping import ChecklistInfo
 
 T = TypeVar("T")
 
@@ -206,19 +209,39 @@ class PaymentReturn:
 
 @dataclass(frozen=True)
 class Withdrawal:
+    """A payout to one bank account. ``account``: trust or operating, never both (None: the
+    processor does not say); ``fees``: the processing and dispute fees it took, operating's."""
+
     id: str
     amount: Money
     status: WithdrawalStatus
     created_at: datetime
     arrives_at: datetime | None = None
     transaction_ids: tuple[str, ...] = ()
+    account: Account | None = None
+    fees: Money | None = None
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """One bank account's part of the balance. ``fees``: fees not yet taken, counted in
+    operating's ``available`` (a trust account never pays a fee)."""
+
+    account: Account
+    available: Money
+    pending: Money
+    fees: Money | None = None
 
 
 @dataclass(frozen=True)
 class Balance:
+    """``accounts``: trust and operating apart, where the processor tells them apart (empty:
+    one figure for all, see the README's "Trust money")."""
+
     available: Money
     pending: Money
     next_withdrawal_at: datetime | None = None
+    accounts: tuple[AccountBalance, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -468,3 +491,5 @@ class Notice:
     payment_return: PaymentReturn | None = None
     refund: RefundRequestInfo | None = None
     response: DisputeResponseInfo | None = None
+    checklist: ChecklistInfo | None = None
+    account: Account | None = None  # the payment's, for a dispute or a return: trust is a debit

@@ -49,6 +49,7 @@ class ActionId(StrEnum):
     DISPUTE_ACCEPT = "dispute_accept"
     DISPUTE_RESPONSE_APPROVE = "dispute_response_approve"
     DISPUTE_RESPONSE_REJECT = "dispute_response_reject"
+    CHECKLIST_TICK = "checklist_tick"  # the checkboxes of a bookkeeping checklist
 
 
 class CallbackId(StrEnum):
@@ -78,6 +79,8 @@ class BlockId(StrEnum):
     HOME_DISPUTES = "home_disputes"
     HOME_RETURNS = "home_returns"
     HOME_WITHDRAWALS = "home_withdrawals"
+    HOME_CHECKLISTS = "home_checklists"
+    CHECKLIST = "checklist"  # + ":" + the checklist's id: the block of its checkboxes
 
 
 class JobKind(StrEnum):
@@ -110,6 +113,9 @@ class NoticeKind(StrEnum):
     REFUND_MATTER = "refund.matter"  # tell the matter's people (their DMs are owed then)
     MATTER_MISSING = "refund.matter.missing"  # the matter's people Slack does not know
     DAILY_DIGEST = "daily.digest"  # the previous business day's settlement, once a day
+    TRUST_DEBIT_CHECKLIST = "checklist.trust_debit"  # the cover checklist, in the debit's thread
+    CHECKLIST_UPDATE = "checklist.update"  # a checklist rendered again after a tick
+    CHECKLIST_REMINDER = "checklist.reminder"  # still open after the set business days
     REPLY = "reply"  # an answer to a person's own click (an App Home list), rendered when asked
 
 

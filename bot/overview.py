@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from bot.bookkeeping import ChecklistInfo
 from bot.domain import (
     Balance,
     DailyTotals,
@@ -185,6 +186,12 @@ class Dashboard:
     balance: Balance
     latest_withdrawal: Withdrawal | None
     can_report: bool
+    # Open bookkeeping checklists and uncovered trust debits, oldest first, for those who may
+    # tick them; the latest withdrawal of each account where the processor tells them apart.
+    checklists: tuple[ChecklistInfo, ...] | None = None
+    more_checklists: int = 0
+    latest_withdrawals: tuple[Withdrawal, ...] = ()
+    overdue_refunds: tuple[RefundRequestInfo, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ class Permission(StrEnum):
     VIEW = "view"
     REQUEST = "request"
     DECIDE = "decide"
+    BOOKKEEPING = "bookkeeping"
     REPORT = "report"
     MANAGE_USERS = "manage_users"
 
@@ -38,6 +39,9 @@ PERMISSIONS: dict[Permission, Rule] = {
         "approve or reject refunds and dispute responses; accept a dispute", _MANAGER_UP
     ),
     Permission.REPORT: Rule("reports, audit log and its export", _MANAGER_UP),
+    Permission.BOOKKEEPING: Rule(
+        "tick bookkeeping checklists (after a refund, covering a trust debit)", _STAFF_UP
+    ),
     Permission.MANAGE_USERS: Rule("manage portal users", frozenset({Role.ADMIN})),
 }
 
@@ -58,6 +62,7 @@ class Action(StrEnum):
     DECIDE_REFUND = "decide_refund"
     DECIDE_DISPUTE_RESPONSE = "decide_dispute_response"
     ACCEPT_DISPUTE = "accept_dispute"
+    TICK_CHECKLIST = "tick_checklist"
     REPORT = "report"
     AUDIT = "audit"
     MANAGE_USERS = "manage_users"
@@ -77,6 +82,7 @@ ACTION_PERMISSION: dict[Action, Permission] = {
     Action.DECIDE_REFUND: Permission.DECIDE,
     Action.DECIDE_DISPUTE_RESPONSE: Permission.DECIDE,
     Action.ACCEPT_DISPUTE: Permission.DECIDE,
+    Action.TICK_CHECKLIST: Permission.BOOKKEEPING,
     Action.REPORT: Permission.REPORT,
     Action.AUDIT: Permission.REPORT,
     Action.MANAGE_USERS: Permission.MANAGE_USERS,

@@ -20,9 +20,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.checklists import open_lines
 from bot.blocks.listings import deadline
 from bot.blocks.text import clip, day, field, inline, note, paragraph, when
-from bot.domain import RefundRequestInfo, RefundState
+from bot.domain import Account, Balance, RefundRequestInfo, RefundState, Withdrawal
 from bot.ids import ActionId, BlockId
 from bot.overview import Dashboard, RefundWork
 
@@ -110,14 +111,27 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
         f"{inline(line.meaning)} · {day(line.payment_return.created_at, zone)}"
         for line in board.returns
     )
-    latest = board.latest_withdrawal
-    withdrawal = (
-        f"Latest: *{latest.amount}* on {day(latest.created_at, zone)} ({latest.status.value}), "
-        f"{len(latest.transaction_ids)} payments"
-        if latest
-        else "No withdrawals yet."
-    )
-    balance = board.balance
+    if board.overdue_refunds:
+        late = "\n".join(
+            f"• *{r.amount}* on `{inline(r.transaction_id)}` · expected by "
+            f"{r.expected_by:%a %Y-%m-%d}"
+            for r in board.overdue_refunds
+            if r.expected_by
+        )
+        blocks.append(paragraph(f"⚠️ *Refunds past their expected day*\n{late}"))
+    if board.checklists is not None:
+        lines = open_lines(board.checklists, links, zone) or "None open."
+        if board.more_checklists:
+            lines += f"\n• … and {board.more_checklists} more"
+        blocks += [
+            DividerBlock(),
+            SectionBlock(
+                block_id=BlockId.HOME_CHECKLISTS,
+                text=MarkdownTextObject(
+                    text=clip(f"*Bookkeeping checklists and trust debits to cover*\n{lines}")
+                ),
+            ),
+        ]
     blocks += [
         DividerBlock(),
         _panel(
@@ -136,8 +150,7 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
         DividerBlock(),
         _panel(
             BlockId.HOME_WITHDRAWALS,
-            f"*Withdrawals*\nAvailable *{balance.available}*, pending {balance.pending}; "
-            f"next withdrawal {day(balance.next_withdrawal_at, zone)}\n{withdrawal}",
+            withdrawals_text(board, zone),
             "Withdrawals",
             ActionId.HOME_WITHDRAWALS,
         ),
@@ -146,6 +159,47 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
         blocks.append(note("Reports: `/pay report 30d` (or 7d, 90d, month, YYYY-MM)."))
     blocks.append(note("A button posts the full list to your DM with Paybot."))
     return View(type="home", blocks=blocks)
+
+
+ACCOUNT_NAMES = {Account.OPERATING: "Operating", Account.TRUST: "Trust"}
+
+
+def _latest(withdrawal: Withdrawal, zone: tzinfo | None) -> str:
+    fees = f", fees {withdrawal.fees} (operating's)" if withdrawal.fees else ""
+    return (
+        f"*{withdrawal.amount}* on {day(withdrawal.created_at, zone)} "
+        f"({withdrawal.status.value}), {len(withdrawal.transaction_ids)} payments{fees}"
+    )
+
+
+def balance_lines(balance: Balance) -> list[str]:
+    """Each account's balance on its own line (trust never shows a fee); one line when the
+    processor does not tell the accounts apart."""
+    if not balance.accounts:
+        return [f"Available *{balance.available}*, pending {balance.pending}"]
+    lines = []
+    for part in balance.accounts:
+        fees = f" (after fees of {part.fees})" if part.fees else ""
+        lines.append(
+            f"{ACCOUNT_NAMES[part.account]}: available *{part.available}*{fees}, "
+            f"pending {part.pending}"
+        )
+    return lines
+
+
+def withdrawals_text(board: Dashboard, zone: tzinfo | None) -> str:
+    balance = board.balance
+    lines = ["*Withdrawals*", *balance_lines(balance)]
+    lines.append(f"Next withdrawal {day(balance.next_withdrawal_at, zone)}")
+    if board.latest_withdrawals:
+        for withdrawal in board.latest_withdrawals:
+            name = ACCOUNT_NAMES[withdrawal.account] if withdrawal.account else "Latest"
+            lines.append(f"{name}, latest: {_latest(withdrawal, zone)}")
+    elif board.latest_withdrawal:
+        lines.append(f"Latest: {_latest(board.latest_withdrawal, zone)}")
+    else:
+        lines.append("No withdrawals yet.")
+    return "\n".join(lines)
 
 
 def refund_work_blocks(

@@ -121,10 +121,12 @@ def withdrawal_line(
     withdrawal: Withdrawal, state: ListState, is_open: bool, zone: tzinfo | None = None
 ) -> SectionBlock:
     count = len(withdrawal.transaction_ids)
+    account = f"{withdrawal.account.value.title()} · " if withdrawal.account else ""
+    fees = f" · fees {withdrawal.fees} (operating's)" if withdrawal.fees else ""
     text = (
-        f"*{withdrawal.amount}* · {withdrawal.status.value.title()} · "
+        f"{account}*{withdrawal.amount}* · {withdrawal.status.value.title()} · "
         f"{day(withdrawal.created_at, zone)}, arrives {day(withdrawal.arrives_at, zone)}\n"
-        f"`{inline(withdrawal.id)}` · {count} payment{'s' if count != 1 else ''}"
+        f"`{inline(withdrawal.id)}` · {count} payment{'s' if count != 1 else ''}{fees}"
     )
     toggle = ButtonElement(
         text="Hide payments" if is_open else "Payments",
@@ -149,6 +151,26 @@ def withdrawals_blocks(view: WithdrawalsView) -> list[Block]:
             ]
         ),
     ]
+    if balance.accounts:
+        blocks.append(
+            SectionBlock(
+                fields=[
+                    field(
+                        f"{part.account.value.title()} available",
+                        f"{part.available}"
+                        + (f"\nafter fees of {part.fees}" if part.fees else "")
+                        + f"\npending {part.pending}",
+                    )
+                    for part in balance.accounts
+                ]
+            )
+        )
+        blocks.append(
+            note(
+                "Trust and operating are paid out apart; fees (per payment and per dispute) "
+                "are taken from operating, never from trust."
+            )
+        )
     listing = view.withdrawals
     if not listing.items:
         blocks.append(paragraph("No withdrawals yet."))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import disputes, refunds
+from bot.blocks import checklists, disputes, refunds
 from bot.blocks.digest import digest_blocks, digest_text
+from bot.bookkeeping import ChecklistKind
 from bot.digests import DailyDigest
-from bot.domain import Money, Notice
+from bot.domain import Account, Money, Notice
 from bot.ids import NoticeKind
 from bot.nacha import describe_return
 
@@ -29,12 +30,23 @@ def render(notice: Notice) -> tuple[list[Block], str]:
         return digest_blocks(digest), digest_text(digest)
     if kind == NoticeKind.WITHDRAWAL_RETURNED:
         return _withdrawal_return(notice)
-    if notice.payment_return is not None:  # NoticeKind.RETURN_CREATED
-        meaning = describe_return(notice.payment_return.code)
-        return (
-            disputes.return_message(notice.payment_return, meaning),
-            disputes.return_text(notice.payment_return, meaning),
+    zone = notice.now.tzinfo
+    if notice.checklist is not None and kind != NoticeKind.REFUND_CHECKLIST:
+        if kind == NoticeKind.CHECKLIST_REMINDER:
+            return [], checklists.reminder_text(notice.checklist, zone)
+        return (  # TRUST_DEBIT_CHECKLIST, CHECKLIST_UPDATE
+            checklists.checklist_message(notice.checklist, zone),
+            checklists.checklist_text(notice.checklist),
         )
+    if notice.payment_return is not None:  # NoticeKind.RETURN_CREATED
+        told = notice.payment_return
+        meaning = describe_return(told.code)
+        blocks, text = disputes.return_message(told, meaning), disputes.return_text(told, meaning)
+        if notice.account is Account.TRUST:
+            return _trust_debit(
+                blocks, text, ChecklistKind.ACH_RETURN, told.amount, told.transaction_id
+            )
+        return blocks, text
     if notice.refund is not None:
         request, milestone = notice.refund, str(payload.get("milestone") or "")
         if kind == NoticeKind.REFUND_REQUEST:
@@ -46,6 +58,11 @@ def render(notice: Notice) -> tuple[list[Block], str]:
                 f"{refunds.request_text(request)} ({request.state.value})",
             )
         if kind == NoticeKind.REFUND_CHECKLIST:
+            if notice.checklist is not None:
+                return (
+                    checklists.checklist_message(notice.checklist, zone),
+                    checklists.checklist_text(notice.checklist),
+                )
             return [], refunds.bookkeeping_checklist(request)
         if kind == NoticeKind.REFUND_OVERDUE:
             return [], refunds.overdue_text(request)
@@ -64,10 +81,15 @@ def render(notice: Notice) -> tuple[list[Block], str]:
     if dispute is None:
         raise LookupError(f"nothing to render a {kind} notice from")
     if kind == NoticeKind.DISPUTE_CREATED:
-        return (
+        blocks, text = (
             disputes.dispute_message(dispute, notice.matter_id, now),
             disputes.dispute_text(dispute),
         )
+        if notice.account is Account.TRUST:
+            return _trust_debit(
+                blocks, text, ChecklistKind.CHARGEBACK, dispute.amount, dispute.transaction_id
+            )
+        return blocks, text
     if kind == NoticeKind.DISPUTE_UPDATED:
         return [], disputes.status_reply(dispute, now.tzinfo)
     if kind == NoticeKind.DISPUTE_ACCEPTED:
@@ -77,6 +99,19 @@ def render(notice: Notice) -> tuple[list[Block], str]:
     if kind == NoticeKind.DISPUTE_DM:
         return [], disputes.matter_dispute_dm(dispute, notice.matter_id, now)
     raise LookupError(f"unknown notification kind {kind}")
+
+
+def _trust_debit(
+    blocks: list[Block], text: str, kind: ChecklistKind, amount: Money, transaction_id: str
+) -> tuple[list[Block], str]:
+    """A chargeback or return of a trust payment, told as what it is for the firm: a debit on
+    trust to cover. The banner comes after the header (a digest drops headers, keeps it)."""
+    banner = checklists.trust_debit_banner(kind, amount, transaction_id)
+    at = 1 if blocks and blocks[0].type == "header" else 0
+    return (
+        [*blocks[:at], banner, *blocks[at:]],
+        checklists.trust_debit_text(kind, amount) + text,
+    )
 
 
 def _withdrawal_return(notice: Notice) -> tuple[list[Block], str]:

@@ -272,3 +272,44 @@ class DailyDigestRow(Base):
     reports: Mapped[date]  # the business day it reports
     claimed_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class Checklist(Base):
+    """Bookkeeping people tick in a thread: after a refund, or to cover a debit on trust. One per
+    subject (a refund request, a dispute, a return); its steps are ``checklist_steps``."""
+
+    __tablename__ = "checklists"
+    __table_args__ = (
+        Index("uq_checklists_kind_subject", "kind", "subject_id", unique=True),
+        Index("ix_checklists_open", "closed_at", "opened_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(String(100))
+    transaction_id: Mapped[str] = mapped_column(String(100))
+    account: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigId)
+    currency: Mapped[str] = mapped_column(String(3))
+    matter_id: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(BigId, default=0)  # bumped by every tick: its update key
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class ChecklistStep(Base):
+    """A step as it stands: who ticked it and when (None: not done). Every tick and untick is
+    in the audit log too."""
+
+    __tablename__ = "checklist_steps"
+
+    checklist_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(BigId)
+    done_by_username: Mapped[str | None] = mapped_column(String(32))
+    done_by_slack_id: Mapped[str | None] = mapped_column(String(32))
+    done_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.handlers import (
     audit,
+    checklists,
     commands,
     disputes,
     errors,
@@ -37,3 +38,4 @@ def register(
         feature.register(app, services, router)
     for feature in (history, listings, home, reports):
         feature.register(app, services, router)
+    checklists.register(app, services)

@@ -7,6 +7,16 @@ from bot.config import Settings
 from bot.db.engine import SessionFactory
 from bot.errors import ConfigError
 from bot.processors.gateway import Gateway
+from bot.processors.sandbox.fees import Fees
+
+
+def sandbox_fees(settings: Settings) -> Fees:
+    """The sandbox's fees from PAYBOT_SANDBOX_FEE_PERCENT, _FEE_FIXED and _DISPUTE_FEE."""
+    return Fees(
+        percent=settings.paybot_sandbox_fee_percent,
+        fixed_minor=int(settings.paybot_sandbox_fee_fixed * 100),
+        dispute_minor=int(settings.paybot_sandbox_dispute_fee * 100),
+    )
 
 
 def create_gateway(settings: Settings, sessions: SessionFactory, clock: Clock) -> Gateway:

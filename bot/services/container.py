@@ -13,6 +13,7 @@ from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
 from bot.services.audit_export import AuditExport
+from bot.services.checklists import Checklists
 from bot.services.deliveries import Deliveries
 from bot.services.digest import Digests
 from bot.services.disputes import Disputes
@@ -54,6 +55,7 @@ class Services:
     deliveries: Deliveries
     notices: Notices
     digests: Digests
+    checklists: Checklists
 
 
 def build_services(
@@ -68,6 +70,9 @@ def build_services(
     refunds = Refunds(sessions, gateway, audit, clock, settings.paybot_approvals_channel, zone)
     matters = Matters(sessions)
     disputes = Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock)
+    checklists = Checklists(
+        sessions, audit, clock, zone, settings.paybot_checklist_remind_business_days
+    )
     return Services(
         settings=settings,
         sessions=sessions,
@@ -83,13 +88,12 @@ def build_services(
         jobs=JobQueue(sessions, clock, lease),
         history=History(sessions, gateway, clock, zone),
         listings=listings,
-        home=Home(sessions, gateway, listings, clock, zone),
+        home=Home(sessions, gateway, listings, checklists, clock, zone),
         reports=Reports(gateway, audit, clock, zone),
         outbox=Outbox(sessions, clock, lease),
         events=Events(sessions, gateway, settings.paybot_notify_channel, clock, writes),
         disputes=disputes,
         deliveries=Deliveries(sessions, clock, writes),
-        notices=Notices(sessions, gateway, refunds, disputes, matters, clock, zone),
         digests=Digests(
             sessions,
             gateway,
@@ -97,5 +101,8 @@ def build_services(
             zone,
             settings.daily_digest_at,
             settings.paybot_notify_channel,
+            checklists,
         ),
+        notices=Notices(sessions, gateway, refunds, disputes, matters, checklists, clock, zone),
+        checklists=checklists,
     )

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypeVar
 
+from bot.bookkeeping import ChecklistInfo
 from bot.clock import Clock, day_start, is_business_day, utcnow
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
@@ -32,6 +33,7 @@ from bot.domain import (
 from bot.ids import NoticeKind
 from bot.processors.gateway import Gateway
 from bot.services import outbox
+from bot.services.checklists import Checklists
 from bot.services.jobs import worker_name
 
 T = TypeVar("T")
@@ -52,7 +54,22 @@ def business_day_before(today: date) -> date:
 def withdrawal_account(withdrawal: Withdrawal) -> Account | None:
     """The account a withdrawal paid out of, when the processor says (None: it does not, and the
     digest lists the withdrawal apart rather than under either account)."""
-    return None
+    return withdrawal.account
+
+
+def open_item(checklist: ChecklistInfo) -> OpenItem:
+    """A line of the digest's "Still open": what is owed, and where its thread is."""
+    done = sum(1 for step in checklist.steps if step.done)
+    what = (
+        f"Trust debit to cover: {checklist.kind.noun} of {checklist.amount}"
+        if checklist.kind.trust_debit
+        else f"Bookkeeping after a refund of {checklist.amount}"
+    )
+    return OpenItem(
+        f"{what} on {checklist.transaction_id} ({done} of {len(checklist.steps)} done)",
+        channel=checklist.channel,
+        ts=checklist.message_ts or checklist.thread_ts,
+    )
 
 
 def refund_account(refund: Transaction) -> Account:
@@ -70,7 +87,9 @@ class Digests:
         zone: tzinfo = UTC,
         at: time | None = None,
         channel: str | None = None,
+        checklists: Checklists | None = None,
     ) -> None:
+        self._checklists = checklists
         self._sessions = sessions
         self._gateway = gateway
         self._clock = clock
@@ -156,8 +175,9 @@ class Digests:
             line = WithdrawalLine(withdrawal.id, withdrawal.amount, withdrawal.status.value)
             owner = withdrawal_account(withdrawal)
             (accounts[owner].withdrawals if owner else unassigned).append(line)
-        for account, fees in (await self.fees(start, end)).items():
-            accounts[account].fees = fees
+            if withdrawal.fees is not None:  # fees are operating's, never trust's
+                tally = accounts[Account.OPERATING]
+                tally.fees = (tally.fees or Figure()).plus(withdrawal.fees.minor)
         return DailyDigest(
             day=day,
             through=today - timedelta(days=1),
@@ -169,15 +189,12 @@ class Digests:
         )
 
     async def open_items(self) -> list[OpenItem]:
-        """Trust debits not yet covered and open bookkeeping checklists, each with a link to its
-        thread: the one place the service that keeps them is asked (none is kept yet)."""
-        return []
-
-    async def fees(self, start: datetime, end: datetime) -> dict[Account, Figure]:
-        """Processing and dispute fees charged in [start, end), by the account they are paid
-        from (always operating's, never trust's): none is reported to the bot yet, and the digest
-        says so rather than show a zero."""
-        return {}
+        """Trust debits not yet covered first, then open bookkeeping checklists, each with
+        where its thread is (the worker turns that into a link when it posts)."""
+        if self._checklists is None:
+            return []
+        work = await self._checklists.open_work()
+        return [open_item(c) for c in (*work.uncovered_trust_debits, *work.bookkeeping)]
 
     async def _account_of(self, transaction_id: str, known: dict[str, Account]) -> Account:
         """The account a payment was made into: a chargeback or return on a trust payment is

@@ -7,6 +7,7 @@ work, and only those who may decide refunds are shown where to approve them.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, timedelta, tzinfo
 
 from sqlalchemy import func, select
@@ -15,19 +16,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, local_day, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
-from bot.domain import DailyTotals, Money, PortalAccount, RefundRequestInfo, RefundState
+from bot.domain import (
+    DailyTotals,
+    Money,
+    PortalAccount,
+    RefundRequestInfo,
+    RefundState,
+    Withdrawal,
+)
 from bot.overview import Dashboard, RefundWork, Volume
 from bot.processors.gateway import Gateway
 from bot.roles import Action, Role, allowed
+from bot.services.checklists import Checklists
 from bot.services.listings import Listings
-from bot.services.refunds import info
+from bot.services.refunds import expected_by, info
 
 PANEL_ROWS = 3
 REFUND_ROWS = 5
+CHECKLIST_ROWS = 5
 AWAITING = (RefundState.REQUESTED,)
 AT_PROCESSOR = (RefundState.APPROVED, RefundState.SUBMITTING, RefundState.PENDING)
 # Who sees a panel: the action its button leads to.
 REFUNDS_PANEL = Action.REQUEST_REFUND
+CHECKLISTS_PANEL = Action.TICK_CHECKLIST  # those who may tick them: staff and managers
 
 
 def may(actor: PortalAccount, action: Action) -> bool:
@@ -63,9 +74,11 @@ class Home:
         sessions: SessionFactory,
         gateway: Gateway,
         listings: Listings,
+        checklists: Checklists,
         clock: Clock = utcnow,
         zone: tzinfo = UTC,
     ) -> None:
+        self._checklists = checklists
         self._sessions = sessions
         self._gateway = gateway
         self._listings = listings
@@ -81,9 +94,18 @@ class Home:
             self._listings.disputes(open_only=True, limit=PANEL_ROWS),
             self._listings.returns(limit=PANEL_ROWS),
             self._gateway.balance(),
-            self._gateway.list_withdrawals(limit=1),
+            self._gateway.list_withdrawals(limit=4),  # enough for the latest of each account
         )
         refunds = await self.refund_work(actor) if may(actor, REFUNDS_PANEL) else None
+        checklists, more = None, 0
+        if may(actor, CHECKLISTS_PANEL):
+            work = await self._checklists.open_work()
+            checklists = work.checklists[:CHECKLIST_ROWS]
+            more = len(work.checklists) - len(checklists)
+        latest: dict[object, Withdrawal] = {}
+        for withdrawal in withdrawals.items:
+            if withdrawal.account is not None:
+                latest.setdefault(withdrawal.account, withdrawal)
         return Dashboard(
             actor=actor,
             as_of=now.astimezone(self._zone),  # on the firm's clock, as the board's days
@@ -95,7 +117,28 @@ class Home:
             balance=balance,
             latest_withdrawal=withdrawals.items[0] if withdrawals.items else None,
             can_report=may(actor, Action.REPORT),
+            checklists=checklists,
+            more_checklists=more,
+            latest_withdrawals=tuple(latest.values()),
+            overdue_refunds=await self.overdue_refunds(today) if refunds is not None else (),
         )
+
+    async def overdue_refunds(self, today: date) -> tuple[RefundRequestInfo, ...]:
+        """Refunds still pending at the processor after the bank day they were expected by."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(RefundRequest)
+                    .where(RefundRequest.state == RefundState.PENDING.value)
+                    .order_by(RefundRequest.created_at, RefundRequest.id)
+                )
+            ).all()
+        late = []
+        for row in rows:
+            due = expected_by(row.created_at, self._zone)
+            if today > due:
+                late.append(replace(info(row), expected_by=due))
+        return tuple(late[:REFUND_ROWS])
 
     async def refund_work(self, actor: PortalAccount, rows: int = REFUND_ROWS) -> RefundWork:
         """Requests waiting for a manager and refunds at the processor, oldest first."""

@@ -9,11 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
+from bot.bookkeeping import ChecklistKind
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
-from bot.domain import Dispute, DisputeThreadInfo, Notice, PaymentReturn
+from bot.domain import Account, Dispute, DisputeThreadInfo, Notice, PaymentReturn
 from bot.ids import Milestone, NoticeKind
 from bot.processors.gateway import Gateway
+from bot.services.checklists import Checklists
 from bot.services.disputes import Disputes, stage_of
 from bot.services.matters import Matters
 from bot.services.outbox import OutboxItem
@@ -43,6 +45,13 @@ IN_APPROVAL_THREAD = {
     NoticeKind.REFUND_OVERDUE,
     NoticeKind.MATTER_MISSING,
 }
+# A checklist's own notices (object: the checklist), in the thread it was opened in.
+CHECKLIST_KINDS = {
+    NoticeKind.TRUST_DEBIT_CHECKLIST,
+    NoticeKind.CHECKLIST_UPDATE,
+    NoticeKind.CHECKLIST_REMINDER,
+}
+IN_CHECKLIST_THREAD = {NoticeKind.TRUST_DEBIT_CHECKLIST, NoticeKind.CHECKLIST_REMINDER}
 IN_DISPUTE_THREAD = {
     NoticeKind.RESPONSE_DRAFT,
     NoticeKind.RESPONSE_MILESTONE,
@@ -73,9 +82,11 @@ class Notices:
         refunds: Refunds,
         disputes: Disputes,
         matters: Matters,
+        checklists: Checklists,
         clock: Clock = utcnow,
         zone: tzinfo = UTC,
     ) -> None:
+        self._checklists = checklists
         self._sessions = sessions
         self._gateway = gateway
         self._refunds = refunds
@@ -90,16 +101,27 @@ class Notices:
         if kind in (NoticeKind.WITHDRAWAL_RETURNED, NoticeKind.REPLY, NoticeKind.DAILY_DIGEST):
             return notice
         if kind == NoticeKind.RETURN_CREATED:
-            return Notice(
-                kind, item.object_id, item.payload, now, payment_return=await self._return(item)
-            )
-        if kind in REFUND_KINDS:
+            payment_return, account = await self._return(item)
             return Notice(
                 kind,
                 item.object_id,
                 item.payload,
                 now,
-                refund=await self._refunds.get(item.object_id),
+                payment_return=payment_return,
+                account=account,
+            )
+        if kind in CHECKLIST_KINDS:
+            checklist = await self._checklists.get(item.object_id)
+            if checklist is None:
+                raise LookupError(f"checklist {item.object_id} not found")
+            return Notice(kind, item.object_id, item.payload, now, checklist=checklist)
+        if kind in REFUND_KINDS:
+            request = await self._refunds.get(item.object_id)
+            checklist = None
+            if kind == NoticeKind.REFUND_CHECKLIST and request is not None:
+                checklist = await self._checklists.for_refund(request)
+            return Notice(
+                kind, item.object_id, item.payload, now, refund=request, checklist=checklist
             )
         if kind in RESPONSE_KINDS:
             response = await self._disputes.response(item.object_id)
@@ -109,9 +131,17 @@ class Notices:
             raise LookupError(f"dispute {item.object_id} not found at the processor")
         txn = await self._gateway.get_transaction(dispute.transaction_id)
         matter_id = dispute.matter_id or (txn.matter_id if txn else None)
-        return Notice(kind, item.object_id, item.payload, now, dispute=dispute, matter_id=matter_id)
+        return Notice(
+            kind,
+            item.object_id,
+            item.payload,
+            now,
+            dispute=dispute,
+            matter_id=matter_id,
+            account=txn.account if txn else None,
+        )
 
-    async def _return(self, item: OutboxItem) -> PaymentReturn:
+    async def _return(self, item: OutboxItem) -> tuple[PaymentReturn, Account]:
         """The return as the event told it, completed from the payment it returned."""
         data = dict(item.payload.get("data") or {})
         transaction_id = str(data.get("transaction_id") or "")
@@ -120,7 +150,7 @@ class Notices:
             raise LookupError(
                 f"the payment of return {item.object_id} was not found at the processor"
             )
-        return PaymentReturn(
+        told = PaymentReturn(
             id=item.object_id,
             transaction_id=txn.id,
             code=str(data.get("code") or txn.return_code or ""),
@@ -128,11 +158,17 @@ class Notices:
             created_at=self._clock(),
             matter_id=txn.matter_id,
         )
+        return told, txn.account
 
     async def thread(self, notice: Notice) -> Thread | None:
         """The thread a reply goes in (None: a DM); NotReady while its parent is not posted. A
         dispute's news is recorded as its thread's status, unless the thread says it already."""
         kind = notice.kind
+        if kind in IN_CHECKLIST_THREAD:
+            checklist = notice.checklist
+            if checklist is None or not (checklist.channel and checklist.thread_ts):
+                raise NotReady(notice.object_id)
+            return Thread(checklist.channel, checklist.thread_ts)
         if kind in IN_APPROVAL_THREAD:
             request = notice.refund
             if request is None or not (request.approval_ts and request.approval_channel):
@@ -157,6 +193,11 @@ class Notices:
     @staticmethod
     def message(notice: Notice) -> tuple[str, str] | None:
         """The message an update renders again (None: not posted yet, so it shows the news)."""
+        if notice.kind == NoticeKind.CHECKLIST_UPDATE:
+            checklist = notice.checklist
+            if checklist and checklist.channel and checklist.message_ts:
+                return checklist.channel, checklist.message_ts
+            return None
         if notice.refund and notice.refund.approval_channel and notice.refund.approval_ts:
             return notice.refund.approval_channel, notice.refund.approval_ts
         if notice.response and notice.response.draft_channel and notice.response.draft_ts:
@@ -168,13 +209,38 @@ class Notices:
     ) -> None:
         """What a post changes: where a request's message is, or a dispute's thread (whose
         matter's people are then told by DM)."""
-        if notice.kind == NoticeKind.REFUND_REQUEST:
+        if notice.kind in (NoticeKind.REFUND_CHECKLIST, NoticeKind.TRUST_DEBIT_CHECKLIST):
+            if notice.checklist is not None:
+                await self._checklists.set_message(notice.checklist.id, channel, ts, thread_ts)
+        elif notice.kind == NoticeKind.RETURN_CREATED and notice.account is Account.TRUST:
+            told = notice.payment_return
+            assert told is not None
+            await self._checklists.open_trust_debit(
+                ChecklistKind.ACH_RETURN,
+                told.id,
+                told.transaction_id,
+                told.amount,
+                told.matter_id,
+                channel,
+                thread_ts,
+            )
+        elif notice.kind == NoticeKind.REFUND_REQUEST:
             await self._refunds.set_approval_message(notice.object_id, channel, ts)
         elif notice.kind == NoticeKind.RESPONSE_DRAFT:
             await self._disputes.set_draft_message(notice.object_id, channel, ts)
         elif notice.kind == NoticeKind.DISPUTE_CREATED and notice.dispute is not None:
             dispute = notice.dispute
             await self._disputes.track(dispute, notice.matter_id, channel, ts, thread_ts)
+            if notice.account is Account.TRUST:
+                await self._checklists.open_trust_debit(
+                    ChecklistKind.CHARGEBACK,
+                    dispute.id,
+                    dispute.transaction_id,
+                    dispute.amount,
+                    notice.matter_id,
+                    channel,
+                    thread_ts,
+                )
             users, _ = await self._people(notice.matter_id, resolve)
             await self._owe_dms(NoticeKind.DISPUTE_DM, dispute.id, users, "", notice.matter_id)
 

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_home
 from bot.blocks.home import home_view
+from bot.bookkeeping import ChecklistInfo
 from bot.domain import RefundState
 from bot.overview import RefundWork
 from bot.roles import Action
@@ -26,7 +27,38 @@ async def publish_home(client: AsyncWebClient, services: Services, slack_user_id
         return
     board = await services.home.dashboard(actor)
     links = await approval_links(client, board.refunds)
+    links |= await checklist_links(client, board.checklists or ())
     await client.views_publish(user_id=slack_user_id, view=home_view(board, links))
+
+
+async def checklist_links(
+    client: AsyncWebClient, checklists: tuple[ChecklistInfo, ...]
+) -> dict[str, str]:
+    """Links to the open checklists' messages in their threads, asked of Slack all at once."""
+    posted = [
+        (c.id, c.channel, ts)
+        for c in checklists
+        if c.channel and (ts := c.message_ts or c.thread_ts)
+    ]
+    return await permalinks(client, posted)
+
+
+async def permalinks(
+    client: AsyncWebClient, messages: list[tuple[str, str, str]]
+) -> dict[str, str]:
+    """Each message's permalink by its key; a deleted message is skipped."""
+    answers = await asyncio.gather(
+        *(client.chat_getPermalink(channel=c, message_ts=ts) for _, c, ts in messages),
+        return_exceptions=True,
+    )
+    links: dict[str, str] = {}
+    for (key, _, _), answer in zip(messages, answers, strict=True):
+        if isinstance(answer, SlackApiError):
+            continue
+        if isinstance(answer, BaseException):
+            raise answer
+        links[key] = str(answer["permalink"])
+    return links
 
 
 async def approval_links(client: AsyncWebClient, work: RefundWork | None) -> dict[str, str]:
@@ -40,15 +72,4 @@ async def approval_links(client: AsyncWebClient, work: RefundWork | None) -> dic
         for r in work.awaiting_approval
         if r.state is RefundState.REQUESTED and r.approval_channel and r.approval_ts
     ]
-    answers = await asyncio.gather(
-        *(client.chat_getPermalink(channel=c, message_ts=ts) for _, c, ts in waiting),
-        return_exceptions=True,
-    )
-    links: dict[str, str] = {}
-    for (request_id, _, _), answer in zip(waiting, answers, strict=True):
-        if isinstance(answer, SlackApiError):
-            continue
-        if isinstance(answer, BaseException):
-            raise answer
-        links[request_id] = str(answer["permalink"])
-    return links
+    return await permalinks(client, waiting)

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -31,6 +31,7 @@ from bot.services.container import Services
 from bot.services.jobs import worker_name
 from bot.services.outbox import OutboxItem
 from bot.slack.directory import SlackDirectory
+from bot.slack.home import permalinks
 
 log = logging.getLogger("paybot.notify")
 
@@ -39,7 +40,7 @@ THREADLESS = (NoticeKind.DISPUTE_CREATED, NoticeKind.RETURN_CREATED, NoticeKind.
 # Top-level posts, each its own message: approval requests (with buttons), answers to clicks and
 # the daily settlement digest.
 ALONE = (NoticeKind.REFUND_REQUEST, NoticeKind.REPLY, NoticeKind.DAILY_DIGEST)
-UPDATES = (NoticeKind.REFUND_UPDATE, NoticeKind.RESPONSE_UPDATE)  # chat.update of a message
+UPDATES = (NoticeKind.REFUND_UPDATE, NoticeKind.RESPONSE_UPDATE, NoticeKind.CHECKLIST_UPDATE)
 DIGEST_AT = 4  # this many items or more at once for one channel become a digest
 BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as fit
 
@@ -375,8 +376,24 @@ class Delivery:
 
     async def _render(self, item: OutboxItem) -> Rendered:
         notice = await self._services.notices.load(item)
+        if notice.kind == NoticeKind.DAILY_DIGEST:
+            notice = await self._linked(notice)
         blocks, text = render(notice)
         return Rendered(item, blocks, text, notice)
+
+    async def _linked(self, notice: Notice) -> Notice:
+        """The digest's open items with links to their threads, asked of Slack as it is posted
+        (a service knows where a thread is, not its link); a deleted thread stays unlinked."""
+        items = list(notice.payload.get("open_items") or [])
+        wanted = [
+            (str(i), str(it[2]), str(it[3]))
+            for i, it in enumerate(items)
+            if it[2:4] and all(it[2:4])
+        ]
+        links = await permalinks(self._client, wanted) if wanted else {}
+        for key, link in links.items():
+            items[int(key)] = [items[int(key)][0], link, *items[int(key)][2:]]
+        return replace(notice, payload={**notice.payload, "open_items": items})
 
 
 def _body(one: Rendered) -> list[Block]:

@@ -92,12 +92,18 @@ async def seed_friday(harness: Harness) -> dict[str, str]:
     refund = await gateway.refund(trust.id, idempotency_key="digest-test-1", metadata={})
     clock.advance(hours=1)
     settled = await harness.sandbox.settle()
-    assert settled.withdrawal is not None
+    paid = {w.account: w.id for w in settled.withdrawals}
+    assert set(paid) == {Account.OPERATING, Account.TRUST}  # one withdrawal per account
     clock.now = datetime(2026, 12, 5, 17, 0, tzinfo=UTC)  # Saturday: with Friday's
     await harness.charge("40.00", account=Account.TRUST, matter_id="MAT-7")
     clock.now = datetime(2026, 12, 7, 13, 30, tzinfo=UTC)  # Monday 08:30: the day reported next
     await harness.charge("7.00")
-    return {"refund": refund.id, "withdrawal": settled.withdrawal.id}
+    return {
+        "refund": refund.id,
+        "ach": ach.id,
+        "operating": paid[Account.OPERATING],
+        "trust": paid[Account.TRUST],
+    }
 
 
 async def test_the_digest_reports_fridays_figures_per_account_on_monday_once(
@@ -122,14 +128,21 @@ async def test_the_digest_reports_fridays_figures_per_account_on_monday_once(
     assert "Refunds: 1 · *250.00 USD*" in operating  # the trust payment's refund: from operating
     assert "Disputes: 1 · *60.00 USD*" in operating
     assert "Returns: none" in operating
-    assert "Fees: not reported by the processor" in operating
+    assert "Fees: not reported by the processor" in operating  # this harness charges none
     assert trust.startswith("*Trust account (IOLTA)*")
     assert "Sales: 3 · *370.00 USD*" in trust  # 250 and 80 on Friday, 40 on Saturday
     assert "Refunds: none" in trust
     assert "Returns: 1 · *80.00 USD*" in trust  # the ACH return debits trust
     assert "Disputes: none" in trust
-    assert made["withdrawal"] in shown  # the sandbox does not say its account: listed apart
-    assert "does not say which account" in shown
+    # Each withdrawal under its own account: the sandbox never mixes the two.
+    assert made["operating"] in operating and made["operating"] not in trust
+    assert made["trust"] in trust and made["trust"] not in operating
+    assert "does not say which account" not in shown
+    # The ACH return on trust is a debit still to cover, linked to its thread.
+    still_open = [b["text"]["text"] for b in message.blocks if b["type"] == "section"][-1]
+    assert still_open.startswith("*Still open*")
+    assert f"Trust debit to cover: ACH return of 80.00 USD on {made['ach']}" in still_open
+    assert "(0 of 3 done)" in still_open and "|" in still_open  # <permalink|text>
     assert "Fri 2026-12-04" in shown and "Sunday 6 December 2026" in shown
     assert message.text.startswith("Daily settlement for 2026-12-04")
 
@@ -196,7 +209,9 @@ def test_the_digest_survives_its_stored_form() -> None:
             }
         ],
         "unassigned_withdrawals": [],
-        "open_items": [["Trust debit on pay_1", "https://example.slack.com/archives/C1/p1"]],
+        "open_items": [
+            ["Trust debit on pay_1", "https://example.slack.com/archives/C1/p1", "C1", "1.000"]
+        ],
     }
     digest = DailyDigest.from_payload(payload)
     assert digest.to_payload() | {"accounts": None} == payload | {"accounts": None}

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import RefundRequest
-from bot.demo import APPROVALS, GENERAL, PEOPLE, Demo, start_demo
+from bot.demo import APPROVALS, GENERAL, NOTIFY, PEOPLE, Demo, start_demo
 from bot.workspace.browser import STATIC
 from bot.workspace.slack_api import FakeFile
 from tests.conftest import eventually, free_port
@@ -348,3 +348,39 @@ def test_no_browser_is_opened_without_a_display(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DISPLAY", ":0")
     assert can_open_browser()
     assert os.environ["DISPLAY"] == ":0"
+
+
+async def test_the_demo_shows_a_trust_refunds_checklist_and_a_trust_chargeback(
+    page: Page,
+) -> None:
+    """Seeded before the bot started: the trust refund's bookkeeping checklist (checkboxes, with
+    the Actionstep steps) in its approval thread, and the trust chargeback announced as a
+    trust debit whose thread holds the cover checklist."""
+    fake, data = page.demo.fake, page.demo.data
+
+    def boxes_in(channel: str, needle: str) -> Any:
+        for parent in fake.messages(channel):
+            if needle not in repr(parent.blocks):
+                continue
+            for reply in fake.messages(channel, thread_ts=parent.ts):
+                if "checkboxes" in repr(reply.blocks):
+                    return parent, reply
+        return None
+
+    refund = await fake.wait_for(
+        lambda: boxes_in(APPROVALS, data.trust_refunded.id), timeout=20, what="refund checklist"
+    )
+    assert "Trust → Make Payment" in repr(refund[1].blocks)
+    debit = await fake.wait_for(
+        lambda: boxes_in(NOTIFY, data.trust_charged_back.id), timeout=20, what="trust debit"
+    )
+    assert "Trust debit" in repr(debit[0].blocks)
+    assert "operating to trust" in repr(debit[1].blocks).replace("*", "")
+    # Sam ticks the first step on the page: the checklist shows it, with who did it.
+    cover = debit[1]
+    await page.click(
+        SAM, {"channel": NOTIFY, "ts": cover.ts}, "checklist_tick", selected=["cover_transfer"]
+    )
+    await fake.wait_for(
+        lambda: "<@U0SAM>" in repr(fake.message(NOTIFY, cover.ts).blocks), what="tick shown"
+    )

@@ -15,7 +15,14 @@ from bot.slack.home import publish_home
 from tests.conftest import APPROVALS, Captured, Harness, eventually, opened_modal
 from tests.e2e.test_history import row_ids
 
-EVERY_PANEL = {"home_volume", "home_refunds", "home_disputes", "home_returns", "home_withdrawals"}
+EVERY_PANEL = {
+    "home_volume",
+    "home_refunds",
+    "home_checklists",
+    "home_disputes",
+    "home_returns",
+    "home_withdrawals",
+}
 
 
 async def opened_home(harness: Harness, user: str, *, after: str | None = None) -> dict[str, Any]:
@@ -96,7 +103,7 @@ async def test_viewer_sees_the_smaller_set(harness: Harness) -> None:
     await request_refund(harness, staff)
 
     view = await opened_home(harness, viewer)
-    assert panels(view) == EVERY_PANEL - {"home_refunds"}
+    assert panels(view) == EVERY_PANEL - {"home_refunds", "home_checklists"}
     shown = json.dumps(view["blocks"], ensure_ascii=False)
     assert "Approve or reject" not in shown and "waiting for approval" not in shown
     assert "/pay report" not in shown

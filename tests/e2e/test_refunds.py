@@ -221,8 +221,23 @@ async def test_matter_users_are_told_with_the_reason_and_missing_ones_named(
         lambda: thread(harness, parent) and "Bookkeeping checklist" in thread(harness, parent)[-1],
         what="checklist last",
     )
-    checklist = thread(harness, parent)[-1]
-    assert "Reverse the invoice payment" in checklist and "trust" in checklist
+    (checklist,) = [
+        m for m in harness.fake.messages(APPROVALS, thread_ts=parent.ts) if m.blocks is not None
+    ]
+    steps = json.dumps(checklist.blocks, ensure_ascii=False)
+    assert "Reverse the invoice payment of 75.00 USD on matter MAT-1001" in steps
+    assert "*Trust → Make Payment*" in steps and "Online Refund" in steps
+    assert "a firm deposit of 75.00 USD into the operating account" in steps
+    assert "The bank transfer of 75.00 USD from trust to operating" in steps
+    (boxes,) = [b["accessory"] for b in checklist.blocks if "accessory" in b]
+    assert boxes["type"] == "checkboxes" and boxes["action_id"] == "checklist_tick"
+    assert [o["value"] for o in boxes["options"]] == [
+        "reverse_invoice",
+        "trust_payment",
+        "firm_deposit",
+        "bank_transfer",
+    ]
+    assert "initial_options" not in boxes  # nothing ticked yet
     settled_parent = harness.fake.message(APPROVALS, parent.ts)
     assert "Refunded" in json.dumps(settled_parent.blocks)
 

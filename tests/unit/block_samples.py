@@ -8,9 +8,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.bookkeeping import ChecklistInfo, ChecklistKind, ChecklistStepInfo
 from bot.digests import AccountDay, DailyDigest, Figure, OpenItem, WithdrawalLine
 from bot.domain import (
     Account,
+    AccountBalance,
     AuditLine,
     Balance,
     DailyTotals,
@@ -271,6 +273,94 @@ QUIET_BOARD = replace(
     latest_withdrawal=None,
     can_report=False,
 )
+
+# Trust and operating apart: a balance per account, a withdrawal to each.
+SPLIT_BALANCE = replace(
+    BALANCE,
+    accounts=(
+        AccountBalance(Account.OPERATING, Money(180000), Money(25050), Money(4250)),
+        AccountBalance(Account.TRUST, Money(300000), Money(100000)),
+    ),
+)
+TRUST_WITHDRAWAL = replace(
+    WITHDRAWAL, id="wd_0000000000000000003", account=Account.TRUST, transaction_ids=(TRUST_SALE.id,)
+)
+OPERATING_WITHDRAWAL = replace(
+    WITHDRAWAL,
+    id="wd_0000000000000000004",
+    account=Account.OPERATING,
+    amount=Money(96210),
+    fees=Money(3790),
+    transaction_ids=(SALE.id,),
+)
+SPLIT_WITHDRAWALS = replace(
+    WITHDRAWALS,
+    balance=SPLIT_BALANCE,
+    withdrawals=Listing((OPERATING_WITHDRAWAL, TRUST_WITHDRAWAL)),
+    expanded=None,
+)
+
+# Checklists: a trust refund's bookkeeping half done, a trust debit to cover, one completed.
+TICKED = ChecklistStepInfo("reverse_invoice", "sam", "USAM", NOW - timedelta(hours=3))
+TRUST_REFUND_CHECKLIST = ChecklistInfo(
+    id="0c0ffee0000000000000000000000001",
+    kind=ChecklistKind.REFUND,
+    subject_id=REQUEST.id,
+    transaction_id=TRUST_SALE.id,
+    account=Account.TRUST,
+    amount=Money(125050),
+    matter_id="MAT-1001 <!channel>",
+    steps=(
+        TICKED,
+        ChecklistStepInfo("trust_payment", "maria", "UMARIA", NOW - timedelta(hours=1)),
+        ChecklistStepInfo("firm_deposit"),
+        ChecklistStepInfo("bank_transfer"),
+    ),
+    opened_at=NOW - DAY,
+    version=2,
+)
+OPERATING_REFUND_CHECKLIST = replace(
+    TRUST_REFUND_CHECKLIST,
+    id="0c0ffee0000000000000000000000002",
+    account=Account.OPERATING,
+    transaction_id=SALE.id,
+    matter_id="MAT-1001",
+    steps=(ChecklistStepInfo("reverse_invoice"),),
+    version=0,
+)
+TRUST_DEBIT_CHECKLIST = ChecklistInfo(
+    id="0c0ffee0000000000000000000000003",
+    kind=ChecklistKind.CHARGEBACK,
+    subject_id=DISPUTE.id,
+    transaction_id=TRUST_SALE.id,
+    account=Account.TRUST,
+    amount=Money(210000),
+    matter_id="MAT-2002",
+    steps=tuple(ChecklistStepInfo(key) for key in ("cover_transfer", "cover_deposit", "reconcile")),
+    opened_at=NOW,
+    due=date(2026, 11, 16),
+)
+COVERED = replace(
+    TRUST_DEBIT_CHECKLIST,
+    kind=ChecklistKind.ACH_RETURN,
+    steps=tuple(
+        ChecklistStepInfo(step.key, "sam", "USAM", NOW + timedelta(hours=1))
+        for step in TRUST_DEBIT_CHECKLIST.steps
+    ),
+    closed_at=NOW + timedelta(hours=1),
+    version=3,
+)
+CHECKLIST_BOARD = replace(
+    BOARD,
+    balance=SPLIT_BALANCE,
+    latest_withdrawals=(OPERATING_WITHDRAWAL, TRUST_WITHDRAWAL),
+    checklists=(TRUST_REFUND_CHECKLIST, TRUST_DEBIT_CHECKLIST),
+    more_checklists=2,
+    overdue_refunds=(replace(REQUESTS["at_processor"], expected_by=date(2026, 11, 13)),),
+)
+CHECKLIST_LINKS = {
+    TRUST_DEBIT_CHECKLIST.id: "https://firm.slack.com/archives/C0NOTIFY/p1794841200000200"
+}
 
 REPORT = Report(
     ReportPeriod(date(2026, 10, 17), date(2026, 11, 16), "last 30 days"),

@@ -28,6 +28,7 @@ import bot.blocks
 from bot.blocks import (
     approvals,
     audit,
+    checklists,
     common,
     digest,
     disputes,
@@ -94,6 +95,11 @@ CASES = [
     case(history.columns_modal, "none_chosen", (), "{}"),
     case(digest.digest_blocks, "both_accounts_weekend", s.DIGEST),
     case(home.home_view, "manager", s.BOARD, s.LINKS),
+    case(home.home_view, "checklists_and_accounts", s.CHECKLIST_BOARD, s.CHECKLIST_LINKS),
+    case(checklists.checklist_message, "trust_refund_half_done", s.TRUST_REFUND_CHECKLIST),
+    case(checklists.checklist_message, "operating_refund", s.OPERATING_REFUND_CHECKLIST),
+    case(checklists.checklist_message, "trust_debit_open", s.TRUST_DEBIT_CHECKLIST),
+    case(checklists.checklist_message, "covered_new_york", s.COVERED, s.NEW_YORK),
     case(home.home_view, "quiet_viewer", s.QUIET_BOARD, {}),
     case(home.home_view, "new_york", replace(s.BOARD, as_of=s.NOW.astimezone(s.NEW_YORK)), {}),
     case(home.refund_work_blocks, "more_than_shown", s.WORK, s.LINKS),
@@ -109,6 +115,7 @@ CASES = [
     case(listings.withdrawals_blocks, "one_open", s.WITHDRAWALS),
     case(listings.withdrawals_blocks, "closed", replace(s.WITHDRAWALS, expanded=None)),
     case(listings.withdrawals_blocks, "empty", s.NO_WITHDRAWALS),
+    case(listings.withdrawals_blocks, "trust_and_operating", s.SPLIT_WITHDRAWALS),
     case(
         listings.withdrawals_blocks,
         "new_york",

@@ -9,6 +9,7 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.db.base import Base
 from bot.db.engine import SessionFactory, create_engine, create_session_factory
 from bot.domain import (
     Account,
+    AccountBalance,
     DisputeEvidence,
     DisputeStatus,
     EventBatch,
@@ -38,6 +40,7 @@ from bot.domain import (
 from bot.errors import NotFound, ProcessorError
 from bot.processors.gateway import Gateway
 from bot.processors.sandbox import SandboxGateway, SandboxSimulator
+from bot.processors.sandbox.fees import Fees
 from bot.processors.sandbox.models import SandboxEvent, SandboxTransaction
 
 START = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # a Monday afternoon
@@ -485,6 +488,10 @@ async def test_settlement_pays_out_payments_less_refunds(
         available=Money(0),
         pending=Money(0),
         next_withdrawal_at=datetime(2026, 11, 18, tzinfo=UTC),
+        accounts=(
+            AccountBalance(Account.OPERATING, Money(0), Money(0)),
+            AccountBalance(Account.TRUST, Money(0), Money(0)),
+        ),
     )
 
     nothing = await simulator.settle()
@@ -497,6 +504,47 @@ async def test_settlement_pays_out_payments_less_refunds(
     assert newest_first.items == (again.withdrawal,)
     older = await gateway.list_withdrawals(limit=1, cursor=newest_first.next_cursor)
     assert older.items == (withdrawal,)
+
+
+async def test_trust_and_operating_settle_apart_and_fees_are_operatings(
+    sandbox_db: SessionFactory, gateway: SandboxGateway, clock: ManualClock
+) -> None:
+    simulator = SandboxSimulator(
+        sandbox_db, clock, fees=Fees(percent=Decimal("2.9"), fixed_minor=30, dispute_minor=1500)
+    )
+    trust = await charge(simulator, "1000.00", account=Account.TRUST)
+    operating = await charge(simulator, "200.00")
+    refunded = await charge(simulator, "100.00", account=Account.TRUST)
+    refund = await gateway.refund(refunded.id, idempotency_key="r", metadata={})
+    disputed = await charge(simulator, "50.00")
+    await simulator.dispute(disputed.id)
+    fees = 2930 + 610 + 320 + 175 + 1500  # 2.9% + 0.30 of each payment, and the dispute fee
+
+    balance = await gateway.balance()
+    by_account = {line.account: line for line in balance.accounts}
+    assert by_account[Account.TRUST].available == Money.parse("1100.00")
+    assert by_account[Account.TRUST].fees is None  # trust never pays a fee
+    assert by_account[Account.OPERATING].fees == Money(fees)
+    assert by_account[Account.OPERATING].available == Money(25000 - fees)
+    assert by_account[Account.OPERATING].pending == Money(-10000)  # the trust payment's refund
+
+    clock.advance(days=1)
+    result = await simulator.settle()
+    assert [r.id for r in result.refunds] == [refund.id]
+    paid_trust, paid_operating = result.of(Account.TRUST), result.of(Account.OPERATING)
+    assert paid_trust is not None and paid_operating is not None
+    assert set(paid_trust.transaction_ids) == {trust.id, refunded.id}
+    assert paid_trust.amount == Money.parse("1100.00") and paid_trust.fees is None
+    assert set(paid_operating.transaction_ids) == {operating.id, disputed.id, refund.id}
+    assert paid_operating.amount == Money(25000 - 10000 - fees)
+    assert paid_operating.fees == Money(fees)
+    listed = (await gateway.list_withdrawals()).items
+    assert {(w.id, w.account) for w in listed} == {
+        (paid_trust.id, Account.TRUST),
+        (paid_operating.id, Account.OPERATING),
+    }
+    assert (await gateway.balance()).available == Money(0)
+    assert (await simulator.settle()).withdrawals == ()  # each fee is taken once
 
 
 async def test_a_refund_larger_than_the_days_payments_waits(

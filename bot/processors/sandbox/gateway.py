@@ -16,6 +16,8 @@ from bot import refusals
 from bot.clock import Clock, add_business_days, utcnow
 from bot.db.engine import SessionFactory, engine_of
 from bot.domain import (
+    Account,
+    AccountBalance,
     Balance,
     DailyTotals,
     Dispute,
@@ -79,6 +81,7 @@ from bot.processors.sandbox.rows import (
     to_withdrawal,
 )
 from bot.processors.sandbox.search import search_conditions
+from bot.processors.sandbox.settlement import SETTLED_PAYMENTS
 from bot.processors.sandbox.totals import daily_totals
 
 MAX_EVENTS = 1000
@@ -368,27 +371,57 @@ class SandboxGateway:
             return await daily_totals(session, start, end, CURRENCY, zone)
 
     async def balance(self) -> Balance:
-        """``available``: what has settled and not been withdrawn, net of settled refunds.
-        ``pending``: what has moved but not settled, signed (a pending refund is negative).
-        Their sum is what the next withdrawal pays."""
+        """Per account, ``available``: what has settled and not been withdrawn, net of settled
+        refunds and fees not yet taken (both operating's); ``pending``: what has moved but not
+        settled, signed (a pending refund is negative). Their sum is what the account's next
+        withdrawal pays; the totals are both accounts'."""
         async with self._sessions() as session:
             sums = await session.execute(
-                select(T.kind, T.status, func.sum(T.amount_minor))
+                select(T.kind, T.status, T.account, func.sum(T.amount_minor))
                 .where(T.withdrawal_id.is_(None), T.status.in_(UNSETTLED_STATUSES))
-                .group_by(T.kind, T.status)
+                .group_by(T.kind, T.status, T.account)
             )
-            totals = {(kind, status): int(total or 0) for kind, status, total in sums}
+            totals: dict[tuple[str, str], int] = {}
+            for kind, status, account, total in sums:
+                # A refund comes out of operating, even for a trust payment.
+                side = Account.OPERATING.value if kind == PaymentKind.REFUND.value else account
+                sign = -1 if kind == PaymentKind.REFUND.value else 1
+                if kind in PAYMENT_KINDS or kind == PaymentKind.REFUND.value:
+                    key = (side, status)
+                    totals[key] = totals.get(key, 0) + sign * int(total or 0)
+            payment_fees = await session.scalar(
+                select(func.sum(T.fee_minor)).where(
+                    T.fee_minor.is_not(None),
+                    T.fee_withdrawal_id.is_(None),
+                    T.status.in_(SETTLED_PAYMENTS),
+                )
+            )
+            dispute_fees = await session.scalar(
+                select(func.sum(SandboxDispute.fee_minor)).where(
+                    SandboxDispute.fee_minor.is_not(None),
+                    SandboxDispute.fee_withdrawal_id.is_(None),
+                )
+            )
+        fees = int(payment_fees or 0) + int(dispute_fees or 0)
         succeeded, pending = TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDING.value
-        refund = PaymentKind.REFUND.value
-        payments = sum(totals.get((kind, succeeded), 0) for kind in PAYMENT_KINDS)
+        accounts = tuple(
+            AccountBalance(
+                account=account,
+                available=Money(
+                    totals.get((account.value, succeeded), 0)
+                    - (fees if account is Account.OPERATING else 0),
+                    CURRENCY,
+                ),
+                pending=Money(totals.get((account.value, pending), 0), CURRENCY),
+                fees=Money(fees, CURRENCY) if account is Account.OPERATING and fees else None,
+            )
+            for account in (Account.OPERATING, Account.TRUST)
+        )
         return Balance(
-            available=Money(payments - totals.get((refund, succeeded), 0), CURRENCY),
-            pending=Money(
-                sum(totals.get((kind, pending), 0) for kind in PAYMENT_KINDS)
-                - totals.get((refund, pending), 0),
-                CURRENCY,
-            ),
+            available=Money(sum(a.available.minor for a in accounts), CURRENCY),
+            pending=Money(sum(a.pending.minor for a in accounts), CURRENCY),
             next_withdrawal_at=next_withdrawal_at(self._clock()),
+            accounts=accounts,
         )
 
     async def events(self, cursor: str | None, limit: int = 100) -> EventBatch:

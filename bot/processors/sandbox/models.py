@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -73,6 +73,10 @@ class SandboxTransaction(Base):
     settles_at: Mapped[datetime | None]
     settled_at: Mapped[datetime | None]
     withdrawal_id: Mapped[str | None] = mapped_column(ObjectId)
+    # The processing fee of a payment, always operating's (never taken from trust), and the
+    # operating withdrawal that took it.
+    fee_minor: Mapped[int | None] = mapped_column(BigInteger)
+    fee_withdrawal_id: Mapped[str | None] = mapped_column(ObjectId)
     created_at: Mapped[datetime]
 
 
@@ -107,6 +111,9 @@ class SandboxDispute(Base):
     evidence_submitted_at: Mapped[datetime | None]
     accept_key: Mapped[str | None] = mapped_column(String(255))
     closed_at: Mapped[datetime | None]
+    # The dispute fee, always operating's, and the operating withdrawal that took it.
+    fee_minor: Mapped[int | None] = mapped_column(BigInteger)
+    fee_withdrawal_id: Mapped[str | None] = mapped_column(ObjectId)
     created_at: Mapped[datetime]
 
 
@@ -126,13 +133,17 @@ class SandboxReturn(Base):
 
 
 class SandboxWithdrawal(Base):
-    """A settlement batch paid out to the firm's bank; its transactions point back to it."""
+    """A settlement batch paid out to one of the firm's bank accounts (trust or operating,
+    never both); its transactions point back to it. ``fees_minor``: the fees an operating
+    withdrawal took (a trust one takes none)."""
 
     __tablename__ = "sandbox_withdrawals"
     __table_args__ = (Index("ix_sandbox_withdrawals_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(ObjectId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(16), server_default=text("'operating'"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    fees_minor: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16))
     arrives_at: Mapped[datetime | None]

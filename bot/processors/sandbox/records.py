@@ -128,7 +128,7 @@ DISPUTE_DATA = _reads(
     "dispute_id=id transaction_id status reason network_reason_code respond_by amount_minor currency matter_id"
 )
 RETURN_DATA = _reads("return_id=id transaction_id code amount_minor currency matter_id")
-WITHDRAWAL_DATA = _reads("withdrawal_id=id status amount_minor currency arrives_at")
+WITHDRAWAL_DATA = _reads("withdrawal_id=id account status amount_minor currency arrives_at")
 
 
 def _event(

@@ -170,4 +170,6 @@ def to_withdrawal(row: SandboxWithdrawal, transaction_ids: Sequence[str]) -> Wit
         created_at=row.created_at,
         arrives_at=row.arrives_at,
         transaction_ids=tuple(transaction_ids),
+        account=Account(row.account),
+        fees=money(row.fees_minor, row.currency) if row.fees_minor else None,
     )

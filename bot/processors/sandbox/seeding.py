@@ -341,13 +341,21 @@ class _SeedPlan:
             self.events.append(return_event(row))
 
     def _withdrawals(self) -> None:
-        """A payout each business morning of what had settled by then, up to yesterday."""
+        """A payout each business morning of what had settled by then, up to yesterday: one to
+        each account (trust's payments to trust; operating's payments and every refund, which
+        comes out of operating, to operating)."""
+        for account in (Account.TRUST, Account.OPERATING):
+            self._payouts(account)
+
+    def _payouts(self, account: Account) -> None:
         ledger: list[tuple[datetime, dict[str, Any]]] = []
         for payment in self.payments:
+            if payment["account"] != account.value:
+                continue
             paid = payment["status"] == TransactionStatus.SUCCEEDED.value
             if paid or payment["id"] in self._returned_at:
                 ledger.append((payment["created_at"], payment))
-        for refund in self.refunds:
+        for refund in self.refunds if account is Account.OPERATING else ():
             if refund["status"] == RefundStatus.SUCCEEDED.value:
                 ledger.append((refund["settled_at"], refund))
         ledger.sort(key=lambda entry: entry[0])
@@ -364,7 +372,9 @@ class _SeedPlan:
                 continue
             withdrawal = {
                 "id": make_id(self.ids, "wd"),
+                "account": account.value,
                 "amount_minor": net,
+                "fees_minor": 0,
                 "currency": CURRENCY,
                 "status": WithdrawalStatus.PAID.value,
                 "arrives_at": add_business_days(cutoff, 1),

@@ -4,7 +4,6 @@ settlement pays out. The CLI, the demo and tests drive it; the bot only ever see
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock, add_business_days, utcnow
+from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
@@ -25,21 +24,17 @@ from bot.domain import (
     Money,
     PaymentKind,
     PaymentReturn,
-    Refund,
-    RefundStatus,
     Transaction,
     TransactionStatus,
-    Withdrawal,
-    WithdrawalStatus,
 )
 from bot.errors import NotFound, ProcessorError
 from bot.nacha import describe_return, normalize_return_code
-from bot.processors.sandbox import seeding
+from bot.processors.sandbox import seeding, settlement
+from bot.processors.sandbox.fees import NO_FEES, Fees
 from bot.processors.sandbox.models import (
     SandboxDispute,
     SandboxReturn,
     SandboxTransaction,
-    SandboxWithdrawal,
 )
 from bot.processors.sandbox.records import (
     ATTEMPTS,
@@ -47,7 +42,6 @@ from bot.processors.sandbox.records import (
     DEFAULT_NETWORK_CODE,
     DISPUTE_REASONS,
     OPEN_DISPUTES,
-    PAYMENT_KINDS,
     REASON_ALIASES,
     RESPONSE_WINDOW,
     append_events,
@@ -57,29 +51,20 @@ from bot.processors.sandbox.records import (
     new_rng,
     payment_event,
     payment_row,
-    refund_event,
     return_event,
     rowcount,
-    withdrawal_event,
 )
 from bot.processors.sandbox.rows import (
     columns_of,
     money,
     to_dispute,
-    to_refund,
     to_return,
     to_transaction,
-    to_withdrawal,
 )
 from bot.processors.sandbox.search import remember_customer
+from bot.processors.sandbox.settlement import SettleResult as SettleResult
 
 T = SandboxTransaction
-
-
-@dataclass(frozen=True)
-class SettleResult:
-    refunds: tuple[Refund, ...]  # the refunds this settlement moved from pending to succeeded
-    withdrawal: Withdrawal | None  # None when nothing (or only a net debit) was left to pay out
 
 
 def dispute_reason(reason: str | None, network_code: str | None) -> tuple[str, str]:
@@ -113,11 +98,17 @@ def dispute_reason(reason: str | None, network_code: str | None) -> tuple[str, s
 
 class SandboxSimulator:
     def __init__(
-        self, session_factory: SessionFactory, clock: Clock = utcnow, *, seed: int | None = None
+        self,
+        session_factory: SessionFactory,
+        clock: Clock = utcnow,
+        *,
+        seed: int | None = None,
+        fees: Fees = NO_FEES,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._rng = new_rng(seed, "simulator")
+        self._fees = fees
 
     async def charge(
         self,
@@ -186,6 +177,8 @@ class SandboxSimulator:
             ],
             created_at=self._clock(),
         )
+        if status is TransactionStatus.SUCCEEDED:
+            row["fee_minor"] = self._fees.payment_fee(amount.minor)
         async with self._sessions() as session:
             await session.execute(insert(T).values(row))
             await remember_customer(session, customer_name)
@@ -225,6 +218,8 @@ class SandboxSimulator:
                 "evidence_submitted_at": None,
                 "accept_key": None,
                 "closed_at": None,
+                "fee_minor": self._fees.dispute_fee(),
+                "fee_withdrawal_id": None,
                 "created_at": now,
             }
             try:
@@ -305,71 +300,8 @@ class SandboxSimulator:
         raise ProcessorError("The sandbox is busy; try again.", retryable=True)
 
     async def settle(self) -> SettleResult:
-        """The day's settlement: every pending refund settles, then one withdrawal pays out what
-        has settled and not been paid out yet (payments less refunds)."""
-        now = self._clock()
-        async with self._sessions() as session:
-            settled = (
-                (
-                    await session.execute(
-                        sql_update(T)
-                        .where(
-                            T.kind == PaymentKind.REFUND.value,
-                            T.status == RefundStatus.PENDING.value,
-                        )
-                        .values(status=RefundStatus.SUCCEEDED.value, settled_at=now)
-                        .returning(T)
-                        .execution_options(synchronize_session=False)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            refunds = sorted(
-                (to_refund(row) for row in settled), key=lambda r: (r.created_at, r.id)
-            )
-            events = [refund_event(columns_of(row), now) for row in settled]
-            withdrawal = await self._withdraw(session, now)
-            if withdrawal is not None:
-                events.append(
-                    withdrawal_event(_withdrawal_row(withdrawal), len(withdrawal.transaction_ids))
-                )
-            await append_events(session, self._rng, events)
-            await session.commit()
-        return SettleResult(tuple(refunds), withdrawal)
-
-    async def _withdraw(self, session: AsyncSession, now: datetime) -> Withdrawal | None:
-        withdrawal_id = make_id(self._rng, "wd")
-        included = (
-            await session.execute(
-                sql_update(T)
-                .where(T.withdrawal_id.is_(None), T.status == TransactionStatus.SUCCEEDED.value)
-                .values(withdrawal_id=withdrawal_id)
-                .returning(T.id, T.kind, T.amount_minor, T.created_at)
-                .execution_options(synchronize_session=False)
-            )
-        ).all()
-        net = sum(amount if kind in PAYMENT_KINDS else -amount for _, kind, amount, _ in included)
-        if not included or net <= 0:
-            if included:  # a net debit waits for payments to cover it
-                await session.execute(
-                    sql_update(T)
-                    .where(T.withdrawal_id == withdrawal_id)
-                    .values(withdrawal_id=None)
-                    .execution_options(synchronize_session=False)
-                )
-            return None
-        row = {
-            "id": withdrawal_id,
-            "amount_minor": net,
-            "currency": CURRENCY,
-            "status": WithdrawalStatus.PAID.value,
-            "arrives_at": add_business_days(now, 1),
-            "created_at": now,
-        }
-        await session.execute(insert(SandboxWithdrawal).values(row))
-        ordered = sorted(included, key=lambda member: (member.created_at, member.id))
-        return to_withdrawal(SandboxWithdrawal(**row), [member.id for member in ordered])
+        """The day's settlement (settlement.py): refunds settle, each account is paid out."""
+        return await settlement.settle(self._sessions, self._rng, self._clock())
 
     async def show(self, transaction_id: str) -> dict[str, Any]:
         """The processor's own record of a transaction, as JSON: what support would see."""
@@ -437,14 +369,3 @@ def _record(row: SandboxTransaction) -> dict[str, Any]:
     values["metadata"] = values.pop("request_metadata")
     values["amount"] = str(money(row.amount_minor, row.currency))
     return _jsonable(values)
-
-
-def _withdrawal_row(withdrawal: Withdrawal) -> dict[str, Any]:
-    return {
-        "id": withdrawal.id,
-        "status": withdrawal.status.value,
-        "amount_minor": withdrawal.amount.minor,
-        "currency": withdrawal.amount.currency,
-        "arrives_at": withdrawal.arrives_at,
-        "created_at": withdrawal.created_at,
-    }
