@@ -229,6 +229,10 @@ class DisputeEvidence:
     service_date: str = ""
     refund_policy: str = ""
     other: str = ""
+    # Stripe's own text fields (shown only where the processor takes them: ``Gateway.text_fields``)
+    refund_refusal_explanation: str = ""
+    customer_name: str = ""
+    customer_email_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ class EvidenceField:
     limit: int = 3000
     required: str | None = None  # None: optional
     date: bool = False  # picked from a calendar, not typed
+    only: str | None = None  # the one processor that has this field (None: every processor)
 
 
 EVIDENCE_FIELDS = (
@@ -252,7 +257,94 @@ EVIDENCE_FIELDS = (
     EvidenceField("service_date", "Service date", limit=20, date=True),
     EvidenceField("refund_policy", "Refund policy"),
     EvidenceField("other", "Other information"),
+    EvidenceField("refund_refusal_explanation", "Why the client was not refunded", only="stripe"),
+    EvidenceField("customer_name", "Client's name", limit=200, only="stripe"),
+    EvidenceField("customer_email_address", "Client's e-mail address", limit=200, only="stripe"),
 )
+
+
+def evidence_fields(processor: str) -> tuple[EvidenceField, ...]:
+    """The fields a response to this processor carries: every processor's, and its own."""
+    return tuple(f for f in EVIDENCE_FIELDS if f.only in (None, processor))
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    """What a processor takes as a dispute response's documents, and where that is written."""
+
+    count: int
+    each: int  # bytes per file
+    total: int  # bytes in all
+    types: tuple[str, ...]  # file extensions, lower case
+    source: str
+
+    def said(self, size: int) -> str:
+        return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.0f} kB"
+
+
+# The strictest limits known (Payrix's, as the firm's portal quotes them): the default for any
+# processor that does not say otherwise. A megabyte is read as 1,000,000 bytes, the stricter way.
+STRICTEST_LIMITS = DocumentLimits(
+    count=8,
+    each=1_000_000,
+    total=8_000_000,
+    types=("pdf", "png", "jpg", "jpeg"),
+    source="Payrix, as the portal quotes it: 8 documents, 1 MB each, 8 MB in all",
+)
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+}
+
+
+UPLOADED_BLOCK = "documents"  # the Respond modal's file_input block
+THREAD_BLOCK = "thread_documents"  # the thread's files offered to attach
+
+
+@dataclass(frozen=True)
+class OfferedFile:
+    """A file as Slack described it (file_input state or files.info), before any download.
+    ``block_id`` is where it was picked, so a refusal shows beside that field."""
+
+    slack_id: str
+    name: str
+    size: int
+    url: str
+    block_id: str = UPLOADED_BLOCK
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    """A document's bytes, as the bot downloaded them from Slack, to send to the processor."""
+
+    name: str
+    mimetype: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class EvidenceDocument:
+    """A document kept with a dispute response (its bytes stay in the database), and the id
+    the processor gave it once uploaded (None until then)."""
+
+    id: str
+    response_id: str
+    position: int
+    name: str
+    mimetype: str
+    size: int
+    sha256: str
+    processor_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SentDocument:
+    """A document already at the processor, as the evidence submission names it."""
+
+    processor_id: str
+    name: str
 
 
 class EventType(StrEnum):
