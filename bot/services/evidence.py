@@ -52,11 +52,12 @@ def check_files(files: Sequence[OfferedFile], limits: DocumentLimits) -> None:
                 "a file the processor takes.",
             )
     if len(files) > limits.count:
-        last = visible(files[limits.count].name)
+        extra = files[limits.count :]
+        names = ", ".join(visible(f.name) for f in extra)
         refuse(
-            files[limits.count].block_id,
-            f"{len(files)} documents: the processor takes {limits.count} at most "
-            f"({last} and after are too many).",
+            extra[0].block_id,
+            f"{len(files)} documents: the processor takes {limits.count} at most, "
+            f"so {names} cannot go.",
         )
     total = sum(f.size for f in files)
     if total > limits.total and len(files) <= limits.count:
