@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import RefundRequest
-from bot.demo import APPROVALS, GENERAL, PEOPLE, Demo, start_demo
+from bot.demo import APPROVALS, GENERAL, NOTIFY, PEOPLE, Demo, start_demo
 from bot.workspace.browser import STATIC
 from bot.workspace.slack_api import FakeFile
 from tests.conftest import eventually, free_port
@@ -281,6 +281,26 @@ async def test_only_json_is_taken_so_other_sites_cannot_post_here(page: Page) ->
     ) as response:
         assert response.status == 415
     assert not [m for m in (await page.state(SAM))["messages"] if m["channel"] == GENERAL]
+
+
+async def test_a_seeded_response_carries_a_document_the_manager_can_open(page: Page) -> None:
+    """The demo's drafted dispute response: its engagement letter is in the dispute's thread,
+    uploaded by the bot from its stored copy, and opens as a PDF."""
+
+    async def letter() -> dict[str, Any] | None:
+        for message in (await page.state(MIA))["messages"]:
+            if message["channel"] == NOTIFY and message["thread_ts"]:
+                for file in message["files"]:
+                    if file["name"] == "engagement-letter.pdf":
+                        return dict(file)
+        return None
+
+    found = await eventually(letter, timeout=20, what="the response's document in the thread")
+    assert isinstance(found, dict)
+    async with page.http.get(page.demo.url + found["url"].lstrip("/")) as response:
+        assert response.status == 200
+        body = await response.read()
+    assert body.startswith(b"%PDF-1.4") and body.rstrip().endswith(b"%%EOF")
 
 
 async def test_uploaded_files_images_inline_others_only_as_downloads(page: Page) -> None:
