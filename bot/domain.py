@@ -531,6 +531,7 @@ class DisputeResponseInfo:
     failure_reason: str | None = None
     draft_channel: str | None = None
     draft_ts: str | None = None
+    documents: tuple[str, ...] = ()  # the names of the documents kept with it, in order
 
 
 @dataclass(frozen=True)

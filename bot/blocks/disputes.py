@@ -35,6 +35,7 @@ from bot.domain import (
     OfferedFile,
     PaymentReturn,
     ResponseState,
+    evidence_fields,
 )
 from bot.ids import ActionId, CallbackId
 
@@ -229,7 +230,7 @@ def response_modal(
     dispute: Dispute,
     zone: tzinfo | None = None,
     *,
-    fields: Sequence[EvidenceField] = EVIDENCE_FIELDS,
+    fields: Sequence[EvidenceField] = evidence_fields(""),
     limits: DocumentLimits | None = None,
     thread_files: Sequence[OfferedFile] = (),
     stripe_order: bool = False,
@@ -324,6 +325,9 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
         for item in EVIDENCE_FIELDS
         if (value := getattr(evidence, item.name)) or item.required
     ]
+    if response.documents:
+        names = ", ".join(inline(name) for name in response.documents)
+        lines.append(f"*Documents* (in this thread, as they will be sent)\n📎 {names}")
     blocks: list[Block] = [
         paragraph(f"*Dispute response drafted by <@{response.requester_slack_id}>*"),
         *[paragraph(text[:2900]) for text in lines],

@@ -87,11 +87,16 @@ def thread_info(row: DisputeThread) -> DisputeThreadInfo:
 
 
 def response_info(row: DisputeResponse) -> DisputeResponseInfo:
+    """The stored evidence holds the typed fields and, under ``documents``, the names of the
+    documents kept with the response (their bytes are in dispute_documents)."""
+    evidence = dict(row.evidence)
+    documents = tuple(str(name) for name in evidence.pop("documents", None) or ())
     return record(
         DisputeResponseInfo,
         row,
-        evidence=DisputeEvidence(**row.evidence),
+        evidence=DisputeEvidence(**evidence),
         state=ResponseState(row.state),
+        documents=documents,
     )
 
 
@@ -218,7 +223,7 @@ class Disputes:
         row = DisputeResponse(
             id=response_id,
             dispute_id=dispute_id,
-            evidence=asdict(evidence),
+            evidence=asdict(evidence) | {"documents": [d.name for _, d in documents]},
             state=ResponseState.DRAFTED.value,
             requester_username=actor.username,
             requester_slack_id=actor.slack_user_id or "",

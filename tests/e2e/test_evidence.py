@@ -98,6 +98,8 @@ async def test_two_pdfs_go_through_draft_approval_and_submission_once(harness: H
     assert all(with_token for _, with_token in downloads)
 
     draft = await draft_in_thread(harness, parent)
+    listed = json.dumps(draft.blocks)
+    assert "engagement-letter.pdf, card-authorization.pdf" in listed, "the draft names them"
 
     async def copies_in_thread() -> list[str]:
         await harness.cycle()
