@@ -14,8 +14,20 @@ import pytest
 from bot.clock import ManualClock
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade_database
-from bot.domain import STRICTEST_LIMITS, THREAD_BLOCK, DocumentFile, OfferedFile
-from bot.errors import FormErrors
+from bot.domain import (
+    STRICTEST_LIMITS,
+    THREAD_BLOCK,
+    Account,
+    DisputeEvidence,
+    DocumentFile,
+    MethodType,
+    Money,
+    OfferedFile,
+    PaymentKind,
+    SentDocument,
+)
+from bot.errors import FormErrors, ProcessorError
+from bot.processors.sandbox import SandboxGateway, SandboxSimulator
 from bot.processors.stripe.disputes import STRIPE_LIMITS
 from bot.services.evidence import EvidenceDocuments, check_files
 
@@ -104,5 +116,54 @@ async def test_documents_are_kept_whole_and_their_processor_id_recorded_once(
         await documents.uploaded(first.id, "file_other")  # another worker, late: no change
         again = await documents.of("r1")
         assert [d.processor_id for d in again] == ["file_1", None]
+    finally:
+        await engine.dispose()
+
+
+async def test_the_sandbox_keeps_each_upload_once_and_lists_what_was_submitted(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    await upgrade_database(engine)
+    sessions = create_session_factory(engine)
+    clock = ManualClock(datetime(2026, 11, 16, 15, tzinfo=UTC))
+    simulator = SandboxSimulator(sessions, clock)
+    gateway = SandboxGateway(sessions, clock)
+    try:
+        paid = await simulator.charge(
+            Money.parse("300.00"),
+            MethodType.CARD,
+            PaymentKind.SALE,
+            "MAT-1",
+            Account.OPERATING,
+            "visa",
+            "4242",
+            "Dana Client",
+        )
+        dispute = await simulator.dispute(paid.id)
+        letter = DocumentFile("letter.pdf", "application/pdf", b"%PDF-1.4 letter")
+        first = await gateway.upload_dispute_document(dispute.id, letter, idempotency_key="k-0")
+        again = await gateway.upload_dispute_document(dispute.id, letter, idempotency_key="k-0")
+        assert again == first, "the same key is the same upload"
+        with pytest.raises(ProcessorError, match=r"setup\.exe"):
+            await gateway.upload_dispute_document(
+                dispute.id, DocumentFile("setup.exe", "x", b"MZ"), idempotency_key="k-1"
+            )
+        with pytest.raises(ProcessorError, match="No document"):
+            await gateway.submit_dispute_evidence(
+                dispute.id,
+                DisputeEvidence("A summary"),
+                idempotency_key="e",
+                documents=[SentDocument("doc_elsewhere", "other.pdf")],
+            )
+        await gateway.submit_dispute_evidence(
+            dispute.id,
+            DisputeEvidence("A summary"),
+            idempotency_key="e",
+            documents=[SentDocument(first, "letter.pdf")],
+        )
+        [shown] = (await simulator.show(paid.id))["disputes"]
+        assert [d["name"] for d in shown["documents"]] == ["letter.pdf"]
+        assert shown["evidence"]["documents"] == [first]
     finally:
         await engine.dispose()
