@@ -6,13 +6,45 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+
+import asyncpg
+import pytest
 
 from bot.app import create_bot
 from bot.domain import DisputeStatus
 from bot.workspace.slack_api import Message
 from tests.conftest import NOTIFY, Harness, eventually, opened_modal
 from tests.e2e.test_disputes import announced, notify_messages
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path
+) -> AsyncIterator[str]:
+    """Every test here on SQLite and on PostgreSQL (its own database, migrated by the bot)."""
+    if request.param == "sqlite":
+        shutil.copyfile(migrated_template, tmp_path / "paybot.db")
+        yield f"sqlite+aiosqlite:///{tmp_path / 'paybot.db'}"
+        return
+    name = f"paybot_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = await asyncpg.connect(PG_ADMIN, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
 
 LETTER = b"%PDF-1.4\n% the engagement letter\n" + b"x" * 40_000
 AUTHORIZATION = b"%PDF-1.4\n% the signed card authorization\n" + b"y" * 30_000
