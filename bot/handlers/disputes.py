@@ -62,9 +62,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
         async def drafted() -> View:
             fields = {field.name: forms.text(view, field.name) for field in disputes.fields}
-            offered = evidence.uploaded_files(view) + await evidence.picked_thread_files(
-                client, view
-            )
+            offered = await evidence.picked_files(client, view)
             disputes.check_draft(fields, offered)  # before anything is downloaded
             limits = disputes.document_limits
             documents = [

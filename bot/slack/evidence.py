@@ -5,15 +5,18 @@ it with a sign-in page, not the file)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import THREAD_BLOCK, UPLOADED_BLOCK, OfferedFile
 from bot.errors import FormErrors
 from bot.usertext import visible
 
+log = logging.getLogger("paybot.evidence")
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=20)
 
 
@@ -28,8 +31,9 @@ def offered(file: dict[str, Any], block_id: str) -> OfferedFile:
 
 
 def uploaded_files(view: dict[str, Any]) -> list[OfferedFile]:
-    """The file_input's files, as view_submission state carries them (``files``, each with
-    id, name, mimetype, size and url_private)."""
+    """The file_input's files, as view_submission state carries them (``files``, each with id,
+    name, mimetype, size and url_private). They are taken from the payload, which Slack signed:
+    a file uploaded in a modal is shared nowhere, so files.info is not promised to find it."""
     state = ((view.get("state") or {}).get("values") or {}).get(UPLOADED_BLOCK) or {}
     files = (state.get("value") or {}).get("files") or []
     return [offered(f, UPLOADED_BLOCK) for f in files if isinstance(f, dict)]
@@ -41,7 +45,13 @@ async def thread_files(
     """Files people shared in the dispute's thread (the bot's own uploads are its copies)."""
     if not channel or not thread_ts:
         return []
-    page = await client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+    try:
+        page = await client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+    except SlackApiError as error:  # a courtesy: the modal still takes uploads without it
+        log.warning(
+            "the files of thread %s in %s: %s", thread_ts, channel, error.response.get("error")
+        )
+        return []
     found: list[OfferedFile] = []
     for message in page.get("messages") or []:
         if message.get("bot_id"):
@@ -50,14 +60,15 @@ async def thread_files(
     return found
 
 
-async def picked_thread_files(client: AsyncWebClient, view: dict[str, Any]) -> list[OfferedFile]:
-    """The thread's files ticked in the modal, read again with files.info: the option carried
-    an id only, and the file may have changed or gone since the modal opened."""
+async def picked_files(client: AsyncWebClient, view: dict[str, Any]) -> list[OfferedFile]:
+    """The modal's files: those uploaded in it, then the thread's files ticked, read again with
+    files.info (the option carried an id only, and the file may have changed or gone since the
+    modal opened)."""
     state = ((view.get("state") or {}).get("values") or {}).get(THREAD_BLOCK) or {}
-    ids = [str(o.get("value")) for o in (state.get("value") or {}).get("selected_options") or []]
-    found = []
-    for file_id in ids:
-        answer = await client.files_info(file=file_id)
+    ticked = (state.get("value") or {}).get("selected_options") or []
+    found = uploaded_files(view)
+    for option in ticked:
+        answer = await client.files_info(file=str(option.get("value")))
         found.append(offered(answer["file"], THREAD_BLOCK))
     return found
 
