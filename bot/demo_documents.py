@@ -4,12 +4,14 @@ the draft and its letter waiting in the dispute's thread for a manager."""
 
 from __future__ import annotations
 
+from bot.documents import (
+    DocumentFile,
+    OfferedFile,
+)
 from bot.domain import (
     Account,
-    DocumentFile,
     MethodType,
     Money,
-    OfferedFile,
     PaymentKind,
     Source,
 )

@@ -23,16 +23,18 @@ from slack_sdk.models.views import View
 
 from bot.blocks.approvals import decision_buttons, rejection_modal, status_line
 from bot.blocks.text import day, field, inline, note, paragraph, quote
-from bot.domain import (
-    EVIDENCE_FIELDS,
+from bot.documents import (
     THREAD_BLOCK,
     UPLOADED_BLOCK,
+    DocumentLimits,
+    OfferedFile,
+)
+from bot.domain import (
+    EVIDENCE_FIELDS,
     Dispute,
     DisputeResponseInfo,
     DisputeStatus,
-    DocumentLimits,
     EvidenceField,
-    OfferedFile,
     PaymentReturn,
     ResponseState,
     evidence_fields,

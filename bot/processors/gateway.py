@@ -12,19 +12,21 @@ from collections.abc import Mapping, Sequence
 from datetime import date, tzinfo
 from typing import Protocol, runtime_checkable
 
+from bot.documents import (
+    DocumentFile,
+    DocumentLimits,
+    SentDocument,
+)
 from bot.domain import (
     Balance,
     DailyTotals,
     Dispute,
     DisputeEvidence,
-    DocumentFile,
-    DocumentLimits,
     EventBatch,
     Page,
     PaymentReturn,
     ProcessorEvent,
     Refund,
-    SentDocument,
     Transaction,
     TransactionQuery,
     Withdrawal,

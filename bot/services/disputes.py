@@ -17,16 +17,18 @@ from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread
 from bot.db.records import record
+from bot.documents import (
+    DocumentFile,
+    DocumentLimits,
+    OfferedFile,
+)
 from bot.domain import (
     Dispute,
     DisputeEvidence,
     DisputeResponseInfo,
     DisputeStatus,
     DisputeThreadInfo,
-    DocumentFile,
-    DocumentLimits,
     EvidenceField,
-    OfferedFile,
     PortalAccount,
     ResponseState,
     Source,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeDocument
-from bot.domain import (
+from bot.documents import (
     MIMETYPES,
     DocumentFile,
     DocumentLimits,

@@ -12,7 +12,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import THREAD_BLOCK, UPLOADED_BLOCK, OfferedFile
+from bot.documents import (
+    THREAD_BLOCK,
+    UPLOADED_BLOCK,
+    OfferedFile,
+)
 from bot.errors import FormErrors
 from bot.usertext import visible
 

@@ -14,17 +14,19 @@ import pytest
 from bot.clock import ManualClock
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import upgrade_database
-from bot.domain import (
+from bot.documents import (
     STRICTEST_LIMITS,
     THREAD_BLOCK,
+    DocumentFile,
+    OfferedFile,
+    SentDocument,
+)
+from bot.domain import (
     Account,
     DisputeEvidence,
-    DocumentFile,
     MethodType,
     Money,
-    OfferedFile,
     PaymentKind,
-    SentDocument,
 )
 from bot.errors import FormErrors, ProcessorError
 from bot.processors.sandbox import SandboxGateway, SandboxSimulator

@@ -14,13 +14,15 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.documents import (
+    DocumentFile,
+    SentDocument,
+)
 from bot.domain import (
     DisputeEvidence,
     DisputeStatus,
-    DocumentFile,
     EventType,
     RefundStatus,
-    SentDocument,
     TransactionQuery,
 )
 from bot.errors import ConfigError, PaybotError, ProcessorError

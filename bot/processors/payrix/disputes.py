@@ -6,14 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.domain import (
+from bot.documents import (
     STRICTEST_LIMITS,
+    DocumentFile,
+    SentDocument,
+)
+from bot.domain import (
     Dispute,
     DisputeEvidence,
     DisputeStatus,
-    DocumentFile,
     Page,
-    SentDocument,
 )
 from bot.errors import ProcessorError
 from bot.processors.payrix import mapping

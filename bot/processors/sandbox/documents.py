@@ -13,7 +13,12 @@ from sqlalchemy import select
 
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
-from bot.domain import STRICTEST_LIMITS, DocumentFile, DocumentLimits, SentDocument
+from bot.documents import (
+    STRICTEST_LIMITS,
+    DocumentFile,
+    DocumentLimits,
+    SentDocument,
+)
 from bot.errors import ProcessorError
 from bot.processors.sandbox.models import SandboxDispute, SandboxDisputeDocument
 from bot.processors.sandbox.records import make_id

@@ -15,13 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import refusals
 from bot.clock import Clock, add_business_days, utcnow
 from bot.db.engine import SessionFactory, engine_of
+from bot.documents import (
+    DocumentFile,
+    SentDocument,
+)
 from bot.domain import (
     Balance,
     DailyTotals,
     Dispute,
     DisputeEvidence,
     DisputeStatus,
-    DocumentFile,
     EventBatch,
     EventType,
     HistorySort,
@@ -32,7 +35,6 @@ from bot.domain import (
     ProcessorEvent,
     Refund,
     RefundStatus,
-    SentDocument,
     Transaction,
     TransactionQuery,
     TransactionStatus,

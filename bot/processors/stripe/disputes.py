@@ -8,14 +8,16 @@ from typing import Any
 
 from stripe.params import DisputeListParams, DisputeUpdateParams, DisputeUpdateParamsEvidence
 
+from bot.documents import (
+    DocumentFile,
+    DocumentLimits,
+    SentDocument,
+)
 from bot.domain import (
     Dispute,
     DisputeEvidence,
     DisputeStatus,
-    DocumentFile,
-    DocumentLimits,
     Page,
-    SentDocument,
 )
 from bot.errors import ProcessorError
 from bot.processors.stripe import mapping
