@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from bot.app import Bot, create_bot
 from bot.config import Settings, load_settings
+from bot.demo_documents import respond_with_letter
 from bot.demo_trust import trust_story
 from bot.domain import (
     Account,
@@ -407,6 +408,7 @@ async def start_demo(
             await store.close()
             raise
         bot = await bot_behind(listener, fake, settings, store)
+        await respond_with_letter(store, PEOPLE[0].slack_id)  # news now: it is announced
     except BaseException:
         listener.close()
         raise

@@ -252,6 +252,10 @@ class DisputeEvidence:
     service_date: str = ""
     refund_policy: str = ""
     other: str = ""
+    # Stripe's own text fields (shown only where the processor takes them: ``Gateway.text_fields``)
+    refund_refusal_explanation: str = ""
+    customer_name: str = ""
+    customer_email_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,7 @@ class EvidenceField:
     limit: int = 3000
     required: str | None = None  # None: optional
     date: bool = False  # picked from a calendar, not typed
+    only: str | None = None  # the one processor that has this field (None: every processor)
 
 
 EVIDENCE_FIELDS = (
@@ -275,7 +280,15 @@ EVIDENCE_FIELDS = (
     EvidenceField("service_date", "Service date", limit=20, date=True),
     EvidenceField("refund_policy", "Refund policy"),
     EvidenceField("other", "Other information"),
+    EvidenceField("refund_refusal_explanation", "Why the client was not refunded", only="stripe"),
+    EvidenceField("customer_name", "Client's name", limit=200, only="stripe"),
+    EvidenceField("customer_email_address", "Client's e-mail address", limit=200, only="stripe"),
 )
+
+
+def evidence_fields(processor: str) -> tuple[EvidenceField, ...]:
+    """The fields a response to this processor carries: every processor's, and its own."""
+    return tuple(f for f in EVIDENCE_FIELDS if f.only in (None, processor))
 
 
 class EventType(StrEnum):
@@ -462,6 +475,7 @@ class DisputeResponseInfo:
     failure_reason: str | None = None
     draft_channel: str | None = None
     draft_ts: str | None = None
+    documents: tuple[str, ...] = ()  # the names of the documents kept with it, in order
 
 
 @dataclass(frozen=True)

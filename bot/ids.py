@@ -104,6 +104,7 @@ class NoticeKind(StrEnum):
     RESPONSE_DRAFT = "dispute.response"  # the drafted response, with its buttons, in the thread
     RESPONSE_UPDATE = "dispute.response.update"  # the draft rendered again in its new state
     RESPONSE_MILESTONE = "dispute.response.milestone"  # a reply in the dispute's thread
+    RESPONSE_DOCUMENTS = "dispute.response.documents"  # its documents, uploaded to the thread
     REFUND_REQUEST = "refund.request"  # the approval message, with its buttons
     REFUND_UPDATE = "refund.update"  # the approval message rendered again in its new state
     REFUND_MILESTONE = "refund.milestone"  # a reply in the approval message's thread

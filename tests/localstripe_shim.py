@@ -7,8 +7,8 @@ relies on, this shim makes it behave as Stripe documents, in front of localstrip
 - lists: Stripe returns newest first and takes ``starting_after``, ``ending_before``,
   ``created[gt|gte|lt|lte]`` and (events) ``types[]``; localstripe lists oldest first and
   knows only ``starting_after``. The shim asks localstripe for the whole list and pages it.
-- disputes: localstripe has none, and no route for them; the shim answers as an account without
-  disputes does (an empty list; no such dispute).
+- disputes and the Files API: localstripe has neither; tests/localstripe_disputes.py serves them
+  (an account without disputes until a test opens one at ``/_config/disputes``).
 - every write pickles the whole store to ``/tmp/localstripe.pickle``, a file shared by every
   localstripe on the machine: the shim keeps the store in memory only.
 
@@ -24,6 +24,11 @@ from typing import Any
 
 from aiohttp import web
 from localstripe import resources, server
+
+try:
+    from tests import localstripe_disputes
+except ImportError:  # run as a script: tests/ is this file's own directory
+    import localstripe_disputes  # type: ignore[no-redef]
 
 resources.Store.dump_to_disk = lambda self: None
 
@@ -97,14 +102,6 @@ async def stripe_lists(request: web.Request, handler: Any) -> web.StreamResponse
     )
 
 
-async def no_disputes(request: web.Request) -> web.Response:
-    if "id" in request.match_info:
-        return _missing(request.match_info["id"])
-    return web.json_response(
-        {"object": "list", "data": [], "has_more": False, "url": "/v1/disputes"}
-    )
-
-
 def _missing(object_id: str) -> web.Response:
     error = {
         "type": "invalid_request_error",
@@ -119,8 +116,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     server.app.middlewares.insert(0, stripe_lists)
-    server.app.router.add_get("/v1/disputes", no_disputes)
-    server.app.router.add_get("/v1/disputes/{id}", no_disputes)
+    server.app.middlewares.insert(0, localstripe_disputes.flushing)
+    localstripe_disputes.install(server.app)
     web.run_app(server.app, host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

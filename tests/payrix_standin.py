@@ -70,6 +70,7 @@ MESSAGE_TYPES = {
     "respondToPreArbitration",
     "unaccept",
 }
+DOCUMENT_TYPES = {"pdf", "png", "jpg", "tiff", "gif"}
 ALERT_PREFIX = {"alerts": "alt", "alertActions": "ala", "alertTriggers": "alr"}
 _TERM = re.compile(r"([A-Za-z0-9_.]+)\[([a-z]+)\]=(.*)")
 
@@ -196,6 +197,7 @@ class PayrixStandIn:
 
     async def start(self) -> str:
         app = web.Application()
+        app.router.add_post("/files/{resource}/{id}", self._file)
         app.router.add_route("*", "/{resource}", self._collection)
         app.router.add_route("*", "/{resource}/{id}", self._one)
         self._runner = web.AppRunner(app)
@@ -337,6 +339,8 @@ class PayrixStandIn:
             made, refusal = self._refund(body)
         elif resource == "chargebackMessages":
             made, refusal = self._message(body)
+        elif resource == "chargebackDocuments":
+            made, refusal = self._document(body)
         elif resource in ("alerts", "alertActions", "alertTriggers"):
             made, refusal = {**self._stamp(ALERT_PREFIX[resource]), **body}, None
         else:
@@ -427,6 +431,57 @@ class PayrixStandIn:
         }
         self._moved_by(made)
         return made, None
+
+    def _document(self, body: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """A chargebackDocuments record (models/chargebackDocuments): its file comes after, as
+        multipart to /files/chargebackDocuments/{id}, which sets ``ref``."""
+        if self.find("chargebacks", str(body.get("chargeback"))) is None:
+            return None, "Invalid chargeback"
+        if body.get("type") not in DOCUMENT_TYPES:
+            return None, f"Invalid type {body.get('type')}"
+        made = {
+            **self._stamp("chd"),
+            "chargeback": body["chargeback"],
+            "chargebackMessage": body.get("chargebackMessage"),
+            "ref": None,
+            "type": body["type"],
+            "name": body.get("name"),
+            "description": body.get("description"),
+            "status": "created",
+            "documentSource": None,
+        }
+        return made, None
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """POST /files/chargebackDocuments/{id}: one multipart file for the record."""
+        form = await request.post()
+        upload = form.get("file")
+        entry = Recorded(
+            request.method, request.path, list(request.query.items()), dict(request.headers), None
+        )
+        if isinstance(upload, web.FileField):
+            content = upload.file.read()
+            entry.body = {
+                "filename": upload.filename,
+                "content_type": upload.content_type,
+                "size": len(content),
+                "content": content,
+            }
+        self.requests.append(entry)
+        refused = self._gate(entry)
+        if refused is not None:
+            return refused
+        record = self.find(request.match_info["resource"], request.match_info["id"])
+        if record is None or entry.body is None:
+            return web.json_response(error_body("Invalid document"))
+        record.update(
+            ref=f"{record['id']}.{record['type'].upper()}",
+            status="processed",
+            modified=record["created"],
+        )
+        return web.json_response(
+            self._envelope(request.match_info["resource"], [copy.deepcopy(record)], 1, 1, False)
+        )
 
     def _moved_by(self, message: dict[str, Any]) -> None:
         """What a message does to its case. In the recorded responses an ``acceptLiability``

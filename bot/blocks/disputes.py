@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ConfirmObject,
     DatePickerElement,
     HeaderBlock,
     InputBlock,
+    Option,
     PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.blocks.approvals import decision_buttons, rejection_modal, status_line
 from bot.blocks.text import day, field, inline, note, paragraph, quote
+from bot.documents import (
+    THREAD_BLOCK,
+    UPLOADED_BLOCK,
+    DocumentLimits,
+    OfferedFile,
+)
 from bot.domain import (
     EVIDENCE_FIELDS,
     Dispute,
     DisputeResponseInfo,
     DisputeStatus,
+    EvidenceField,
     PaymentReturn,
     ResponseState,
+    evidence_fields,
 )
 from bot.ids import ActionId, CallbackId
 
@@ -202,7 +214,34 @@ def matter_dispute_dm(dispute: Dispute, matter_id: str | None, now: datetime) ->
     )
 
 
-def response_modal(dispute: Dispute, zone: tzinfo | None = None) -> View:
+SLACK_MAX_FILES = 10  # file_input's max_files: 1 to 10
+SLACK_MAX_CHECKBOXES = 10
+STRIPE_ORDER = (
+    "Stripe files them in this order: the engagement letter or service record, the signed "
+    "authorization, the invoice, the client's e-mails, the refund policy, anything else."
+)
+
+
+def limits_hint(limits: DocumentLimits) -> str:
+    kinds = ", ".join(t.upper() for t in limits.types if t != "jpeg")
+    return (
+        f"{kinds}: up to {limits.count} documents, {limits.said(limits.each)} each, "
+        f"{limits.said(limits.total)} in all."
+    )
+
+
+def response_modal(
+    dispute: Dispute,
+    zone: tzinfo | None = None,
+    *,
+    fields: Sequence[EvidenceField] = evidence_fields(""),
+    limits: DocumentLimits | None = None,
+    thread_files: Sequence[OfferedFile] = (),
+    stripe_order: bool = False,
+) -> View:
+    """The Respond modal: the fields the processor takes (``fields``), documents uploaded here
+    (Slack's file_input; needs files:read) and, offered to attach, the files already shared in
+    the dispute's thread."""
     blocks: list[Block] = [
         paragraph(
             f"*Chargeback {inline(dispute.id)}*: {dispute.amount}, {inline(dispute.reason)} "
@@ -212,8 +251,8 @@ def response_modal(dispute: Dispute, zone: tzinfo | None = None) -> View:
     stage = stage_text(dispute)
     if stage:
         blocks.append(paragraph(f"*Stage:* {stage}."))
-    typed = [item for item in EVIDENCE_FIELDS if not item.date]
-    picked = [item for item in EVIDENCE_FIELDS if item.date]
+    typed = [item for item in fields if not item.date]
+    picked = [item for item in fields if item.date]
     for item in typed + picked:  # the calendar after the text, where the eye ends
         blocks.append(
             InputBlock(
@@ -223,10 +262,43 @@ def response_modal(dispute: Dispute, zone: tzinfo | None = None) -> View:
                 element=DatePickerElement(action_id="value")
                 if item.date
                 else PlainTextInputElement(
-                    action_id="value", multiline=True, max_length=item.limit
+                    action_id="value", multiline=item.limit > 200, max_length=item.limit
                 ),
             )
         )
+    if limits is not None:
+        hint = limits_hint(limits) + (f" {STRIPE_ORDER}" if stripe_order else "")
+        blocks.append(
+            InputBlock(
+                block_id=UPLOADED_BLOCK,
+                label="Documents",
+                optional=True,
+                hint=hint[:2000],
+                element=FileInputElement(
+                    action_id="value",
+                    filetypes=list(limits.types),
+                    max_files=max(1, min(SLACK_MAX_FILES, limits.count)),
+                ),
+            )
+        )
+        if thread_files:
+            blocks.append(
+                InputBlock(
+                    block_id=THREAD_BLOCK,
+                    label="Files shared in the dispute's thread",
+                    optional=True,
+                    element=CheckboxesElement(
+                        action_id="value",
+                        options=[
+                            Option(
+                                value=f.slack_id,
+                                text=f"{inline(f.name)[:60]} ({limits.said(f.size)})",
+                            )
+                            for f in thread_files[:SLACK_MAX_CHECKBOXES]
+                        ],
+                    ),
+                )
+            )
     blocks.append(note("A manager approves the response before it is sent to the processor."))
     return View(
         type="modal",
@@ -257,6 +329,9 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
         for item in EVIDENCE_FIELDS
         if (value := getattr(evidence, item.name)) or item.required
     ]
+    if response.documents:
+        names = ", ".join(inline(name) for name in response.documents)
+        lines.append(f"*Documents* (in this thread, as they will be sent)\n📎 {names}")
     blocks: list[Block] = [
         paragraph(f"*Dispute response drafted by <@{response.requester_slack_id}>*"),
         *[paragraph(text[:2900]) for text in lines],
@@ -274,6 +349,15 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
             )
         )
     return blocks
+
+
+def documents_comment(response: DisputeResponseInfo) -> str:
+    """Said with the response's documents, uploaded by the bot into the dispute's thread from
+    its own stored copies: what the manager approves is what the processor will be sent."""
+    return (
+        f"📎 The documents of the response drafted by <@{response.requester_slack_id}>, "
+        "as Paybot keeps them and will send them to the processor with the response."
+    )
 
 
 def reject_response_modal(response: DisputeResponseInfo) -> View:

@@ -75,6 +75,8 @@ def render(notice: Notice) -> tuple[list[Block], str]:
             return disputes.response_draft(response), "Dispute response drafted"
         if kind == NoticeKind.RESPONSE_UPDATE:
             return disputes.response_draft(response), "Dispute response"
+        if kind == NoticeKind.RESPONSE_DOCUMENTS:
+            return [], disputes.documents_comment(response)
         text = RESPONSE_MILESTONE[str(payload["milestone"])]  # RESPONSE_MILESTONE
         return [], text.format(decider=response.decided_by_slack_id or "")
     dispute, now = notice.dispute, notice.now

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, String, Text, text
+from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigId
@@ -240,6 +240,32 @@ class DisputeResponse(Base):
     draft_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class DisputeDocument(Base):
+    """A document of a dispute response, downloaded from Slack once and kept here with the draft
+    (the database, not a directory: every process of the bot shares it, and a draft and its
+    documents are written in one transaction). Its size is bounded by the processor's limits
+    (8 MB a response at most). ``processor_id`` is set once the processor has it, so a retry
+    or a crash between the upload and the submission uploads nothing twice."""
+
+    __tablename__ = "dispute_documents"
+    __table_args__ = (
+        Index("uq_dispute_documents_position", "response_id", "position", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(32), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    slack_file_id: Mapped[str | None] = mapped_column(String(32))
+    processor_id: Mapped[str | None] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
 
 
 class HistoryColumns(Base):

@@ -11,12 +11,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
-from bot.domain import EVIDENCE_FIELDS, PortalAccount, Source
+from bot.domain import Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Router
 from bot.handlers.decisions import register_decisions
 from bot.ids import ActionId, CallbackId
 from bot.services.container import Services
+from bot.services.evidence import checked_download
+from bot.slack import evidence
 
 RESPOND_TITLE = "Respond to dispute"
 
@@ -25,10 +27,32 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     disputes = services.disputes
     budget = services.settings.paybot_answer_budget
 
-    async def response_form(actor: PortalAccount, dispute_id: str) -> View:
-        return response_modal(await disputes.open_dispute(dispute_id), services.settings.zone)
-
-    app.action(ActionId.DISPUTE_RESPOND)(modals.opener(RESPOND_TITLE, response_form))
+    @app.action(ActionId.DISPUTE_RESPOND)
+    async def respond(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: dict[str, Any],
+        client: AsyncWebClient,
+    ) -> None:
+        """As modals.opener, with the thread's files read by this request's client."""
+        await ack()
+        await modals.open_loading(client, body, context, RESPOND_TITLE)
+        dispute_id = forms.action_value(action)
+        dispute = await disputes.open_dispute(dispute_id)
+        where = await disputes.thread(dispute_id)
+        shared = await evidence.thread_files(
+            client, where.channel if where else None, where.thread_ts if where else None
+        )
+        form = response_modal(
+            dispute,
+            services.settings.zone,
+            fields=disputes.fields,
+            limits=disputes.document_limits,
+            thread_files=shared,
+            stripe_order=services.settings.payments_backend == "stripe",
+        )
+        await modals.fill(client, context, form)
 
     @app.view(CallbackId.DISPUTE_RESPONSE)
     async def draft(
@@ -37,9 +61,20 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         view = body["view"]
 
         async def drafted() -> View:
-            fields = {field.name: forms.text(view, field.name) for field in EVIDENCE_FIELDS}
+            fields = {field.name: forms.text(view, field.name) for field in disputes.fields}
+            offered = await evidence.picked_files(client, view)
+            disputes.check_draft(fields, offered)  # before anything is downloaded
+            limits = disputes.document_limits
+            documents = [
+                (o, checked_download(o, await evidence.download(client, o, limits.each), limits))
+                for o in offered
+            ]
             await disputes.draft(
-                context["actor"], view.get("private_metadata") or "", fields, Source.MODAL
+                context["actor"],
+                view.get("private_metadata") or "",
+                fields,
+                Source.MODAL,
+                documents,
             )
             return message_modal(
                 "Response drafted",

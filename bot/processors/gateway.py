@@ -8,10 +8,15 @@ not honour keys, by the adapter itself).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, tzinfo
 from typing import Protocol, runtime_checkable
 
+from bot.documents import (
+    DocumentFile,
+    DocumentLimits,
+    SentDocument,
+)
 from bot.domain import (
     Balance,
     DailyTotals,
@@ -31,6 +36,9 @@ from bot.domain import (
 @runtime_checkable
 class Gateway(Protocol):
     name: str
+    # What this processor takes as a dispute response's documents (domain.STRICTEST_LIMITS
+    # unless it says otherwise), and which of Stripe's text evidence fields it has.
+    document_limits: DocumentLimits
 
     async def get_transaction(self, transaction_id: str) -> Transaction | None:
         """The transaction with exactly this id, with its refunds and disputes; never a near match."""
@@ -52,9 +60,23 @@ class Gateway(Protocol):
         self, *, open_only: bool = False, limit: int = 10, cursor: str | None = None
     ) -> Page[Dispute]: ...
 
+    async def upload_dispute_document(
+        self, dispute_id: str, document: DocumentFile, *, idempotency_key: str
+    ) -> str:
+        """Send one document for this dispute's response; the processor's id for it. The same
+        key gives the same id, never a second upload."""
+        ...
+
     async def submit_dispute_evidence(
-        self, dispute_id: str, evidence: DisputeEvidence, *, idempotency_key: str
-    ) -> Dispute: ...
+        self,
+        dispute_id: str,
+        evidence: DisputeEvidence,
+        *,
+        idempotency_key: str,
+        documents: Sequence[SentDocument] = (),
+    ) -> Dispute:
+        """Submit the response, naming the documents uploaded for it (``upload_dispute_document``)."""
+        ...
 
     async def accept_dispute(self, dispute_id: str, *, idempotency_key: str) -> Dispute: ...
 

@@ -101,15 +101,24 @@ class Approvals(Generic[Info]):
         self._clock = clock
         self._tell = tell
 
-    async def create(self, row: Any, record: AuditRecord, duplicate: PaybotError) -> Info:
-        """Store a new request with its audit row and the messages it owes; ``duplicate`` is
-        raised when the database already holds a live one (a unique index says which)."""
+    async def create(
+        self,
+        row: Any,
+        record: AuditRecord,
+        duplicate: PaybotError,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> Info:
+        """Store a new request with its audit row and the messages it owes (and what ``also``
+        writes, in the same transaction); ``duplicate`` is raised when the database already
+        holds a live one (a unique index says which)."""
         try:
             async with self._sessions.begin() as session:
                 session.add(row)
                 await session.flush()
                 self._audit.add(session, record)
                 await self._tell(session, self.flow.info(row), None, self._clock())
+                if also is not None:
+                    await also(session)
         except IntegrityError:
             raise duplicate from None
         return self.flow.info(row)

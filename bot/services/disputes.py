@@ -4,6 +4,7 @@ manager approves (four eyes, submitted exactly once), accepting liability, and d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -16,16 +17,22 @@ from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread
 from bot.db.records import record
+from bot.documents import (
+    DocumentFile,
+    DocumentLimits,
+    OfferedFile,
+)
 from bot.domain import (
-    EVIDENCE_FIELDS,
     Dispute,
     DisputeEvidence,
     DisputeResponseInfo,
     DisputeStatus,
     DisputeThreadInfo,
+    EvidenceField,
     PortalAccount,
     ResponseState,
     Source,
+    evidence_fields,
 )
 from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.ids import JobKind, Milestone, NoticeKind
@@ -36,6 +43,7 @@ from bot.services import outbox
 from bot.services.access import too_late
 from bot.services.approvals import Approvals, Flow
 from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.services.evidence import EvidenceDocuments, check_files
 from bot.services.jobs import enqueue
 from bot.services.owed import ResponsesOwed, owe
 from bot.usertext import visible
@@ -45,10 +53,13 @@ class DisputeRefused(RefundRefused):
     """A dispute action that cannot happen now, with the reason."""
 
 
-def check_evidence(fields: dict[str, str]) -> DisputeEvidence:
+def check_evidence(
+    fields: dict[str, str], taken: Sequence[EvidenceField] = evidence_fields("")
+) -> DisputeEvidence:
+    """The typed fields, those the processor takes (``taken``); others are left empty."""
     errors: dict[str, str] = {}
-    cleaned = {field.name: visible(fields.get(field.name) or "") for field in EVIDENCE_FIELDS}
-    for field in EVIDENCE_FIELDS:
+    cleaned = {field.name: visible(fields.get(field.name) or "") for field in taken}
+    for field in taken:
         text = cleaned[field.name]
         if field.required and not text:
             errors[field.name] = f"Describe {field.required}: the bank decides on it."
@@ -78,11 +89,16 @@ def thread_info(row: DisputeThread) -> DisputeThreadInfo:
 
 
 def response_info(row: DisputeResponse) -> DisputeResponseInfo:
+    """The stored evidence holds the typed fields and, under ``documents``, the names of the
+    documents kept with the response (their bytes are in dispute_documents)."""
+    evidence = dict(row.evidence)
+    documents = tuple(str(name) for name in evidence.pop("documents", None) or ())
     return record(
         DisputeResponseInfo,
         row,
-        evidence=DisputeEvidence(**row.evidence),
+        evidence=DisputeEvidence(**evidence),
         state=ResponseState(row.state),
+        documents=documents,
     )
 
 
@@ -101,6 +117,22 @@ class Disputes:
         self._channel = notify_channel
         self._clock = clock
         self._approvals = Approvals(FLOW, sessions, audit, clock, ResponsesOwed(notify_channel))
+        self.documents = EvidenceDocuments(sessions, clock)
+
+    @property
+    def document_limits(self) -> DocumentLimits:
+        return self._gateway.document_limits
+
+    @property
+    def fields(self) -> tuple[EvidenceField, ...]:
+        """The evidence fields the processor takes (Stripe's own text fields only on Stripe)."""
+        return evidence_fields(self._gateway.name)
+
+    def check_draft(self, fields: dict[str, str], files: Sequence[OfferedFile]) -> None:
+        """Field errors for the text and for files over the processor's limits, before any
+        file is downloaded."""
+        check_evidence(fields, self.fields)
+        check_files(files, self.document_limits)
 
     # -- where each dispute lives in Slack ------------------------------------------------
     async def track(
@@ -177,15 +209,23 @@ class Disputes:
 
     # -- responses: drafted by staff, decided by a manager, submitted once -------------------
     async def draft(
-        self, actor: PortalAccount, dispute_id: str, fields: dict[str, str], source: Source
+        self,
+        actor: PortalAccount,
+        dispute_id: str,
+        fields: dict[str, str],
+        source: Source,
+        documents: Sequence[tuple[OfferedFile, DocumentFile]] = (),
     ) -> DisputeResponseInfo:
-        evidence = check_evidence(fields)
+        """The draft, its documents and the message showing them in the dispute's thread (for
+        the approving manager to open) in one transaction."""
+        evidence = check_evidence(fields, self.fields)
+        check_files([offered for offered, _ in documents], self.document_limits)
         await self.open_dispute(dispute_id)
         now, response_id = self._clock(), random_id()
         row = DisputeResponse(
             id=response_id,
             dispute_id=dispute_id,
-            evidence=asdict(evidence),
+            evidence=asdict(evidence) | {"documents": [d.name for _, d in documents]},
             state=ResponseState.DRAFTED.value,
             requester_username=actor.username,
             requester_slack_id=actor.slack_user_id or "",
@@ -207,7 +247,22 @@ class Disputes:
             FormErrors(
                 {"summary": "A response to this dispute is already waiting for a decision."}
             ),
+            lambda session: self._keep(session, response_id, documents),
         )
+
+    async def _keep(
+        self,
+        session: AsyncSession,
+        response_id: str,
+        documents: Sequence[tuple[OfferedFile, DocumentFile]],
+    ) -> None:
+        if not documents:
+            return
+        session.add_all(self.documents.rows(response_id, documents))
+        if self._channel:
+            await owe(
+                session, NoticeKind.RESPONSE_DOCUMENTS, self._channel, response_id, self._clock()
+            )
 
     async def response(self, response_id: str) -> DisputeResponseInfo:
         return await self._approvals.get(response_id)
@@ -258,8 +313,9 @@ class Disputes:
             return await self.response(response_id)  # submitted already
         key = await self._approvals.idempotency_key(response_id)
         try:
+            sent = await self.documents.upload(self._gateway, response.dispute_id, response_id, key)
             await self._gateway.submit_dispute_evidence(
-                response.dispute_id, response.evidence, idempotency_key=str(key)
+                response.dispute_id, response.evidence, idempotency_key=str(key), documents=sent
             )
         except ProcessorError as exc:
             if exc.retryable:

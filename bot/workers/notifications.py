@@ -345,6 +345,10 @@ class Delivery:
                     return 1  # the thread already says this (another feed told the same change)
                 channel = thread.channel or channel
                 await self._refresh_parent(channel, thread.parent_ts)
+            if one.item.kind == NoticeKind.RESPONSE_DOCUMENTS:
+                await self._upload_documents(channel, thread_ts, one)
+                await outbox.sent([one.item.id], None, thread_ts, self.owner)
+                return 1
             posted = await self._post(channel, one.text, one.blocks or None, thread_ts, [one.item])
             await self._after_post(one, posted["channel"], posted["ts"], thread_ts or posted["ts"])
         except Exception as exc:
@@ -352,6 +356,28 @@ class Delivery:
             return 0
         await outbox.sent([one.item.id], posted["ts"], thread_ts, self.owner)
         return 1
+
+    async def _upload_documents(self, channel: str, thread_ts: str | None, one: Rendered) -> None:
+        """A response's stored documents, uploaded into the dispute's thread (files upload v2)
+        for the approving manager to open: Slack's copy of what Paybot keeps and will send. An
+        upload carries no message metadata, so one cut short by a crash may be repeated: a
+        second copy in the thread, never a second copy at the processor."""
+        documents = self._services.disputes.documents
+        files = [await documents.file(d) for d in await documents.of(one.item.object_id)]
+        if not files:
+            return
+        await self._pacer.wait(channel)
+        try:
+            await self._client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                initial_comment=one.text,
+                file_uploads=[
+                    {"content": f.content, "filename": f.name, "title": f.name} for f in files
+                ],
+            )
+        finally:
+            self._pacer.answered(channel)
 
     async def _update(self, one: Rendered) -> None:
         """Render a request's message again in its new state (not posted yet: it will show it)."""

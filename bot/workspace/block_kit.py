@@ -125,6 +125,15 @@ def _element_problems(element: object, where: str) -> list[str]:
         if "option_groups" not in element:
             most = 10 if kind in ("radio_buttons", "checkboxes") else 100
             problems += _option_problems(element.get("options"), f"{where}.options", most)
+    elif kind == "file_input":
+        most = element.get("max_files", 10)
+        if not isinstance(most, int) or not 1 <= most <= 10:
+            problems.append(f"{where}.max_files must be 1 to 10")
+        types = element.get("filetypes")
+        if types is not None and (
+            not isinstance(types, list) or not all(isinstance(t, str) and t for t in types)
+        ):
+            problems.append(f"{where}.filetypes must be a list of file extensions")
     elif kind == "overflow":
         options = element.get("options")
         if not isinstance(options, list) or len(options) < 2:

@@ -7,6 +7,7 @@ reads back what the bot did through FakeSlack. Nothing in the bot knows a browse
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -102,6 +103,7 @@ class BrowserWorkspace:
             "close": self.close,
             "home": self.home,
             "processor": self.processor_acts,
+            "upload": self.upload,
         }
         return [
             web.get("/", self._index),
@@ -263,6 +265,18 @@ class BrowserWorkspace:
         answer = reply.json if isinstance(reply.json, dict) else {}
         errors = answer.get("errors") if answer.get("response_action") == "errors" else None
         return {"ok": True, "errors": errors or {}}
+
+    async def upload(self, body: JSON) -> JSON:
+        """A file picked in a modal's file_input: Slack stores it and the submission's state
+        carries its file object, which the page keeps until the modal is submitted. The bytes
+        come base64-encoded in JSON (the page's one way in), so about 750 kB at most here."""
+        user = self._person(_text(body, "user"))
+        name = _text(body, "name")[:255]
+        try:
+            content = base64.b64decode(_text(body, "content"), validate=True)
+        except ValueError:
+            raise BadRequest("content must be the file's bytes in base64") from None
+        return {"file": self.fake.user_file(user, name, content)}
 
     async def close(self, body: JSON) -> JSON:
         """Cancel or the X: the view (and any pushed above it) closes; the bot hears of it

@@ -78,7 +78,8 @@ class Message:
 
 @dataclass
 class FakeFile:
-    """A file from files.getUploadURLExternal; `content` stays None until the bytes arrive."""
+    """A file from files.getUploadURLExternal (`content` stays None until the bytes arrive), or
+    one a person uploaded in the Slack client (a file_input, a message in a thread)."""
 
     id: str
     filename: str
@@ -89,6 +90,7 @@ class FakeFile:
     thread_ts: str | None = None
     initial_comment: str | None = None
     completed: bool = False
+    user: str | None = None  # who uploaded it (None: the bot)
 
 
 class SlackError(Exception):

@@ -47,6 +47,7 @@ METHOD_TIERS = {
     "views.publish": 4,
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
+    "files.info": 4,
 }
 
 

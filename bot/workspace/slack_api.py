@@ -60,6 +60,7 @@ class FakeSlack(ChatApi, ViewsApi, UsersApi, ConversationsApi, FilesApi):
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "files.upload": self._files_upload_v1,
+            "files.info": self._files_info,
         }
 
     def routes(self) -> list[web.RouteDef]:
@@ -68,6 +69,8 @@ class FakeSlack(ChatApi, ViewsApi, UsersApi, ConversationsApi, FilesApi):
         return [
             web.route("*", "/api/{method}", self._serve_api),
             web.post("/upload/{file_id}", self._serve_upload),
+            web.get("/files-pri/{file_id}/{name}", self._serve_private),
+            web.get("/files-pri/{file_id}/download/{name}", self._serve_private),
             web.post("/response/{key}", self._serve_response),
             *self.socket_mode.routes(),
         ]

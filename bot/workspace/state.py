@@ -28,6 +28,14 @@ from bot.workspace.records import (
 )
 
 T = TypeVar("T")
+FILE_MIMETYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "csv": "text/csv",
+    "exe": "application/x-msdownload",
+}
 
 SLACKBOT = "USLACKBOT"  # who the Slack client's own notices come from
 # chat.postMessage: "1 per second" per channel, "short bursts >1 allowed"; how short is not
@@ -41,6 +49,7 @@ BOT_SCOPES = (
     "users:read",
     "users:read.email",
     "files:write",
+    "files:read",
     "channels:history",
     "groups:history",
 )
@@ -86,6 +95,7 @@ class Workspace:
         self.channels: dict[str, FakeChannel] = {}
         self.views: dict[str, JSON] = {}
         self.files: dict[str, FakeFile] = {}
+        self.file_downloads: list[tuple[str, bool]] = []  # (file, with a token) per url_private GET
         self.responses: list[tuple[str, JSON]] = []
         self.expired_triggers: set[str] = set()
         self.tier_limits = True  # Slack's per-method tiers; off only for a test that floods
@@ -359,12 +369,18 @@ class Workspace:
         return f"{now_us // 1_000_000}.{now_us % 1_000_000:06d}"
 
     def _file_json(self, file: FakeFile) -> JSON:
+        """A file object as Slack gives it (files.info, messages, file_input state)."""
+        kind = file.filename.rsplit(".", 1)[-1].casefold() if "." in file.filename else "binary"
+        url = f"{self._root()}/files-pri/{self.team_id}-{file.id}/{file.filename}"
         return {
             "id": file.id,
             "name": file.filename,
             "title": file.title or file.filename,
+            "mimetype": FILE_MIMETYPES.get(kind, "application/octet-stream"),
+            "filetype": kind,
             "size": len(file.content or b""),
-            "user": self.bot_user_id,
-            "url_private": f"{self._root()}/files/{file.id}/{file.filename}",
+            "user": file.user or self.bot_user_id,
+            "url_private": url,
+            "url_private_download": url.replace(f"/{file.filename}", f"/download/{file.filename}"),
             "permalink": f"https://{self.team_domain}.slack.com/files/{file.id}",
         }

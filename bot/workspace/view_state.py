@@ -57,6 +57,8 @@ def element_state(element: Mapping[str, Any], value: Any) -> JSON:
     if kind in ("multi_static_select", "checkboxes", "multi_external_select"):
         chosen = [] if value is None else [value] if isinstance(value, str) else list(value)
         return {"type": kind, "selected_options": [option_for(element, str(v)) for v in chosen]}
+    if kind == "file_input":
+        return {"type": kind, "files": _files(element, value)}
     single = {
         "users_select": "selected_user",
         "conversations_select": "selected_conversation",
@@ -75,6 +77,20 @@ def element_state(element: Mapping[str, Any], value: Any) -> JSON:
             value = []
         return {"type": kind, single[kind]: value}
     raise ValueError(f"element type {kind!r} is not supported by state_values")
+
+
+def _files(element: Mapping[str, Any], value: Any) -> list[JSON]:
+    """File objects (as FakeSlack.user_file gives them) the Slack client lets a person pick:
+    no more than max_files (10 by default), each of the filetypes when they are given."""
+    files = [] if value is None else [value] if isinstance(value, dict) else list(value)
+    most = int(element.get("max_files") or 10)
+    if len(files) > most:
+        raise ValueError(f"{len(files)} files: the file_input takes {most} at most")
+    types = element.get("filetypes")
+    for file in files:
+        if types and str(file.get("filetype") or "").casefold() not in types:
+            raise ValueError(f"{file.get('name')!r} is not among the filetypes {types}")
+    return [dict(f) for f in files]
 
 
 def _check_number(element: Mapping[str, Any], value: str) -> None:

@@ -4,6 +4,7 @@ and the command itself as a process."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -281,6 +282,42 @@ async def test_only_json_is_taken_so_other_sites_cannot_post_here(page: Page) ->
     ) as response:
         assert response.status == 415
     assert not [m for m in (await page.state(SAM))["messages"] if m["channel"] == GENERAL]
+
+
+async def test_a_seeded_response_carries_a_document_the_manager_can_open(page: Page) -> None:
+    """The demo's drafted dispute response: its engagement letter is in the dispute's thread,
+    uploaded by the bot from its stored copy, and opens as a PDF."""
+
+    async def letter() -> dict[str, Any] | None:
+        for message in (await page.state(MIA))["messages"]:
+            if message["channel"] == NOTIFY and message["thread_ts"]:
+                for file in message["files"]:
+                    if file["name"] == "engagement-letter.pdf":
+                        return dict(file)
+        return None
+
+    found = await eventually(letter, timeout=20, what="the response's document in the thread")
+    assert isinstance(found, dict)
+    async with page.http.get(page.demo.url + found["url"].lstrip("/")) as response:
+        assert response.status == 200
+        body = await response.read()
+    assert body.startswith(b"%PDF-1.4") and body.rstrip().endswith(b"%%EOF")
+
+
+async def test_a_file_picked_in_a_modal_is_stored_as_slack_stores_it(page: Page) -> None:
+    """The page's file_input: the file goes to the workspace at once, and its file object is
+    what the submission's state carries."""
+    content = b"%PDF-1.4\n% an invoice\n"
+    answer = await page.post(
+        "workspace/upload",
+        {"user": SAM, "name": "invoice.pdf", "content": base64.b64encode(content).decode()},
+    )
+    file = answer["file"]
+    assert (file["name"], file["size"], file["user"]) == ("invoice.pdf", len(content), SAM)
+    assert page.demo.fake.files[file["id"]].content == content
+    await page.post(
+        "workspace/upload", {"user": SAM, "name": "x.pdf", "content": "not base64!"}, status=400
+    )
 
 
 async def test_uploaded_files_images_inline_others_only_as_downloads(page: Page) -> None:

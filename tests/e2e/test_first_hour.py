@@ -542,7 +542,7 @@ async def test_check_finds_nothing_wrong_in_a_ready_workspace(db: str, fake: Fak
     assert result.returncode == 0, result.stdout + result.stderr
     assert problems(result) == []
     assert result.stdout.splitlines()[-1] == "nothing found wrong"
-    assert "ok: Slack: the token has every scope manifest.yml asks for (8)" in result.stdout
+    assert "ok: Slack: the token has every scope manifest.yml asks for (9)" in result.stdout
     assert f"ok: PAYBOT_APPROVALS_CHANNEL {APPROVALS}: the bot is a member" in result.stdout
 
 

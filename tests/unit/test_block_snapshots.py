@@ -41,7 +41,8 @@ from bot.blocks import (
     transactions,
     users,
 )
-from bot.domain import AuditPage, DisputeStatus, UserPage
+from bot.documents import THREAD_BLOCK, OfferedFile
+from bot.domain import AuditPage, DisputeStatus, UserPage, evidence_fields
 from bot.ids import ActionId, CallbackId
 from bot.overview import (
     DEFAULT_COLUMNS,
@@ -52,6 +53,7 @@ from bot.overview import (
     ListState,
     RefundWork,
 )
+from bot.processors.stripe.disputes import STRIPE_LIMITS
 from tests.unit import block_samples as s
 
 Builder = Callable[..., Any]
@@ -80,6 +82,22 @@ CASES = [
     case(disputes.return_message, "r01", s.RETURN, "Insufficient funds"),
     case(disputes.withdrawal_return_message, "r02", "wd_1", "3,500.00 USD", "R02", "Closed"),
     case(disputes.response_modal, "needs_response", s.DISPUTE),
+    case(
+        disputes.response_modal,
+        "stripe_with_documents",
+        s.DISPUTE,
+        fields=evidence_fields("stripe"),
+        limits=STRIPE_LIMITS,
+        thread_files=(
+            OfferedFile("F0LETTER", "engagement letter.pdf", 420_000, "u", THREAD_BLOCK),
+        ),
+        stripe_order=True,
+    ),
+    case(
+        disputes.response_draft,
+        "with_documents",
+        replace(s.RESPONSE, documents=("engagement-letter.pdf", "card *authorization*.png")),
+    ),
     *(case(disputes.response_draft, state, r) for state, r in s.RESPONSES.items()),
     case(disputes.reject_response_modal, "drafted", s.RESPONSE),
     case(help.help_blocks, "viewer", s.VIEWER),

@@ -14,6 +14,10 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.documents import (
+    DocumentFile,
+    SentDocument,
+)
 from bot.domain import (
     DisputeEvidence,
     DisputeStatus,
@@ -859,3 +863,86 @@ async def test_a_walk_pages_by_id_and_reads_each_record_once(standin: PayrixStan
     searches = [c.search or "" for c in standin.calls("GET", "/txns")]
     assert len(searches) == 3 and "id[greater]=t1_txn_walk0000000000000000099" in searches[1]
     assert all(c.param("page[number]") == "1" for c in standin.calls("GET", "/txns"))
+
+
+LETTER = b"%PDF-1.4\n% the engagement letter\n" + b"x" * 4000
+
+
+async def test_a_document_is_a_record_then_its_file_then_named_in_the_response(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """Payrix's "respond to a chargeback dispute using the API": POST /chargebackDocuments, the
+    file as multipart to /files/chargebackDocuments/{id}, then the chargebackMessages answer."""
+    cb = open_chargeback(standin, "t1_chb_needsresponse00000000002", 20261130)
+    letter = DocumentFile("engagement-letter.pdf", "application/pdf", LETTER)
+    document_id = await gateway.upload_dispute_document(
+        cb["id"], letter, idempotency_key="paybot-dispute-d2-doc-0"
+    )
+    (record,) = standin.calls("POST", "/chargebackDocuments")
+    assert record.headers["APIKEY"] == API_KEY
+    assert record.headers["request-token"] == "paybot-dispute-d2-doc-0"
+    assert record.body == {
+        "chargeback": cb["id"],
+        "type": "pdf",
+        "name": "engagement-letter.pdf",
+        "description": "Sent by Paybot [paybot paybot-dispute-d2-doc-0]",
+    }
+    (upload,) = standin.calls("POST", f"/files/chargebackDocuments/{document_id}")
+    assert upload.headers["APIKEY"] == API_KEY
+    assert upload.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert upload.body == {
+        "filename": "engagement-letter.pdf",
+        "content_type": "application/pdf",
+        "size": len(LETTER),
+        "content": LETTER,
+    }
+
+    again = await gateway.upload_dispute_document(
+        cb["id"], letter, idempotency_key="paybot-dispute-d2-doc-0"
+    )
+    assert again == document_id, "a retry finds the record by the key it carries"
+    assert len(standin.calls("POST", "/chargebackDocuments")) == 1
+    assert len(standin.calls("POST", f"/files/chargebackDocuments/{document_id}")) == 1
+
+    await gateway.submit_dispute_evidence(
+        cb["id"],
+        EVIDENCE,
+        idempotency_key="paybot-dispute-d2",
+        documents=[SentDocument(document_id, "engagement-letter.pdf")],
+    )
+    (answer,) = standin.calls("POST", "/chargebackMessages")
+    assert answer.body["type"] == "represent"
+    assert (
+        f"Documents sent with this response:\n- engagement-letter.pdf ({document_id})"
+        in answer.body["note"]
+    )
+    calls = [c.path for c in standin.requests if c.method == "POST"]
+    assert calls == [
+        "/chargebackDocuments",
+        f"/files/chargebackDocuments/{document_id}",
+        "/chargebackMessages",
+    ]
+
+
+async def test_a_record_whose_file_never_arrived_gets_its_file_not_a_second_record(
+    gateway: PayrixGateway, standin: PayrixStandIn
+) -> None:
+    """A crash between the record and its file: the retry finds the record (no ``ref`` yet) and
+    sends the file to it."""
+    cb = open_chargeback(standin, "t1_chb_needsresponse00000000003", 20261130)
+    letter = DocumentFile("invoice.png", "image/png", b"\x89PNG" + b"z" * 100)
+    record = await gateway._created(
+        "chargebackDocuments",
+        {
+            "chargeback": cb["id"],
+            "type": "png",
+            "name": "invoice.png",
+            "description": "Sent by Paybot [paybot k-doc-1]",
+        },
+        "k-doc-1",
+    )
+    made = await gateway.upload_dispute_document(cb["id"], letter, idempotency_key="k-doc-1")
+    assert made == record["id"]
+    assert len(standin.calls("POST", "/chargebackDocuments")) == 1
+    (upload,) = standin.calls("POST", f"/files/chargebackDocuments/{made}")
+    assert upload.body["filename"] == "invoice.png"

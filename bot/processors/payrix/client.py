@@ -297,6 +297,26 @@ class PayrixClient:
             )
         return Created(data[0], duplicate)
 
+    async def upload(self, path: str, name: str, mimetype: str, content: bytes) -> dict[str, Any]:
+        """POST one file as ``multipart/form-data`` (its part named ``file``), as Payrix takes a
+        chargeback document's bytes at ``/files/chargebackDocuments/{id}``."""
+        form = aiohttp.FormData()
+        form.add_field("file", content, filename=name, content_type=mimetype)
+        payload = form()
+        try:
+            async with self._http().post(
+                self.base_url + path,
+                data=payload,
+                headers={"Content-Type": payload.content_type},  # not the session's JSON type
+            ) as reply:
+                status, text = reply.status, await reply.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ProcessorError(
+                f"Payrix did not answer ({type(exc).__name__}); try again in a moment.",
+                retryable=True,
+            ) from None
+        return self._read("POST", path, status, text, False)
+
     async def _request(
         self,
         method: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any, cast
 
@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import refusals
 from bot.clock import Clock, add_business_days, utcnow
 from bot.db.engine import SessionFactory, engine_of
+from bot.documents import (
+    DocumentFile,
+    SentDocument,
+)
 from bot.domain import (
     Account,
     AccountBalance,
@@ -39,6 +43,7 @@ from bot.domain import (
     Withdrawal,
 )
 from bot.errors import ProcessorError
+from bot.processors.sandbox import documents as _documents
 from bot.processors.sandbox.models import (
     SandboxDispute,
     SandboxEvent,
@@ -124,6 +129,7 @@ class SandboxGateway:
     """The Gateway protocol, answered from the sandbox tables in the bot's own database."""
 
     name = "sandbox"
+    document_limits = _documents.LIMITS
 
     def __init__(
         self, session_factory: SessionFactory, clock: Clock = utcnow, *, seed: int | None = None
@@ -267,11 +273,24 @@ class SandboxGateway:
             )
         return Page(tuple(to_dispute(row) for row in rows), next_cursor, prev_cursor)
 
+    async def upload_dispute_document(
+        self, dispute_id: str, document: DocumentFile, *, idempotency_key: str
+    ) -> str:
+        return await _documents.upload(
+            self._sessions, self._rng, self._clock(), dispute_id, document, idempotency_key
+        )
+
     async def submit_dispute_evidence(
-        self, dispute_id: str, evidence: DisputeEvidence, *, idempotency_key: str
+        self,
+        dispute_id: str,
+        evidence: DisputeEvidence,
+        *,
+        idempotency_key: str,
+        documents: Sequence[SentDocument] = (),
     ) -> Dispute:
         if not evidence.summary.strip():
             raise ProcessorError("Evidence needs at least a summary.")
+        sent = await _documents.check_sent(self._sessions, dispute_id, documents)
         for _ in range(ATTEMPTS):
             async with self._sessions() as session:
                 row = await session.get(SandboxDispute, dispute_id)
@@ -295,7 +314,7 @@ class SandboxGateway:
                     )
                 changes = {
                     "status": DisputeStatus.UNDER_REVIEW.value,
-                    "evidence": dataclasses.asdict(evidence),
+                    "evidence": dataclasses.asdict(evidence) | {"documents": sent},
                     "evidence_key": idempotency_key,
                     "evidence_submitted_at": now,
                 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -114,6 +114,23 @@ class SandboxDispute(Base):
     # The dispute fee, always operating's, and the operating withdrawal that took it.
     fee_minor: Mapped[int | None] = mapped_column(BigInteger)
     fee_withdrawal_id: Mapped[str | None] = mapped_column(ObjectId)
+    created_at: Mapped[datetime]
+
+
+class SandboxDisputeDocument(Base):
+    """A file uploaded to the sandbox as dispute evidence; the key makes a repeated upload
+    return the first one, as Stripe's idempotency keys and Payrix's request tokens do."""
+
+    __tablename__ = "sandbox_dispute_documents"
+
+    id: Mapped[str] = mapped_column(ObjectId, primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(ObjectId, index=True)
+    upload_key: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime]
 
 

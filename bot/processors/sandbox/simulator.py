@@ -29,7 +29,7 @@ from bot.domain import (
 )
 from bot.errors import NotFound, ProcessorError
 from bot.nacha import describe_return, normalize_return_code
-from bot.processors.sandbox import seeding, settlement
+from bot.processors.sandbox import documents, seeding, settlement
 from bot.processors.sandbox.fees import NO_FEES, Fees
 from bot.processors.sandbox.models import (
     SandboxDispute,
@@ -330,7 +330,11 @@ class SandboxSimulator:
             ).all()
         record = _record(row)
         record["refunds"] = [_record(refund) for refund in refunds]
-        record["disputes"] = [_jsonable(columns_of(dispute)) for dispute in disputes]
+        record["disputes"] = [
+            _jsonable(columns_of(dispute))
+            | {"documents": await documents.listed(self._sessions, dispute.id)}
+            for dispute in disputes
+        ]
         record["returns"] = [
             _jsonable(columns_of(rt)) | {"description": describe_return(rt.code)} for rt in returns
         ]

@@ -33,6 +33,11 @@ class StripeConfig:
     read_retries: int = 2  # the SDK's own retries; never for a refund (see ``refund``)
 
 
+def files_base(api_base: str) -> str:
+    """Stripe takes uploads at files.stripe.com; a stand-in (a test's) takes them where it is."""
+    return "https://files.stripe.com" if api_base == StripeConfig.api_base else api_base
+
+
 class StripeConnection:
     """What every part of the gateway stands on: one SDK client, its calls and refund lists."""
 
@@ -43,7 +48,7 @@ class StripeConnection:
         self._http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=config.timeout))
         self._client = stripe.StripeClient(
             config.api_key,
-            base_addresses={"api": config.api_base},
+            base_addresses={"api": config.api_base, "files": files_base(config.api_base)},
             http_client=self._http,
             max_network_retries=config.read_retries,
         )
