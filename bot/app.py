@@ -168,6 +168,8 @@ def create_worker(
         periodic=[
             services.events.poll,
             services.disputes.remind,
+            services.refunds.sweep,  # approvals: reminded of once, expired (bot/policy.py)
+            services.disputes.sweep,
             delivery.deliver,
             services.refunds.check_pending,
             services.deliveries.forget_old,

@@ -383,12 +383,15 @@ REASON_MAX = 500
 
 class RefundState(StrEnum):
     REQUESTED = "requested"
+    AWAITING_SECOND = "awaiting_second"  # one of two approvals given (bot/policy.py)
     APPROVED = "approved"
     REJECTED = "rejected"
     SUBMITTING = "submitting"
     PENDING = "pending"  # accepted by the processor, settling in 1-2 business days
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"  # by its requester, before a decision
+    EXPIRED = "expired"  # undecided for PAYBOT_APPROVAL_EXPIRE_HOURS
 
 
 @dataclass(frozen=True)
@@ -410,6 +413,9 @@ class RefundRequestInfo:
     failure_reason: str | None = None
     approval_channel: str | None = None
     approval_ts: str | None = None
+    approval_rule: str | None = None  # bot.policy.Rule; None: one approval
+    first_approver_username: str | None = None
+    first_approver_slack_id: str | None = None
     # The bank day (the firm's calendar) the refund is expected to have settled by; set by
     # Refunds.get, which knows the firm's zone.
     expected_by: date | None = None
@@ -422,6 +428,8 @@ class ResponseState(StrEnum):
     SUBMITTING = "submitting"
     SUBMITTED = "submitted"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -468,3 +476,4 @@ class Notice:
     payment_return: PaymentReturn | None = None
     refund: RefundRequestInfo | None = None
     response: DisputeResponseInfo | None = None
+    ask_by: date | None = None  # a dispute's: the firm's own date for its response

@@ -23,6 +23,7 @@ class ActionId(StrEnum):
     REFUND_OPEN = "refund_open"
     REFUND_APPROVE = "refund_approve"
     REFUND_REJECT = "refund_reject"
+    REFUND_WITHDRAW = "refund_withdraw"
     USERS_ADD = "users_add"
     USERS_EDIT = "users_edit"
     USERS_TOGGLE = "users_toggle"
@@ -49,6 +50,7 @@ class ActionId(StrEnum):
     DISPUTE_ACCEPT = "dispute_accept"
     DISPUTE_RESPONSE_APPROVE = "dispute_response_approve"
     DISPUTE_RESPONSE_REJECT = "dispute_response_reject"
+    DISPUTE_RESPONSE_WITHDRAW = "dispute_response_withdraw"
 
 
 class CallbackId(StrEnum):
@@ -97,10 +99,12 @@ class NoticeKind(StrEnum):
     WITHDRAWAL_RETURNED = "withdrawal.returned"
     DISPUTE_REMINDER = "dispute.reminder"
     DISPUTE_DM = "dispute.dm"
+    DISPUTE_DEADLINE_DM = "dispute.deadline.dm"  # a day before the processor's date
     DISPUTE_ACCEPTED = "dispute.accepted"  # a reply in the dispute's thread
     RESPONSE_DRAFT = "dispute.response"  # the drafted response, with its buttons, in the thread
     RESPONSE_UPDATE = "dispute.response.update"  # the draft rendered again in its new state
     RESPONSE_MILESTONE = "dispute.response.milestone"  # a reply in the dispute's thread
+    RESPONSE_DM = "dispute.response.dm"  # to a person who may decide, or the drafter
     REFUND_REQUEST = "refund.request"  # the approval message, with its buttons
     REFUND_UPDATE = "refund.update"  # the approval message rendered again in its new state
     REFUND_MILESTONE = "refund.milestone"  # a reply in the approval message's thread
@@ -120,3 +124,7 @@ class Milestone(StrEnum):
     SUBMITTED = "submitted"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    FIRST_APPROVAL = "first_approval"  # one of two approvals given
+    REMINDED = "reminded"  # still undecided: raised again
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"

@@ -15,6 +15,16 @@ RESPONSE_MILESTONE = {
     "rejected": "❌ Response rejected by <@{decider}>.",
     "submitted": "📨 Evidence submitted to the processor. The bank will review it.",
     "failed": "⚠️ Submitting the evidence failed.",
+    "reminded": "⏰ This response drafted by <@{drafter}> is still waiting for a decision.",
+    "withdrawn": "↩️ Response withdrawn by <@{drafter}>.",
+    "expired": "⌛ The response drafted by <@{drafter}> expired undecided: draft it again if "
+    "it is still to be sent.",
+}
+RESPONSE_DM = {
+    "reminded": "⏰ A dispute response drafted by <@{drafter}> is waiting for your decision in "
+    "the dispute's thread.",
+    "expired": "⌛ Your dispute response expired undecided: draft it again if it is still to be "
+    "sent.",
 }
 
 
@@ -53,14 +63,17 @@ def render(notice: Notice) -> tuple[list[Block], str]:
             return disputes.response_draft(response), "Dispute response drafted"
         if kind == NoticeKind.RESPONSE_UPDATE:
             return disputes.response_draft(response), "Dispute response"
-        text = RESPONSE_MILESTONE[str(payload["milestone"])]  # RESPONSE_MILESTONE
-        return [], text.format(decider=response.decided_by_slack_id or "")
+        said = RESPONSE_DM if kind == NoticeKind.RESPONSE_DM else RESPONSE_MILESTONE
+        text = said[str(payload["milestone"])]
+        return [], text.format(
+            decider=response.decided_by_slack_id or "", drafter=response.requester_slack_id
+        )
     dispute, now = notice.dispute, notice.now
     if dispute is None:
         raise LookupError(f"nothing to render a {kind} notice from")
     if kind == NoticeKind.DISPUTE_CREATED:
         return (
-            disputes.dispute_message(dispute, notice.matter_id, now),
+            disputes.dispute_message(dispute, notice.matter_id, now, notice.ask_by),
             disputes.dispute_text(dispute),
         )
     if kind == NoticeKind.DISPUTE_UPDATED:
@@ -68,7 +81,12 @@ def render(notice: Notice) -> tuple[list[Block], str]:
     if kind == NoticeKind.DISPUTE_ACCEPTED:
         return [], f"{disputes.status_reply(dispute)} (accepted by <@{payload['by']}>)"
     if kind == NoticeKind.DISPUTE_REMINDER:
-        return [], disputes.reminder_text(dispute, str(payload.get("stage")), now)
+        managers = [str(user) for user in payload.get("managers") or []]
+        return [], disputes.reminder_text(
+            dispute, str(payload.get("stage")), now, notice.ask_by, managers
+        )
+    if kind == NoticeKind.DISPUTE_DEADLINE_DM:
+        return [], disputes.deadline_dm(dispute, now, bool(payload.get("drafter")))
     if kind == NoticeKind.DISPUTE_DM:
         return [], disputes.matter_dispute_dm(dispute, notice.matter_id, now)
     raise LookupError(f"unknown notification kind {kind}")

@@ -106,6 +106,10 @@ class RefundRequest(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     approval_channel: Mapped[str | None] = mapped_column(String(32))
     approval_ts: Mapped[str | None] = mapped_column(String(32))
+    approval_rule: Mapped[str | None] = mapped_column(String(16))  # bot.policy.Rule; None: one
+    first_approver_username: Mapped[str | None] = mapped_column(String(32))
+    first_approver_slack_id: Mapped[str | None] = mapped_column(String(32))
+    reminded_at: Mapped[datetime | None]  # raised again while undecided (once)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -201,13 +205,14 @@ class DisputeThread(Base):
     overdue_at: Mapped[datetime | None]
     stage: Mapped[str | None] = mapped_column(String(40))  # the stage the thread last showed
     deadline_set_at: Mapped[datetime | None]  # since when a response answers this deadline
+    margin_reminded_at: Mapped[datetime | None]  # the firm's own date announced in the thread
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
 # One response waiting per dispute; a submitted one leaves room for more evidence when the
 # processor still takes it (Payrix keeps a case ``actionable`` after a response).
-LIVE_RESPONSE = "state NOT IN ('rejected', 'failed', 'submitted')"
+LIVE_RESPONSE = "state NOT IN ('rejected', 'failed', 'submitted', 'withdrawn', 'expired')"
 
 
 class DisputeResponse(Base):
@@ -238,6 +243,7 @@ class DisputeResponse(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     draft_channel: Mapped[str | None] = mapped_column(String(32))
     draft_ts: Mapped[str | None] = mapped_column(String(32))
+    reminded_at: Mapped[datetime | None]  # raised again while undecided (once)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -26,7 +26,8 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     budget = services.settings.paybot_answer_budget
 
     async def response_form(actor: PortalAccount, dispute_id: str) -> View:
-        return response_modal(await disputes.open_dispute(dispute_id), services.settings.zone)
+        dispute = await disputes.open_dispute(dispute_id)
+        return response_modal(dispute, services.settings.zone, disputes.ask_by(dispute.respond_by))
 
     app.action(ActionId.DISPUTE_RESPOND)(modals.opener(RESPOND_TITLE, response_form))
 
@@ -62,4 +63,5 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         approve=ActionId.DISPUTE_RESPONSE_APPROVE,
         reject=ActionId.DISPUTE_RESPONSE_REJECT,
         reason_submitted=CallbackId.DISPUTE_RESPONSE_REJECT,
+        withdraw=ActionId.DISPUTE_RESPONSE_WITHDRAW,
     )

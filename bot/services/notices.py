@@ -36,6 +36,7 @@ RESPONSE_KINDS = {
     NoticeKind.RESPONSE_DRAFT,
     NoticeKind.RESPONSE_UPDATE,
     NoticeKind.RESPONSE_MILESTONE,
+    NoticeKind.RESPONSE_DM,
 }
 IN_APPROVAL_THREAD = {
     NoticeKind.REFUND_MILESTONE,
@@ -109,7 +110,15 @@ class Notices:
             raise LookupError(f"dispute {item.object_id} not found at the processor")
         txn = await self._gateway.get_transaction(dispute.transaction_id)
         matter_id = dispute.matter_id or (txn.matter_id if txn else None)
-        return Notice(kind, item.object_id, item.payload, now, dispute=dispute, matter_id=matter_id)
+        return Notice(
+            kind,
+            item.object_id,
+            item.payload,
+            now,
+            dispute=dispute,
+            matter_id=matter_id,
+            ask_by=self._disputes.ask_by(dispute.respond_by),
+        )
 
     async def _return(self, item: OutboxItem) -> PaymentReturn:
         """The return as the event told it, completed from the payment it returned."""
@@ -144,7 +153,10 @@ class Notices:
             if where is None or not (where.channel and where.thread_ts):
                 raise NotReady(dispute_id)
             return Thread(where.channel, where.thread_ts)
-        if notice.dispute is None or kind == NoticeKind.DISPUTE_DM:
+        if notice.dispute is None or kind in (
+            NoticeKind.DISPUTE_DM,
+            NoticeKind.DISPUTE_DEADLINE_DM,
+        ):
             return None
         where = await self._disputes.thread(notice.dispute.id)
         if where is None or where.thread_ts is None:

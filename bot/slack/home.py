@@ -10,11 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import message_home
 from bot.blocks.home import home_view
-from bot.domain import RefundState
 from bot.overview import RefundWork
 from bot.roles import Action
 from bot.services.access import NO_ACCESS
 from bot.services.container import Services
+from bot.services.home import AWAITING
 
 
 async def publish_home(client: AsyncWebClient, services: Services, slack_user_id: str) -> None:
@@ -38,7 +38,7 @@ async def approval_links(client: AsyncWebClient, work: RefundWork | None) -> dic
     waiting = [
         (r.id, r.approval_channel, r.approval_ts)
         for r in work.awaiting_approval
-        if r.state is RefundState.REQUESTED and r.approval_channel and r.approval_ts
+        if r.state in AWAITING and r.approval_channel and r.approval_ts
     ]
     answers = await asyncio.gather(
         *(client.chat_getPermalink(channel=c, message_ts=ts) for _, c, ts in waiting),

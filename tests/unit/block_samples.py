@@ -156,6 +156,8 @@ RESPONSES = {
     ),
     "submitted": replace(RESPONSE, state=ResponseState.SUBMITTED, decided_by_username="maria"),
     "failed": replace(RESPONSE, state=ResponseState.FAILED, failure_reason="Evidence too large."),
+    "withdrawn": replace(RESPONSE, state=ResponseState.WITHDRAWN),
+    "expired": replace(RESPONSE, state=ResponseState.EXPIRED),
 }
 
 REQUEST = RefundRequestInfo(
@@ -181,6 +183,23 @@ REQUESTS = {
     "succeeded": replace(SENT, state=RefundState.SUCCEEDED),
     "failed": replace(SENT, state=RefundState.FAILED, failure_reason="The card was closed."),
     "trust": replace(REQUEST, account=Account.TRUST, matter_id=None),
+    "two_approvers_pending": replace(REQUEST, approval_rule="two_approvers"),
+    "one_of_two": replace(
+        REQUEST,
+        approval_rule="two_approvers",
+        state=RefundState.AWAITING_SECOND,
+        first_approver_username="maria",
+        first_approver_slack_id="UMARIA",
+    ),
+    "admin_rule": replace(REQUEST, approval_rule="admin"),
+    "withdrawn": replace(REQUEST, state=RefundState.WITHDRAWN),
+    "expired": replace(
+        REQUEST,
+        state=RefundState.EXPIRED,
+        approval_rule="two_approvers",
+        first_approver_username="maria",
+        first_approver_slack_id="UMARIA",
+    ),
 }
 
 AUDIT_LINES = (
