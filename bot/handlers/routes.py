@@ -34,6 +34,7 @@ BUTTONS: dict[ActionId, Action] = {
     ActionId.REFUND_OPEN: Action.REQUEST_REFUND,
     ActionId.REFUND_APPROVE: Action.DECIDE_REFUND,
     ActionId.REFUND_REJECT: Action.DECIDE_REFUND,
+    ActionId.REFUND_WITHDRAW: Action.REQUEST_REFUND,  # the requester's alone (the service says)
     ActionId.USERS_ADD: Action.MANAGE_USERS,
     ActionId.USERS_EDIT: Action.MANAGE_USERS,
     ActionId.USERS_TOGGLE: Action.MANAGE_USERS,
@@ -61,6 +62,7 @@ BUTTONS: dict[ActionId, Action] = {
     ActionId.DISPUTE_ACCEPT: Action.ACCEPT_DISPUTE,
     ActionId.DISPUTE_RESPONSE_APPROVE: Action.DECIDE_DISPUTE_RESPONSE,
     ActionId.DISPUTE_RESPONSE_REJECT: Action.DECIDE_DISPUTE_RESPONSE,
+    ActionId.DISPUTE_RESPONSE_WITHDRAW: Action.DRAFT_DISPUTE_RESPONSE,  # the drafter's alone
 }
 
 MODALS: dict[CallbackId, Action] = {
