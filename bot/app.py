@@ -170,6 +170,7 @@ def create_worker(
             services.disputes.remind,
             services.refunds.sweep,  # approvals: reminded of once, expired (bot/policy.py)
             services.disputes.sweep,
+            services.disputes.acceptances.sweep,
             delivery.deliver,
             services.refunds.check_pending,
             services.deliveries.forget_old,

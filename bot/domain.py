@@ -449,6 +449,38 @@ class DisputeResponseInfo:
     draft_ts: str | None = None
 
 
+class AcceptanceState(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUBMITTING = "submitting"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class DisputeAcceptanceInfo:
+    """Accepting a dispute, asked for by one manager and decided by another (or by an admin),
+    when the approval policy says its amount needs a second pair of eyes."""
+
+    id: str
+    dispute_id: str
+    amount: Money
+    state: AcceptanceState
+    requester_username: str
+    requester_slack_id: str
+    created_at: datetime
+    approval_rule: str | None = None
+    decided_by_username: str | None = None
+    decided_by_slack_id: str | None = None
+    rejection_reason: str | None = None
+    failure_reason: str | None = None
+    message_channel: str | None = None
+    message_ts: str | None = None
+
+
 @dataclass(frozen=True)
 class DisputeThreadInfo:
     dispute_id: str
@@ -477,3 +509,4 @@ class Notice:
     refund: RefundRequestInfo | None = None
     response: DisputeResponseInfo | None = None
     ask_by: date | None = None  # a dispute's: the firm's own date for its response
+    acceptance: DisputeAcceptanceInfo | None = None

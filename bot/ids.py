@@ -51,6 +51,9 @@ class ActionId(StrEnum):
     DISPUTE_RESPONSE_APPROVE = "dispute_response_approve"
     DISPUTE_RESPONSE_REJECT = "dispute_response_reject"
     DISPUTE_RESPONSE_WITHDRAW = "dispute_response_withdraw"
+    ACCEPTANCE_APPROVE = "dispute_acceptance_approve"
+    ACCEPTANCE_REJECT = "dispute_acceptance_reject"
+    ACCEPTANCE_WITHDRAW = "dispute_acceptance_withdraw"
 
 
 class CallbackId(StrEnum):
@@ -61,6 +64,7 @@ class CallbackId(StrEnum):
     HISTORY_COLUMNS = "history_columns"
     DISPUTE_RESPONSE = "dispute_response"
     DISPUTE_RESPONSE_REJECT = "dispute_response_reject"
+    ACCEPTANCE_REJECT = "dispute_acceptance_reject"
 
 
 class EventName(StrEnum):
@@ -88,6 +92,7 @@ class JobKind(StrEnum):
     REFUND_EXECUTE = "refund.execute"
     DISPUTE_SUBMIT = "dispute.submit"
     DISPUTE_ACCEPT = "dispute.accept"
+    ACCEPTANCE_CARRY_OUT = "dispute.acceptance"  # an approved acceptance request
 
 
 class NoticeKind(StrEnum):
@@ -105,6 +110,10 @@ class NoticeKind(StrEnum):
     RESPONSE_UPDATE = "dispute.response.update"  # the draft rendered again in its new state
     RESPONSE_MILESTONE = "dispute.response.milestone"  # a reply in the dispute's thread
     RESPONSE_DM = "dispute.response.dm"  # to a person who may decide, or the drafter
+    ACCEPTANCE_REQUEST = "dispute.acceptance"  # asking to accept, with its buttons, in the thread
+    ACCEPTANCE_UPDATE = "dispute.acceptance.update"  # that request rendered again
+    ACCEPTANCE_MILESTONE = "dispute.acceptance.milestone"  # a reply in the dispute's thread
+    ACCEPTANCE_DM = "dispute.acceptance.dm"  # to a person who may decide, or the requester
     REFUND_REQUEST = "refund.request"  # the approval message, with its buttons
     REFUND_UPDATE = "refund.update"  # the approval message rendered again in its new state
     REFUND_MILESTONE = "refund.milestone"  # a reply in the approval message's thread

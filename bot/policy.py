@@ -76,7 +76,15 @@ POLICY_TABLE: tuple[Row, ...] = (
         "one admin, not the requester (a manager may still reject)",
     ),
     Row("dispute response", "one manager or admin, not the drafter"),
-    Row("accepting a dispute (any amount)", "one manager or admin"),
+    Row("accepting a dispute under the threshold", "one manager or admin (the click itself)"),
+    Row(
+        "accepting a dispute at or over it, `two_approvers`",
+        "the manager or admin who clicks Accept asks, and another approves (two in all)",
+    ),
+    Row(
+        "accepting a dispute at or over it, `admin`",
+        "an admin's click accepts; anyone else's asks, and an admin approves",
+    ),
     Row(
         "any request undecided for `PAYBOT_APPROVAL_REMIND_HOURS` (default 24)",
         "raised again in its thread and sent by DM to everyone who may decide it, once",

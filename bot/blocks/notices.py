@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import disputes, refunds
+from bot.blocks import acceptances, disputes, refunds
 from bot.domain import Money, Notice
 from bot.ids import NoticeKind
 from bot.nacha import describe_return
@@ -57,6 +57,14 @@ def render(notice: Notice) -> tuple[list[Block], str]:
         if kind == NoticeKind.MATTER_MISSING:
             return [], refunds.matter_members_missing([str(e) for e in payload["emails"]])
         return [], refunds.milestone_text(request, milestone)  # REFUND_MILESTONE, REFUND_DM
+    if notice.acceptance is not None:
+        acceptance = notice.acceptance
+        if kind in (NoticeKind.ACCEPTANCE_REQUEST, NoticeKind.ACCEPTANCE_UPDATE):
+            return (
+                acceptances.acceptance_message(acceptance),
+                acceptances.acceptance_text(acceptance),
+            )
+        return [], acceptances.milestone_text(acceptance, str(payload["milestone"]))
     if notice.response is not None:
         response = notice.response
         if kind == NoticeKind.RESPONSE_DRAFT:

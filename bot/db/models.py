@@ -248,6 +248,46 @@ class DisputeResponse(Base):
     updated_at: Mapped[datetime]
 
 
+# One acceptance waiting per dispute.
+LIVE_ACCEPTANCE = "state NOT IN ('rejected', 'failed', 'accepted', 'withdrawn', 'expired')"
+
+
+class DisputeAcceptance(Base):
+    """Accepting a dispute that needs a second pair of eyes (bot/policy.py): requested ->
+    approved | rejected | withdrawn | expired; approved -> submitting -> accepted | failed."""
+
+    __tablename__ = "dispute_acceptances"
+    __table_args__ = (
+        Index(
+            "uq_dispute_acceptances_live",
+            "dispute_id",
+            unique=True,
+            sqlite_where=text(LIVE_ACCEPTANCE),
+            postgresql_where=text(LIVE_ACCEPTANCE),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(String(100), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigId)
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16))
+    approval_rule: Mapped[str | None] = mapped_column(String(16))
+    requester_username: Mapped[str] = mapped_column(String(32))
+    requester_slack_id: Mapped[str] = mapped_column(String(32))
+    decided_by_username: Mapped[str | None] = mapped_column(String(32))
+    decided_by_slack_id: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    reminded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class HistoryColumns(Base):
     """The history columns a portal user chose to see; a user with no row sees the defaults."""
 

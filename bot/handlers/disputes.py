@@ -9,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.acceptances import reject_acceptance_modal
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
 from bot.domain import EVIDENCE_FIELDS, PortalAccount, Source
@@ -64,4 +65,13 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         reject=ActionId.DISPUTE_RESPONSE_REJECT,
         reason_submitted=CallbackId.DISPUTE_RESPONSE_REJECT,
         withdraw=ActionId.DISPUTE_RESPONSE_WITHDRAW,
+    )
+    register_decisions(
+        app,
+        disputes.acceptances,
+        reject_acceptance_modal,
+        approve=ActionId.ACCEPTANCE_APPROVE,
+        reject=ActionId.ACCEPTANCE_REJECT,
+        reason_submitted=CallbackId.ACCEPTANCE_REJECT,
+        withdraw=ActionId.ACCEPTANCE_WITHDRAW,
     )

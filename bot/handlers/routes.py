@@ -63,11 +63,15 @@ BUTTONS: dict[ActionId, Action] = {
     ActionId.DISPUTE_RESPONSE_APPROVE: Action.DECIDE_DISPUTE_RESPONSE,
     ActionId.DISPUTE_RESPONSE_REJECT: Action.DECIDE_DISPUTE_RESPONSE,
     ActionId.DISPUTE_RESPONSE_WITHDRAW: Action.DRAFT_DISPUTE_RESPONSE,  # the drafter's alone
+    ActionId.ACCEPTANCE_APPROVE: Action.ACCEPT_DISPUTE,
+    ActionId.ACCEPTANCE_REJECT: Action.ACCEPT_DISPUTE,
+    ActionId.ACCEPTANCE_WITHDRAW: Action.ACCEPT_DISPUTE,  # the requester's alone
 }
 
 MODALS: dict[CallbackId, Action] = {
     CallbackId.REFUND_REQUEST: Action.REQUEST_REFUND,
     CallbackId.REFUND_REJECT: Action.DECIDE_REFUND,
+    CallbackId.ACCEPTANCE_REJECT: Action.ACCEPT_DISPUTE,
     CallbackId.USER_ADD: Action.MANAGE_USERS,
     CallbackId.USER_EDIT: Action.MANAGE_USERS,
     CallbackId.HISTORY_COLUMNS: Action.HISTORY,

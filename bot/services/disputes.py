@@ -33,6 +33,7 @@ from bot.pan import random_id
 from bot.policy import Policy
 from bot.processors.gateway import Gateway
 from bot.roles import Action
+from bot.services.acceptances import Acceptances
 from bot.services.access import too_late
 from bot.services.approvals import Approvals, Flow
 from bot.services.audit import AuditLog, AuditRecord, Outcome
@@ -107,6 +108,9 @@ class Disputes:
         self.deadlines = Deadlines(sessions, notify_channel, clock, margin_days, zone)
         self._approvals = Approvals(
             FLOW, sessions, audit, clock, ResponsesOwed(notify_channel), policy
+        )
+        self.acceptances = Acceptances(
+            sessions, audit, notify_channel, self.accept, self._still_open, clock, policy
         )
 
     # -- where each dispute lives in Slack ------------------------------------------------
@@ -302,7 +306,9 @@ class Disputes:
         self, actor: PortalAccount, dispute_id: str, source: Source
     ) -> Dispute:
         """Record the decision (audited) and the job that tells the processor, before Slack is
-        answered. Only the first of many clicks is the accept; the others are audited refusals."""
+        answered. Only the first of many clicks is the accept; the others are audited refusals.
+        A dispute the approval policy says needs a second pair of eyes becomes a request to
+        accept it instead (services/acceptances.py)."""
         dispute = await self._gateway.get_dispute(dispute_id)
         if dispute is None:
             raise NotFound("That dispute no longer exists at the processor.")
@@ -313,6 +319,10 @@ class Disputes:
                 else f"This dispute is {dispute.status.said}: it cannot be accepted now."
             )
             await self._already(actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, why)
+        rule = self.acceptances.rule(actor, dispute)
+        if rule is not None:  # the approval policy asks for a second pair of eyes
+            await self.acceptances.request(actor, dispute, rule, source)
+            return dispute
         now = self._clock()
         try:
             async with self._sessions.begin() as session:

@@ -44,10 +44,18 @@ IN_APPROVAL_THREAD = {
     NoticeKind.REFUND_OVERDUE,
     NoticeKind.MATTER_MISSING,
 }
+ACCEPTANCE_KINDS = {
+    NoticeKind.ACCEPTANCE_REQUEST,
+    NoticeKind.ACCEPTANCE_UPDATE,
+    NoticeKind.ACCEPTANCE_MILESTONE,
+    NoticeKind.ACCEPTANCE_DM,
+}
 IN_DISPUTE_THREAD = {
     NoticeKind.RESPONSE_DRAFT,
     NoticeKind.RESPONSE_MILESTONE,
     NoticeKind.DISPUTE_ACCEPTED,
+    NoticeKind.ACCEPTANCE_REQUEST,
+    NoticeKind.ACCEPTANCE_MILESTONE,
 }
 
 
@@ -105,6 +113,9 @@ class Notices:
         if kind in RESPONSE_KINDS:
             response = await self._disputes.response(item.object_id)
             return Notice(kind, item.object_id, item.payload, now, response=response)
+        if kind in ACCEPTANCE_KINDS:
+            acceptance = await self._disputes.acceptances.get(item.object_id)
+            return Notice(kind, item.object_id, item.payload, now, acceptance=acceptance)
         dispute = await self._gateway.get_dispute(item.object_id)
         if dispute is None:
             raise LookupError(f"dispute {item.object_id} not found at the processor")
@@ -148,7 +159,13 @@ class Notices:
                 raise NotReady(notice.object_id)
             return Thread(request.approval_channel, request.approval_ts)
         if kind in IN_DISPUTE_THREAD:
-            dispute_id = notice.response.dispute_id if notice.response else notice.object_id
+            dispute_id = (
+                notice.response.dispute_id
+                if notice.response
+                else notice.acceptance.dispute_id
+                if notice.acceptance
+                else notice.object_id
+            )
             where = await self._disputes.thread(dispute_id)
             if where is None or not (where.channel and where.thread_ts):
                 raise NotReady(dispute_id)
@@ -173,6 +190,9 @@ class Notices:
             return notice.refund.approval_channel, notice.refund.approval_ts
         if notice.response and notice.response.draft_channel and notice.response.draft_ts:
             return notice.response.draft_channel, notice.response.draft_ts
+        accepting = notice.acceptance
+        if accepting and accepting.message_channel and accepting.message_ts:
+            return accepting.message_channel, accepting.message_ts
         return None
 
     async def posted(
@@ -184,6 +204,8 @@ class Notices:
             await self._refunds.set_approval_message(notice.object_id, channel, ts)
         elif notice.kind == NoticeKind.RESPONSE_DRAFT:
             await self._disputes.set_draft_message(notice.object_id, channel, ts)
+        elif notice.kind == NoticeKind.ACCEPTANCE_REQUEST:
+            await self._disputes.acceptances.set_message(notice.object_id, channel, ts)
         elif notice.kind == NoticeKind.DISPUTE_CREATED and notice.dispute is not None:
             dispute = notice.dispute
             await self._disputes.track(dispute, notice.matter_id, channel, ts, thread_ts)

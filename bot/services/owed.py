@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import DisputeResponseInfo, RefundRequestInfo
+from bot.domain import DisputeAcceptanceInfo, DisputeResponseInfo, RefundRequestInfo
 from bot.ids import Milestone, NoticeKind
 from bot.services import outbox
 
@@ -120,5 +120,47 @@ class ResponsesOwed:
         for person in people:
             await owe(
                 session, NoticeKind.RESPONSE_DM, person, response_id, now, milestone, person,
+                milestone=milestone,
+            )  # fmt: skip
+
+
+class AcceptancesOwed:
+    """A request to accept a dispute: the request, with its buttons, in the dispute's thread;
+    at each milestone the request rendered again and a reply in the thread (not when accepted:
+    the dispute's own news says it); by DM, a reminder to each person ``to`` who may decide it,
+    and a rejection, expiry or failure to the requester."""
+
+    def __init__(self, channel: str | None) -> None:
+        self._channel = channel
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        acceptance: DisputeAcceptanceInfo,
+        milestone: Milestone | None,
+        now: datetime,
+        /,
+        to: Sequence[str] = (),
+    ) -> None:
+        channel, acceptance_id = self._channel, acceptance.id
+        if not channel:
+            return  # no dispute is announced, so there is no thread to ask in
+        if milestone is None:
+            await owe(session, NoticeKind.ACCEPTANCE_REQUEST, channel, acceptance_id, now)
+            return
+        kinds = []
+        if milestone is not Milestone.REMINDED:
+            kinds.append(NoticeKind.ACCEPTANCE_UPDATE)
+        if milestone is not Milestone.SUBMITTED:
+            kinds.append(NoticeKind.ACCEPTANCE_MILESTONE)
+        for kind in kinds:
+            await owe(session, kind, channel, acceptance_id, now, milestone, milestone=milestone)
+        people = list(to)
+        told = (Milestone.REJECTED, Milestone.EXPIRED, Milestone.FAILED)
+        if milestone in told and acceptance.requester_slack_id:
+            people.append(acceptance.requester_slack_id)
+        for person in people:
+            await owe(
+                session, NoticeKind.ACCEPTANCE_DM, person, acceptance_id, now, milestone, person,
                 milestone=milestone,
             )  # fmt: skip

@@ -38,7 +38,8 @@ log = logging.getLogger("paybot.notify")
 THREADLESS = (NoticeKind.DISPUTE_CREATED, NoticeKind.RETURN_CREATED, NoticeKind.WITHDRAWAL_RETURNED)
 # Top-level posts, each its own message: approval requests (with buttons) and answers to clicks.
 ALONE = (NoticeKind.REFUND_REQUEST, NoticeKind.REPLY)
-UPDATES = (NoticeKind.REFUND_UPDATE, NoticeKind.RESPONSE_UPDATE)  # chat.update of a message
+# chat.update of a message
+UPDATES = (NoticeKind.REFUND_UPDATE, NoticeKind.RESPONSE_UPDATE, NoticeKind.ACCEPTANCE_UPDATE)
 DIGEST_AT = 4  # this many items or more at once for one channel become a digest
 BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as fit
 

@@ -363,3 +363,52 @@ async def test_the_firms_date_and_its_reminders_escalate_each_once(harness: Harn
     assert found is not None and found.status is DisputeStatus.NEEDS_RESPONSE
     answered_in_time(harness)
     await restarted.http.close()
+
+
+async def test_accepting_a_dispute_over_the_threshold_takes_a_second_manager(
+    harness: Harness,
+) -> None:
+    asker = await harness.user("meg", "manager")
+    second = await harness.user("maria", "manager")
+    txn = await harness.charge("2500.00")
+    dispute = await harness.sandbox.dispute(txn.id)
+    await announced(harness, f"Chargeback {dispute.id}")
+    [parent] = notify_messages(harness)
+    await harness.slack.block_action(asker, "dispute_accept", message=parent)
+
+    async def request() -> Message | None:
+        await harness.cycle()
+        replies = harness.fake.messages(NOTIFY, thread_ts=parent.ts)
+        return next(
+            (m for m in replies if "dispute_acceptance_approve" in json.dumps(m.blocks or [])),
+            None,
+        )
+
+    asked = await eventually(request, what="the request to accept in the thread")
+    assert isinstance(asked, Message) and "takes two managers" in json.dumps(asked.blocks)
+    found = await harness.store.services.gateway.get_dispute(dispute.id)
+    assert found is not None and found.status is DisputeStatus.NEEDS_RESPONSE, "not yet"
+
+    await harness.slack.block_action(asker, "dispute_acceptance_approve", message=asked)
+    await harness.fake.wait_for(lambda: told(harness, "four eyes"), what="four-eyes refusal")
+    await harness.slack.block_action(second, "dispute_acceptance_withdraw", message=asked)
+    await harness.fake.wait_for(
+        lambda: told(harness, "Only meg, who asked to accept this dispute"), what="refused"
+    )
+    clicks = [
+        harness.slack.block_action(second, "dispute_acceptance_approve", message=asked)
+        for _ in range(5)
+    ]
+    assert all(r.status == 200 for r in await asyncio.gather(*clicks))
+
+    async def accepted() -> bool:
+        await harness.cycle()
+        found = await harness.store.services.gateway.get_dispute(dispute.id)
+        return found is not None and found.status is DisputeStatus.ACCEPTED
+
+    await eventually(accepted, what="accepted at the processor")
+    await announced(harness, "accepted by")
+    assert "Accepted" in json.dumps(harness.fake.message(NOTIFY, asked.ts).blocks)
+    feed = await harness.store.services.gateway.events(None, 1000)
+    assert len([e for e in feed.events if e.object_id == dispute.id]) == 2, "opened, accepted once"
+    answered_in_time(harness)

@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import (
+    AcceptanceState,
     Account,
     AuditLine,
     Balance,
     DailyTotals,
     Dispute,
+    DisputeAcceptanceInfo,
     DisputeEvidence,
     DisputeResponseInfo,
     DisputeStatus,
@@ -301,3 +303,31 @@ REPORT = Report(
     ),
 )  # fmt: skip
 EMPTY_REPORT = Report(ReportPeriod(date(2026, 10, 1), date(2026, 11, 1), "2026-10"), ())
+
+ACCEPTANCE = DisputeAcceptanceInfo(
+    id="da_0000000000000000001",
+    dispute_id=DISPUTE.id,
+    amount=Money(250000),
+    state=AcceptanceState.REQUESTED,
+    requester_username="meg",
+    requester_slack_id="UMEG",
+    created_at=NOW,
+    approval_rule="one",
+)
+ACCEPTANCES = {
+    "requested": ACCEPTANCE,
+    "admin_rule": replace(ACCEPTANCE, approval_rule="admin"),
+    "rejected": replace(
+        ACCEPTANCE,
+        state=AcceptanceState.REJECTED,
+        decided_by_username="maria",
+        decided_by_slack_id="UMARIA",
+        rejection_reason="We have the signed letter.",
+    ),
+    "accepted": replace(
+        ACCEPTANCE,
+        state=AcceptanceState.ACCEPTED,
+        decided_by_username="maria",
+        decided_by_slack_id="UMARIA",
+    ),
+}

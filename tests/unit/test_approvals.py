@@ -13,7 +13,11 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.db.models import AuditEntry, DisputeResponse, Job, OutboxMessage, RefundRequest
 from bot.domain import (
+    AcceptanceState,
+    Dispute,
     DisputeEvidence,
+    DisputeStatus,
+    Money,
     PortalAccount,
     RefundRequestInfo,
     RefundState,
@@ -26,6 +30,7 @@ from bot.pan import random_id
 from bot.policy import Policy, Rule, SecondApproval
 from bot.roles import Action
 from bot.services import disputes, refunds
+from bot.services.acceptances import Acceptances
 from bot.services.access import RoleDenied
 from bot.services.approvals import REASON_MAX, Approvals, check_reason
 from bot.services.audit import AuditRecord, Outcome
@@ -603,3 +608,78 @@ async def test_a_dispute_response_is_withdrawn_by_its_drafter_alone(
     assert withdrawn.state is ResponseState.WITHDRAWN
     actions = [r.action for r in await audit_rows(store, "dp_1")]
     assert actions.count("withdraw_dispute_response") == 2  # the refusal and the withdrawal
+
+
+# -- accepting a dispute: the machine's third use ------------------------------------------
+
+
+def dispute_of(amount_minor: int, clock: ManualClock) -> Dispute:
+    return Dispute(
+        "dp_9", "txn_9", Money(amount_minor), DisputeStatus.NEEDS_RESPONSE, "Fraud", "10.4",
+        clock() + timedelta(days=10), clock(),
+    )  # fmt: skip
+
+
+def accepting(store: Store, clock: ManualClock, policy: Policy) -> tuple[Acceptances, list[str]]:
+    """The acceptances, and the disputes they accepted at the (stand-in) processor."""
+    accepted: list[str] = []
+
+    async def accept(dispute_id: str, by: str) -> Dispute:
+        accepted.append(dispute_id)
+        return dispute_of(0, clock)
+
+    async def still_open(dispute_id: str) -> None:
+        return None
+
+    machine = Acceptances(
+        store.sessions, store.services.audit, "C0NOTIFY", accept, still_open, clock, policy
+    )
+    return machine, accepted
+
+
+async def test_what_accepting_needs_follows_the_policy_and_the_clicker(
+    store: Store, clock: ManualClock
+) -> None:
+    admin_rule = Policy(100_000, SecondApproval.ADMIN)
+    for policy, actor, amount, needs in (
+        (POLICY, person("mona"), 99_999, None),
+        (POLICY, person("mona"), 100_000, Rule.ONE),  # one more besides the clicker: two in all
+        (admin_rule, person("mona"), 100_000, Rule.ADMIN),
+        (admin_rule, person("ada", "admin"), 100_000, None),
+        (Policy(), person("mona"), 10**9, None),
+    ):
+        machine, _ = accepting(store, clock, policy)
+        assert machine.rule(actor, dispute_of(amount, clock)) is needs, (policy, actor, amount)
+
+
+async def test_an_acceptance_request_is_approved_by_another_and_carried_out_once(
+    store: Store, clock: ManualClock
+) -> None:
+    machine, accepted = accepting(store, clock, POLICY)
+    dispute = dispute_of(250_000, clock)
+    asked = await machine.request(person("meg"), dispute, Rule.ONE, Source.BUTTON)
+    assert asked.state is AcceptanceState.REQUESTED
+    with pytest.raises(Denied, match="four eyes"):
+        await machine.approve(person("meg"), asked.id, Source.BUTTON)
+    with pytest.raises(RefundRefused, match="already waiting for a second approval"):
+        await machine.request(person("otto"), dispute, Rule.ONE, Source.BUTTON)
+    approved = await machine.approve(person("mona"), asked.id, Source.BUTTON)
+    assert approved.state is AcceptanceState.APPROVED
+    assert [kind for kind, _, _ in await jobs(store)] == [JobKind.ACCEPTANCE_CARRY_OUT]
+    done = await machine.carry_out(asked.id)
+    again = await machine.carry_out(asked.id)
+    assert done.state is again.state is AcceptanceState.ACCEPTED
+    assert accepted == ["dp_9"], "accepted at the processor once"
+
+
+async def test_under_the_admin_rule_a_manager_cannot_approve_an_acceptance(
+    store: Store, clock: ManualClock
+) -> None:
+    machine, _ = accepting(store, clock, Policy(100_000, SecondApproval.ADMIN))
+    asked = await machine.request(
+        person("meg"), dispute_of(250_000, clock), Rule.ADMIN, Source.BUTTON
+    )
+    with pytest.raises(Denied, match="needs an admin's approval"):
+        await machine.approve(person("mona"), asked.id, Source.BUTTON)
+    approved = await machine.approve(person("ada", "admin"), asked.id, Source.BUTTON)
+    assert approved.state is AcceptanceState.APPROVED

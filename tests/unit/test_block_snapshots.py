@@ -26,6 +26,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 import bot.blocks
 from bot.blocks import (
+    acceptances,
     approvals,
     audit,
     common,
@@ -78,6 +79,8 @@ CASES = [
     case(disputes.return_message, "r01", s.RETURN, "Insufficient funds"),
     case(disputes.withdrawal_return_message, "r02", "wd_1", "3,500.00 USD", "R02", "Closed"),
     case(disputes.response_modal, "needs_response", s.DISPUTE),
+    *(case(acceptances.acceptance_message, k, a) for k, a in s.ACCEPTANCES.items()),
+    case(acceptances.reject_acceptance_modal, "requested", s.ACCEPTANCE),
     case(disputes.response_modal, "firms_date", s.DISPUTE, None, date(2026, 11, 20)),
     case(disputes.dispute_message, "firms_date", s.DISPUTE, "MAT-1001", s.NOW, date(2026, 11, 20)),
     *(case(disputes.response_draft, state, r) for state, r in s.RESPONSES.items()),
