@@ -205,10 +205,11 @@ def reminder_text(
     channel when the portal has none in Slack)."""
     if stage == "margin":
         asked = ask_by_text(ask_by) if ask_by else "today"
+        late = ask_by is not None and ask_by < now.date()
         return (
             f"📅 Chargeback {inline(dispute.id)} ({dispute.amount}): the firm's date for its "
-            f"response is {asked}, ahead of the processor's respond-by date "
-            f"{deadline_text(dispute, now)}. Draft the response now."
+            f"response {'was' if late else 'is'} {asked}, ahead of the processor's respond-by "
+            f"date {deadline_text(dispute, now)}. Draft the response now."
         )
     if stage == "overdue":
         who = " ".join(f"<@{user}>" for user in managers) or "<!channel>"

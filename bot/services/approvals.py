@@ -9,7 +9,8 @@ domain actions that carry a decision out) and the messages its milestone owes, i
 transaction. Whoever loses a race is told
 what happened instead, and a person's late decision is audited as refused (``access.too_late``).
 
-Refund requests and dispute responses are two :class:`Flow` s of it: a ``Flow`` names the rows,
+Refund requests, dispute responses and requests to accept a dispute (services/acceptances.py)
+are three :class:`Flow` s of it (services/flow.py): a ``Flow`` names the rows,
 the words, the deciding action and what is audited; ``decide`` takes what else must still hold
 (``check``), the jobs that carry the decision out and the milestone people are told of.
 

@@ -80,7 +80,9 @@ class Deadlines:
         for row in rows:
             times = sorted(self._reminder_times(row.respond_by), key=lambda pair: pair[1])
             due = [(stage, at) for stage, at in times if at <= now]
-            if not due or await self._submitted(row.dispute_id, since=row.deadline_set_at):
+            if not due or getattr(row, REMINDED[due[-1][0]].key) is not None:
+                continue  # nothing due, or told already: no write every round
+            if await self._submitted(row.dispute_id, since=row.deadline_set_at):
                 continue
             stage, _ = due[-1]
             if await self._remind(row, stage, [s for s, _ in due[:-1]], now):
@@ -114,6 +116,8 @@ class Deadlines:
                 )
             if not self._channel:
                 return True
+            # A deadline set again (a new stage or date) is reminded of again: its own keys.
+            answer = f":{row.deadline_set_at:%Y%m%dT%H%M%S}" if row.deadline_set_at else ""
             payload: dict[str, object] = {"stage": stage}
             if stage == "margin":
                 payload["ask_by"] = self.ask_by(row.respond_by).isoformat()
@@ -122,7 +126,7 @@ class Deadlines:
                 payload["managers"] = managers
             await outbox.add(
                 session,
-                key=f"reminder:{row.dispute_id}:{stage}",
+                key=f"reminder:{row.dispute_id}:{stage}{answer}",
                 kind=NoticeKind.DISPUTE_REMINDER,
                 channel=self._channel,
                 object_id=row.dispute_id,
@@ -139,7 +143,7 @@ class Deadlines:
                 for user in dict.fromkeys([*([drafter] if drafter else []), *managers]):
                     await outbox.add(
                         session,
-                        key=f"{NoticeKind.DISPUTE_DEADLINE_DM}:{row.dispute_id}:{user}",
+                        key=f"{NoticeKind.DISPUTE_DEADLINE_DM}:{row.dispute_id}:{user}{answer}",
                         kind=NoticeKind.DISPUTE_DEADLINE_DM,
                         channel=user,
                         object_id=row.dispute_id,
