@@ -99,9 +99,9 @@ class Settings(BaseSettings):
     paybot_refund_second_approval_over: Decimal | None = Field(default=None, gt=0)
     paybot_second_approval: SecondApproval = SecondApproval.TWO_APPROVERS
     # Hours a request waits undecided before it is raised again (once), and before it expires;
-    # unset: never.
-    paybot_approval_remind_hours: float | None = Field(default=24.0, gt=0, le=24 * 365)
-    paybot_approval_expire_hours: float | None = Field(default=None, gt=0, le=24 * 365)
+    # 0 (or, for the expiry, unset): never.
+    paybot_approval_remind_hours: float = Field(default=24.0, ge=0, le=24 * 365)
+    paybot_approval_expire_hours: float | None = Field(default=None, ge=0, le=24 * 365)
     # The firm's own deadline for a dispute: this many business days before the processor's.
     paybot_dispute_margin_days: int = Field(default=5, ge=0, le=30)
 

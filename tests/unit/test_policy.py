@@ -3,9 +3,14 @@ shows them: one source, and a copy kept in step."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from bot.policy import policy_table_markdown
+import pytest
+
+from bot.config import load_settings
+from bot.errors import ConfigError
+from bot.policy import Policy, SecondApproval, policy_table_markdown
 from bot.roles import roles_table_markdown
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -34,3 +39,19 @@ def test_every_policy_setting_is_in_the_readme() -> None:
         "PAYBOT_DISPUTE_MARGIN_DAYS",
     ):
         assert f"| `{name}` |" in text, name
+
+
+def test_the_settings_make_the_policy() -> None:
+    policy = load_settings(
+        paybot_refund_second_approval_over="1000.00",
+        paybot_second_approval="admin",
+        paybot_approval_remind_hours="0",
+        paybot_approval_expire_hours="36",
+    ).policy
+    assert policy == Policy(100_000, SecondApproval.ADMIN, None, timedelta(hours=36))
+    defaults = load_settings().policy
+    assert defaults == Policy(None, SecondApproval.TWO_APPROVERS, timedelta(hours=24), None)
+    with pytest.raises(ConfigError, match="PAYBOT_SECOND_APPROVAL is malformed"):
+        load_settings(paybot_second_approval="three")
+    with pytest.raises(ConfigError, match="PAYBOT_REFUND_SECOND_APPROVAL_OVER is malformed"):
+        load_settings(paybot_refund_second_approval_over="-5")
