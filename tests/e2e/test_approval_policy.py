@@ -417,3 +417,30 @@ async def test_accepting_a_dispute_over_the_threshold_takes_a_second_manager(
     feed = await harness.store.services.gateway.events(None, 1000)
     assert len([e for e in feed.events if e.object_id == dispute.id]) == 2, "opened, accepted once"
     answered_in_time(harness)
+
+
+async def test_under_the_admin_setting_one_admin_approves_and_a_manager_is_refused(
+    database_url: str, clock: ManualClock
+) -> None:
+    async with AsyncExitStack() as stack:
+        harness = await start_harness(stack, database_url, clock, paybot_second_approval="admin")
+        staff = await harness.user("sam", "staff")
+        manager = await harness.user("meg", "manager")
+        admin = await harness.user("ada", "admin")
+        txn = await harness.charge("1000.00")  # at the threshold: the policy applies
+        parent = await request_refund(harness, staff, txn.id, "Overpaid")
+        assert "needs an admin's approval" in json.dumps(parent.blocks)
+        await harness.slack.block_action(manager, "refund_approve", message=parent)
+        await harness.fake.wait_for(
+            lambda: told(harness, "needs an admin's approval"), what="the manager refused"
+        )
+        assert await state_is(harness, txn.id, RefundState.REQUESTED)
+        await harness.slack.block_action(admin, "refund_approve", message=parent)
+
+        async def sent() -> bool:
+            await harness.cycle()
+            return await state_is(harness, txn.id, RefundState.PENDING)
+
+        await eventually(sent, what="the refund sent on one admin's approval")
+        assert len((await harness.sandbox.show(txn.id))["refunds"]) == 1
+        answered_in_time(harness)
