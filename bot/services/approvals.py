@@ -370,6 +370,8 @@ class Approvals(Generic[Info]):
                 )
                 if claimed.rowcount != 1:  # type: ignore[attr-defined]
                     continue
+                # As it stands now (a first approval may have come since it was read).
+                row = await session.get(model, row.id, populate_existing=True)
                 users = await self._deciders(session, row)
                 await self._tell(session, flow.info(row), Milestone.REMINDED, now, to=users)
             done += 1
