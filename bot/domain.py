@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from bot.acceptance import DisputeAcceptanceInfo
 
 T = TypeVar("T")
 
@@ -449,38 +452,6 @@ class DisputeResponseInfo:
     draft_ts: str | None = None
 
 
-class AcceptanceState(StrEnum):
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    SUBMITTING = "submitting"
-    ACCEPTED = "accepted"
-    FAILED = "failed"
-    WITHDRAWN = "withdrawn"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True)
-class DisputeAcceptanceInfo:
-    """Accepting a dispute, asked for by one manager and decided by another (or by an admin),
-    when the approval policy says its amount needs a second pair of eyes."""
-
-    id: str
-    dispute_id: str
-    amount: Money
-    state: AcceptanceState
-    requester_username: str
-    requester_slack_id: str
-    created_at: datetime
-    approval_rule: str | None = None
-    decided_by_username: str | None = None
-    decided_by_slack_id: str | None = None
-    rejection_reason: str | None = None
-    failure_reason: str | None = None
-    message_channel: str | None = None
-    message_ts: str | None = None
-
-
 @dataclass(frozen=True)
 class DisputeThreadInfo:
     dispute_id: str
@@ -509,4 +480,4 @@ class Notice:
     refund: RefundRequestInfo | None = None
     response: DisputeResponseInfo | None = None
     ask_by: date | None = None  # a dispute's: the firm's own date for its response
-    acceptance: DisputeAcceptanceInfo | None = None
+    acceptance: DisputeAcceptanceInfo | None = None  # bot/acceptance.py

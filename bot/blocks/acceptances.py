@@ -7,9 +7,9 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ConfirmObject
 from slack_sdk.models.views import View
 
+from bot.acceptance import AcceptanceState, DisputeAcceptanceInfo
 from bot.blocks.approvals import decision_buttons, rejection_modal, status_line
 from bot.blocks.text import inline, note, paragraph
-from bot.domain import AcceptanceState, DisputeAcceptanceInfo
 from bot.ids import ActionId, CallbackId
 from bot.policy import Rule
 

@@ -10,18 +10,12 @@ from typing import Any
 
 from sqlalchemy import update
 
+from bot.acceptance import AcceptanceState, DisputeAcceptanceInfo
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeAcceptance
 from bot.db.records import record
-from bot.domain import (
-    AcceptanceState,
-    Dispute,
-    DisputeAcceptanceInfo,
-    Money,
-    PortalAccount,
-    Source,
-)
+from bot.domain import Dispute, Money, PortalAccount, Source
 from bot.errors import ProcessorError, RefundRefused
 from bot.ids import JobKind, Milestone
 from bot.pan import random_id

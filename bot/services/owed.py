@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import DisputeAcceptanceInfo, DisputeResponseInfo, RefundRequestInfo
+from bot.acceptance import DisputeAcceptanceInfo
+from bot.domain import DisputeResponseInfo, RefundRequestInfo
 from bot.ids import Milestone, NoticeKind
 from bot.services import outbox
 

@@ -8,14 +8,13 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.acceptance import AcceptanceState, DisputeAcceptanceInfo
 from bot.domain import (
-    AcceptanceState,
     Account,
     AuditLine,
     Balance,
     DailyTotals,
     Dispute,
-    DisputeAcceptanceInfo,
     DisputeEvidence,
     DisputeResponseInfo,
     DisputeStatus,

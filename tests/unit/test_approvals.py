@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.acceptance import AcceptanceState
 from bot.clock import ManualClock
 from bot.db.models import AuditEntry, DisputeResponse, Job, OutboxMessage, RefundRequest
 from bot.domain import (
-    AcceptanceState,
     Dispute,
     DisputeEvidence,
     DisputeStatus,
