@@ -168,6 +168,9 @@ def create_worker(
         periodic=[
             services.events.poll,
             services.disputes.remind,
+            services.refunds.sweep,  # approvals: reminded of once, expired (bot/policy.py)
+            services.disputes.sweep,
+            services.disputes.acceptances.sweep,
             delivery.deliver,
             services.refunds.check_pending,
             services.digests.post_due,

@@ -77,3 +77,23 @@ def add_business_days(start: datetime, days: int, zone: tzinfo = UTC) -> datetim
             days -= 1
     moved = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=zone)
     return moved.astimezone(start.tzinfo or UTC)
+
+
+def subtract_business_days(start: datetime, days: int, zone: tzinfo = UTC) -> datetime:
+    """``start`` moved ``days`` bank days back, counted on the firm's calendar, at the same local
+    time of day (``add_business_days`` the other way)."""
+    local = start.astimezone(zone)
+    current = local.date()
+    while days > 0:
+        current -= timedelta(days=1)
+        if is_business_day(current):
+            days -= 1
+    moved = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=zone)
+    return moved.astimezone(start.tzinfo or UTC)
+
+
+def margin_start(due: datetime, days: int, zone: tzinfo = UTC) -> datetime:
+    """When the firm's own date (``days`` business days before ``due``) begins: the start of
+    that day on the firm's calendar, so its reminder comes as the day begins, not at the hour the
+    processor's deadline happens to fall."""
+    return day_start(local_day(subtract_business_days(due, days, zone), zone), zone)

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.clock import DEFAULT_ZONE, zone_named
 from bot.errors import ConfigError
+from bot.policy import Policy, SecondApproval
 
 Backend = Literal["sandbox", "stripe", "payrix"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -105,6 +106,26 @@ class Settings(BaseSettings):
     # A bookkeeping checklist still open this many business days after it was posted is
     # reminded once in its thread.
     paybot_checklist_remind_business_days: int = Field(default=2, ge=1, le=60)
+    # The approval policy (bot/policy.py, whose table is in the README): refunds (and accepting
+    # disputes) of this amount or more need a second approval, of the kind
+    # PAYBOT_SECOND_APPROVAL names; unset, one approval is enough.
+    paybot_refund_second_approval_over: Decimal | None = Field(default=None, gt=0)
+    paybot_second_approval: SecondApproval = SecondApproval.TWO_APPROVERS
+    # Hours a request waits undecided before it is raised again (once), and before it expires;
+    # 0 (or, for the expiry, unset): never.
+    paybot_approval_remind_hours: float = Field(default=24.0, ge=0, le=24 * 365)
+    paybot_approval_expire_hours: float | None = Field(default=None, ge=0, le=24 * 365)
+    # The firm's own deadline for a dispute: this many business days before the processor's.
+    paybot_dispute_margin_days: int = Field(default=5, ge=0, le=30)
+
+    @property
+    def policy(self) -> Policy:
+        return Policy.of(
+            self.paybot_refund_second_approval_over,
+            self.paybot_second_approval,
+            self.paybot_approval_remind_hours,
+            self.paybot_approval_expire_hours,
+        )
 
     @property
     def zone(self) -> ZoneInfo:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from bot.acceptance import DisputeAcceptanceInfo
     from bot.bookkeeping import ChecklistInfo
 
 T = TypeVar("T")
@@ -419,12 +420,15 @@ REASON_MAX = 500
 
 class RefundState(StrEnum):
     REQUESTED = "requested"
+    AWAITING_SECOND = "awaiting_second"  # one of two approvals given (bot/policy.py)
     APPROVED = "approved"
     REJECTED = "rejected"
     SUBMITTING = "submitting"
     PENDING = "pending"  # accepted by the processor, settling in 1-2 business days
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"  # by its requester, before a decision
+    EXPIRED = "expired"  # undecided for PAYBOT_APPROVAL_EXPIRE_HOURS
 
 
 @dataclass(frozen=True)
@@ -446,6 +450,9 @@ class RefundRequestInfo:
     failure_reason: str | None = None
     approval_channel: str | None = None
     approval_ts: str | None = None
+    approval_rule: str | None = None  # bot.policy.Rule; None: one approval
+    first_approver_username: str | None = None
+    first_approver_slack_id: str | None = None
     # The bank day (the firm's calendar) the refund is expected to have settled by; set by
     # Refunds.get, which knows the firm's zone.
     expected_by: date | None = None
@@ -458,6 +465,8 @@ class ResponseState(StrEnum):
     SUBMITTING = "submitting"
     SUBMITTED = "submitted"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -507,3 +516,5 @@ class Notice:
     response: DisputeResponseInfo | None = None
     checklist: ChecklistInfo | None = None
     account: Account | None = None  # the payment's, for a dispute or a return: trust is a debit
+    ask_by: date | None = None  # a dispute's: the firm's own date for its response
+    acceptance: DisputeAcceptanceInfo | None = None  # bot/acceptance.py

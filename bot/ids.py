@@ -23,6 +23,7 @@ class ActionId(StrEnum):
     REFUND_OPEN = "refund_open"
     REFUND_APPROVE = "refund_approve"
     REFUND_REJECT = "refund_reject"
+    REFUND_WITHDRAW = "refund_withdraw"
     USERS_ADD = "users_add"
     USERS_EDIT = "users_edit"
     USERS_TOGGLE = "users_toggle"
@@ -50,6 +51,10 @@ class ActionId(StrEnum):
     DISPUTE_RESPONSE_APPROVE = "dispute_response_approve"
     DISPUTE_RESPONSE_REJECT = "dispute_response_reject"
     CHECKLIST_TICK = "checklist_tick"  # the checkboxes of a bookkeeping checklist
+    DISPUTE_RESPONSE_WITHDRAW = "dispute_response_withdraw"
+    ACCEPTANCE_APPROVE = "dispute_acceptance_approve"
+    ACCEPTANCE_REJECT = "dispute_acceptance_reject"
+    ACCEPTANCE_WITHDRAW = "dispute_acceptance_withdraw"
 
 
 class CallbackId(StrEnum):
@@ -60,6 +65,7 @@ class CallbackId(StrEnum):
     HISTORY_COLUMNS = "history_columns"
     DISPUTE_RESPONSE = "dispute_response"
     DISPUTE_RESPONSE_REJECT = "dispute_response_reject"
+    ACCEPTANCE_REJECT = "dispute_acceptance_reject"
 
 
 class EventName(StrEnum):
@@ -89,6 +95,7 @@ class JobKind(StrEnum):
     REFUND_EXECUTE = "refund.execute"
     DISPUTE_SUBMIT = "dispute.submit"
     DISPUTE_ACCEPT = "dispute.accept"
+    ACCEPTANCE_CARRY_OUT = "dispute.acceptance"  # an approved acceptance request
 
 
 class NoticeKind(StrEnum):
@@ -100,11 +107,17 @@ class NoticeKind(StrEnum):
     WITHDRAWAL_RETURNED = "withdrawal.returned"
     DISPUTE_REMINDER = "dispute.reminder"
     DISPUTE_DM = "dispute.dm"
+    DISPUTE_DEADLINE_DM = "dispute.deadline.dm"  # a day before the processor's date
     DISPUTE_ACCEPTED = "dispute.accepted"  # a reply in the dispute's thread
     RESPONSE_DRAFT = "dispute.response"  # the drafted response, with its buttons, in the thread
     RESPONSE_UPDATE = "dispute.response.update"  # the draft rendered again in its new state
     RESPONSE_MILESTONE = "dispute.response.milestone"  # a reply in the dispute's thread
     RESPONSE_DOCUMENTS = "dispute.response.documents"  # its documents, uploaded to the thread
+    RESPONSE_DM = "dispute.response.dm"  # to a person who may decide, or the drafter
+    ACCEPTANCE_REQUEST = "dispute.acceptance"  # asking to accept, with its buttons, in the thread
+    ACCEPTANCE_UPDATE = "dispute.acceptance.update"  # that request rendered again
+    ACCEPTANCE_MILESTONE = "dispute.acceptance.milestone"  # a reply in the dispute's thread
+    ACCEPTANCE_DM = "dispute.acceptance.dm"  # to a person who may decide, or the requester
     REFUND_REQUEST = "refund.request"  # the approval message, with its buttons
     REFUND_UPDATE = "refund.update"  # the approval message rendered again in its new state
     REFUND_MILESTONE = "refund.milestone"  # a reply in the approval message's thread
@@ -128,3 +141,7 @@ class Milestone(StrEnum):
     SUBMITTED = "submitted"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    FIRST_APPROVAL = "first_approval"  # one of two approvals given
+    REMINDED = "reminded"  # still undecided: raised again
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"

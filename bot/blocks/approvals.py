@@ -37,8 +37,27 @@ def decision_buttons(
     *,
     approve_text: str = "Approve",
     confirm: ConfirmObject | None = None,
+    withdraw: ActionId | None = None,
 ) -> ActionsBlock:
-    """Approve (asking ``confirm`` first, if given) and Reject, each carrying the request's id."""
+    """Approve (asking ``confirm`` first, if given) and Reject, each carrying the request's id,
+    and Withdraw (the requester's alone: the service refuses anyone else's click)."""
+    withdrawing = (
+        [
+            ButtonElement(
+                text="Withdraw",
+                action_id=withdraw,
+                value=request_id,
+                confirm=ConfirmObject(
+                    title="Withdraw this request?",
+                    text="Only the person who asked may withdraw it. It cannot be approved after.",
+                    confirm="Withdraw",
+                    deny="Cancel",
+                ),
+            )
+        ]
+        if withdraw
+        else []
+    )
     return ActionsBlock(
         elements=[
             ButtonElement(
@@ -49,6 +68,7 @@ def decision_buttons(
                 confirm=confirm,
             ),
             ButtonElement(text="Reject", action_id=reject, value=request_id, style="danger"),
+            *withdrawing,
         ]
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -65,19 +65,30 @@ def deadline_text(dispute: Dispute, now: datetime) -> str:
     return f"{due} ({left} day{'s' if left != 1 else ''} left)"
 
 
-def dispute_blocks(dispute: Dispute, matter_id: str | None, now: datetime) -> list[Block]:
-    """One dispute: the facts and, while it needs a response, Respond and Accept."""
+def ask_by_text(ask_by: date) -> str:
+    """The firm's own date for a response, as the thread, the modal and the reminders say it."""
+    return f"{ask_by:%a %Y-%m-%d}"
+
+
+def dispute_blocks(
+    dispute: Dispute, matter_id: str | None, now: datetime, ask_by: date | None = None
+) -> list[Block]:
+    """One dispute: the facts (with the firm's own date for a response, when given) and, while
+    it needs a response, Respond and Accept."""
+    facts = [
+        field("Amount", str(dispute.amount)),
+        field("Transaction", f"`{inline(dispute.transaction_id)}`"),
+        field("Matter", inline(matter_id) or "—"),
+        field("Reason", inline(dispute.reason)),
+        field("Network reason code", inline(dispute.network_reason_code)),
+        field("Respond by", deadline_text(dispute, now)),
+    ]
+    if ask_by is not None and dispute.status is DisputeStatus.NEEDS_RESPONSE:
+        facts.append(field("Firm's date for the response", ask_by_text(ask_by)))
     blocks: list[Block] = [
         SectionBlock(
             text=f"*Chargeback {inline(dispute.id)}*: {STATUS_LABEL[dispute.status]}",
-            fields=[
-                field("Amount", str(dispute.amount)),
-                field("Transaction", f"`{inline(dispute.transaction_id)}`"),
-                field("Matter", inline(matter_id) or "—"),
-                field("Reason", inline(dispute.reason)),
-                field("Network reason code", inline(dispute.network_reason_code)),
-                field("Respond by", deadline_text(dispute, now)),
-            ],
+            fields=facts,
         )
     ]
     if dispute.status is DisputeStatus.NEEDS_RESPONSE:
@@ -109,10 +120,12 @@ def dispute_blocks(dispute: Dispute, matter_id: str | None, now: datetime) -> li
     return blocks
 
 
-def dispute_message(dispute: Dispute, matter_id: str | None, now: datetime) -> list[Block]:
+def dispute_message(
+    dispute: Dispute, matter_id: str | None, now: datetime, ask_by: date | None = None
+) -> list[Block]:
     return [
         HeaderBlock(text=f"New chargeback: {dispute.amount}"),
-        *dispute_blocks(dispute, matter_id, now),
+        *dispute_blocks(dispute, matter_id, now, ask_by),
     ]
 
 
@@ -193,16 +206,49 @@ def withdrawal_return_text(withdrawal_id: str, amount: str, code: str, meaning: 
     )
 
 
-def reminder_text(dispute: Dispute, stage: str, now: datetime) -> str:
-    if stage == "overdue":
+def reminder_text(
+    dispute: Dispute,
+    stage: str,
+    now: datetime,
+    ask_by: date | None = None,
+    managers: Sequence[str] = (),
+) -> str:
+    """A reminder in the dispute's thread: the firm's own date (no mention), 72 and 24 hours
+    before the processor's date (the channel), and once it is missed (the managers, or the
+    channel when the portal has none in Slack)."""
+    if stage == "margin":
+        asked = ask_by_text(ask_by) if ask_by else "today"
+        late = ask_by is not None and ask_by < now.date()
         return (
-            f"<!channel> ⛔ Chargeback {inline(dispute.id)} ({dispute.amount}) is past its respond-by date "
+            f"📅 Chargeback {inline(dispute.id)} ({dispute.amount}): the firm's date for its "
+            f"response {'was' if late else 'is'} {asked}, ahead of the processor's respond-by "
+            f"date {deadline_text(dispute, now)}. Draft the response now."
+        )
+    if stage == "overdue":
+        who = " ".join(f"<@{user}>" for user in managers) or "<!channel>"
+        return (
+            f"{who} ⛔ Chargeback {inline(dispute.id)} ({dispute.amount}) is past its respond-by date "
             f"{day(dispute.respond_by, now.tzinfo)} with no response submitted."
         )
     hours = "72 hours" if stage == "72h" else "24 hours"
     return (
         f"<!channel> ⏰ Chargeback {inline(dispute.id)} ({dispute.amount}) must be answered within {hours}: "
         f"respond by {deadline_text(dispute, now)}."
+    )
+
+
+def deadline_dm(dispute: Dispute, now: datetime, drafter: bool) -> str:
+    """A day before the processor's date, to the drafter of the waiting response and to the
+    managers who may approve it."""
+    ask = (
+        "Your response is still waiting for a manager's approval"
+        if drafter
+        else "No response has been submitted yet"
+    )
+    return (
+        f"⏰ Chargeback {inline(dispute.id)} ({dispute.amount}) on "
+        f"`{inline(dispute.transaction_id)}` must be answered by {deadline_text(dispute, now)}. "
+        f"{ask}: see the dispute's thread."
     )
 
 
@@ -234,6 +280,7 @@ def response_modal(
     dispute: Dispute,
     zone: tzinfo | None = None,
     *,
+    ask_by: date | None = None,
     fields: Sequence[EvidenceField] = evidence_fields(""),
     limits: DocumentLimits | None = None,
     thread_files: Sequence[OfferedFile] = (),
@@ -241,11 +288,13 @@ def response_modal(
 ) -> View:
     """The Respond modal: the fields the processor takes (``fields``), documents uploaded here
     (Slack's file_input; needs files:read) and, offered to attach, the files already shared in
-    the dispute's thread."""
+    the dispute's thread; ``ask_by`` is the firm's own date for the response."""
+    asked = f" The firm asks for it by *{ask_by_text(ask_by)}*." if ask_by else ""
     blocks: list[Block] = [
         paragraph(
             f"*Chargeback {inline(dispute.id)}*: {dispute.amount}, {inline(dispute.reason)} "
             f"({inline(dispute.network_reason_code)}), respond by {day(dispute.respond_by, zone)}."
+            f"{asked}"
         ),
     ]
     stage = stage_text(dispute)
@@ -318,6 +367,8 @@ RESPONSE_STATE = {
     ResponseState.SUBMITTING: "📤 Sending to the processor",
     ResponseState.SUBMITTED: "📨 Submitted to the processor",
     ResponseState.FAILED: "⚠️ Failed",
+    ResponseState.WITHDRAWN: "↩️ Withdrawn by the drafter",
+    ResponseState.EXPIRED: "⌛ Expired: not decided in time",
 }
 
 
@@ -346,6 +397,7 @@ def response_draft(response: DisputeResponseInfo) -> list[Block]:
                 ActionId.DISPUTE_RESPONSE_APPROVE,
                 ActionId.DISPUTE_RESPONSE_REJECT,
                 approve_text="Approve and submit",
+                withdraw=ActionId.DISPUTE_RESPONSE_WITHDRAW,
             )
         )
     return blocks

@@ -29,6 +29,7 @@ from bot.overview import Dashboard, RefundWork
 
 STATE_WORDS = {
     RefundState.REQUESTED: "waiting for approval",
+    RefundState.AWAITING_SECOND: "waiting for a second approval",
     RefundState.APPROVED: "approved",
     RefundState.SUBMITTING: "being sent to the processor",
     RefundState.PENDING: "pending at the processor",

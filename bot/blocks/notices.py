@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import checklists, disputes, refunds
+from bot.blocks import acceptances, checklists, disputes, refunds
 from bot.blocks.digest import digest_blocks, digest_text
 from bot.bookkeeping import ChecklistKind
 from bot.digests import DailyDigest
@@ -18,6 +18,16 @@ RESPONSE_MILESTONE = {
     "rejected": "❌ Response rejected by <@{decider}>.",
     "submitted": "📨 Evidence submitted to the processor. The bank will review it.",
     "failed": "⚠️ Submitting the evidence failed.",
+    "reminded": "⏰ This response drafted by <@{drafter}> is still waiting for a decision.",
+    "withdrawn": "↩️ Response withdrawn by <@{drafter}>.",
+    "expired": "⌛ The response drafted by <@{drafter}> expired undecided: draft it again if "
+    "it is still to be sent.",
+}
+RESPONSE_DM = {
+    "reminded": "⏰ A dispute response drafted by <@{drafter}> is waiting for your decision in "
+    "the dispute's thread.",
+    "expired": "⌛ Your dispute response expired undecided: draft it again if it is still to be "
+    "sent.",
 }
 
 
@@ -69,6 +79,14 @@ def render(notice: Notice) -> tuple[list[Block], str]:
         if kind == NoticeKind.MATTER_MISSING:
             return [], refunds.matter_members_missing([str(e) for e in payload["emails"]])
         return [], refunds.milestone_text(request, milestone)  # REFUND_MILESTONE, REFUND_DM
+    if notice.acceptance is not None:
+        acceptance = notice.acceptance
+        if kind in (NoticeKind.ACCEPTANCE_REQUEST, NoticeKind.ACCEPTANCE_UPDATE):
+            return (
+                acceptances.acceptance_message(acceptance),
+                acceptances.acceptance_text(acceptance),
+            )
+        return [], acceptances.milestone_text(acceptance, str(payload["milestone"]))
     if notice.response is not None:
         response = notice.response
         if kind == NoticeKind.RESPONSE_DRAFT:
@@ -77,14 +95,17 @@ def render(notice: Notice) -> tuple[list[Block], str]:
             return disputes.response_draft(response), "Dispute response"
         if kind == NoticeKind.RESPONSE_DOCUMENTS:
             return [], disputes.documents_comment(response)
-        text = RESPONSE_MILESTONE[str(payload["milestone"])]  # RESPONSE_MILESTONE
-        return [], text.format(decider=response.decided_by_slack_id or "")
+        said = RESPONSE_DM if kind == NoticeKind.RESPONSE_DM else RESPONSE_MILESTONE
+        text = said[str(payload["milestone"])]
+        return [], text.format(
+            decider=response.decided_by_slack_id or "", drafter=response.requester_slack_id
+        )
     dispute, now = notice.dispute, notice.now
     if dispute is None:
         raise LookupError(f"nothing to render a {kind} notice from")
     if kind == NoticeKind.DISPUTE_CREATED:
         blocks, text = (
-            disputes.dispute_message(dispute, notice.matter_id, now),
+            disputes.dispute_message(dispute, notice.matter_id, now, notice.ask_by),
             disputes.dispute_text(dispute),
         )
         if notice.account is Account.TRUST:
@@ -97,7 +118,12 @@ def render(notice: Notice) -> tuple[list[Block], str]:
     if kind == NoticeKind.DISPUTE_ACCEPTED:
         return [], f"{disputes.status_reply(dispute, now.tzinfo)} (accepted by <@{payload['by']}>)"
     if kind == NoticeKind.DISPUTE_REMINDER:
-        return [], disputes.reminder_text(dispute, str(payload.get("stage")), now)
+        managers = [str(user) for user in payload.get("managers") or []]
+        return [], disputes.reminder_text(
+            dispute, str(payload.get("stage")), now, notice.ask_by, managers
+        )
+    if kind == NoticeKind.DISPUTE_DEADLINE_DM:
+        return [], disputes.deadline_dm(dispute, now, bool(payload.get("drafter")))
     if kind == NoticeKind.DISPUTE_DM:
         return [], disputes.matter_dispute_dm(dispute, notice.matter_id, now)
     raise LookupError(f"unknown notification kind {kind}")

@@ -19,6 +19,7 @@ from bot.blocks.text import clip, field, inline, note, paragraph, quote, when
 from bot.blocks.transactions import transaction_facts
 from bot.domain import Account, RefundRequestInfo, RefundState, Transaction
 from bot.ids import ActionId, BlockId, CallbackId
+from bot.policy import Rule
 
 RULES = (
     "• Full refunds only: the whole amount goes back; partial refunds are not possible.\n"
@@ -35,15 +36,28 @@ TRUST_STEPS = (
 )
 
 # States in which a refund will not settle: no date it is expected by is shown.
-UNSETTLED = (RefundState.REJECTED, RefundState.FAILED)
+UNSETTLED = (RefundState.REJECTED, RefundState.FAILED, RefundState.WITHDRAWN, RefundState.EXPIRED)
+WAITING = (RefundState.REQUESTED, RefundState.AWAITING_SECOND)
 STATE_LINE = {
     RefundState.REQUESTED: "⏳ Waiting for a manager's approval",
+    RefundState.AWAITING_SECOND: "⏳ Waiting for a second approval",
+    RefundState.WITHDRAWN: "↩️ Withdrawn by the requester",
+    RefundState.EXPIRED: "⌛ Expired: not decided in time",
     RefundState.APPROVED: "✅ Approved: sending to the processor",
     RefundState.REJECTED: "❌ Rejected",
     RefundState.SUBMITTING: "📤 Sending to the processor",
     RefundState.PENDING: "🕒 Pending at the processor (1-2 business days)",
     RefundState.SUCCEEDED: "💸 Refunded",
     RefundState.FAILED: "⚠️ Failed",
+}
+
+
+RULE_NOTE = {
+    Rule.ONE: "Managers and admins decide; nobody decides their own request.",
+    Rule.TWO_APPROVERS: "A refund of this size needs two different managers' or admins' "
+    "approvals (the firm's policy); nobody decides their own request.",
+    Rule.ADMIN: "A refund of this size needs an admin's approval (the firm's policy); nobody "
+    "decides their own request.",
 }
 
 
@@ -121,21 +135,34 @@ def refund_request_message(request: RefundRequestInfo, zone: tzinfo | None = Non
     blocks.append(
         status_line(STATE_LINE[request.state], request.rejection_reason, request.failure_reason)
     )
-    if request.state is RefundState.REQUESTED:
+    if request.first_approver_username:
+        blocks.append(
+            paragraph(
+                f"*{'1 of 2 approvals' if request.state in WAITING else 'First approval'}:* "
+                f"<@{request.first_approver_slack_id}> "
+                f"({inline(request.first_approver_username)})"
+            )
+        )
+    if request.state in WAITING:
+        last = request.state is RefundState.AWAITING_SECOND
         blocks.append(
             decision_buttons(
                 request.id,
                 ActionId.REFUND_APPROVE,
                 ActionId.REFUND_REJECT,
+                approve_text="Give the second approval" if last else "Approve",
                 confirm=ConfirmObject(
                     title="Approve refund?",
-                    text=f"Refund {request.amount} to the payer. This cannot be undone.",
+                    text=f"Refund {request.amount} to the payer. This cannot be undone."
+                    if last or request.approval_rule != Rule.TWO_APPROVERS
+                    else f"The first of two approvals of a refund of {request.amount}.",
                     confirm="Approve",
                     deny="Cancel",
                 ),
+                withdraw=ActionId.REFUND_WITHDRAW,
             )
         )
-    blocks.append(note("Managers and admins decide; nobody decides their own request."))
+    blocks.append(note(RULE_NOTE[Rule(request.approval_rule or Rule.ONE)]))
     return blocks
 
 
@@ -144,12 +171,20 @@ def milestone_text(request: RefundRequestInfo, milestone: str) -> str:
     amount, txn = request.amount, f"`{inline(request.transaction_id)}`"
     decider = f"<@{request.decided_by_slack_id}>" if request.decided_by_slack_id else "a manager"
     reason = f"\n{quote(request.reason)}"
+    first = (
+        f"<@{request.first_approver_slack_id}>" if request.first_approver_slack_id else "a manager"
+    )
+    where = f": <#{request.approval_channel}>" if request.approval_channel else ""
     return {
         "approved": f"✅ Approved by {decider}. Sending the refund of {amount} to the processor.",
         "rejected": f"❌ Rejected by {decider}: {inline(request.rejection_reason)}\nRefund of {amount} on {txn} will not be made.",
         "submitted": f"🕒 Refund of {amount} on {txn} (matter {inline(request.matter_id) or '—'}) was submitted to the processor; it takes 1-2 business days.\nReason:{reason}",
         "succeeded": f"💸 Refund of {amount} on {txn} (matter {inline(request.matter_id) or '—'}) has settled.\nReason:{reason}",
         "failed": f"⚠️ Refund of {amount} on {txn} failed: {inline(request.failure_reason)}\nReason:{reason}",
+        "first_approval": f"☑️ First approval by {first}: the refund of {amount} needs one more, from another manager or admin.",
+        "reminded": f"⏰ The refund of {amount} on {txn} asked for by {inline(request.requester_username)} is still waiting for a decision{where}.",
+        "withdrawn": f"↩️ Withdrawn by {inline(request.requester_username)}: the refund of {amount} on {txn} will not be made.",
+        "expired": f"⌛ The refund request of {amount} on {txn} expired undecided: it will not be made. Ask again if it is still needed.",
     }[milestone]
 
 

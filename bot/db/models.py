@@ -106,6 +106,10 @@ class RefundRequest(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     approval_channel: Mapped[str | None] = mapped_column(String(32))
     approval_ts: Mapped[str | None] = mapped_column(String(32))
+    approval_rule: Mapped[str | None] = mapped_column(String(16))  # bot.policy.Rule; None: one
+    first_approver_username: Mapped[str | None] = mapped_column(String(32))
+    first_approver_slack_id: Mapped[str | None] = mapped_column(String(32))
+    reminded_at: Mapped[datetime | None]  # raised again while undecided (once)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -201,13 +205,14 @@ class DisputeThread(Base):
     overdue_at: Mapped[datetime | None]
     stage: Mapped[str | None] = mapped_column(String(40))  # the stage the thread last showed
     deadline_set_at: Mapped[datetime | None]  # since when a response answers this deadline
+    margin_reminded_at: Mapped[datetime | None]  # the firm's own date announced in the thread
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
 # One response waiting per dispute; a submitted one leaves room for more evidence when the
 # processor still takes it (Payrix keeps a case ``actionable`` after a response).
-LIVE_RESPONSE = "state NOT IN ('rejected', 'failed', 'submitted')"
+LIVE_RESPONSE = "state NOT IN ('rejected', 'failed', 'submitted', 'withdrawn', 'expired')"
 
 
 class DisputeResponse(Base):
@@ -238,6 +243,47 @@ class DisputeResponse(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     draft_channel: Mapped[str | None] = mapped_column(String(32))
     draft_ts: Mapped[str | None] = mapped_column(String(32))
+    reminded_at: Mapped[datetime | None]  # raised again while undecided (once)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+# One acceptance waiting per dispute.
+LIVE_ACCEPTANCE = "state NOT IN ('rejected', 'failed', 'accepted', 'withdrawn', 'expired')"
+
+
+class DisputeAcceptance(Base):
+    """Accepting a dispute that needs a second pair of eyes (bot/policy.py): requested ->
+    approved | rejected | withdrawn | expired; approved -> submitting -> accepted | failed."""
+
+    __tablename__ = "dispute_acceptances"
+    __table_args__ = (
+        Index(
+            "uq_dispute_acceptances_live",
+            "dispute_id",
+            unique=True,
+            sqlite_where=text(LIVE_ACCEPTANCE),
+            postgresql_where=text(LIVE_ACCEPTANCE),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(String(100), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigId)
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16))
+    approval_rule: Mapped[str | None] = mapped_column(String(16))
+    requester_username: Mapped[str] = mapped_column(String(32))
+    requester_slack_id: Mapped[str] = mapped_column(String(32))
+    decided_by_username: Mapped[str | None] = mapped_column(String(32))
+    decided_by_slack_id: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    reminded_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -1,5 +1,6 @@
-"""Approve and Reject for anything the four-eyes machine decides (services/approvals.py): the
-Approve button, the Reject button that opens the reason modal, and that modal's submission."""
+"""Approve, Reject and Withdraw for anything the four-eyes machine decides
+(services/approvals.py): the Approve button, the Reject button that opens the reason modal, that
+modal's submission, and the requester's Withdraw button."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class Decider(Protocol[Shown]):
         self, actor: PortalAccount, request_id: str, reason_text: str, source: Source, /
     ) -> Shown: ...
 
+    async def withdraw(self, actor: PortalAccount, request_id: str, source: Source, /) -> Shown: ...
+
 
 def register_decisions(
     app: AsyncApp,
@@ -39,6 +42,7 @@ def register_decisions(
     approve: ActionId,
     reject: ActionId,
     reason_submitted: CallbackId,
+    withdraw: ActionId,
 ) -> None:
     @app.action(approve)
     async def approved(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
@@ -46,6 +50,12 @@ def register_decisions(
         # on each other's transactions for theirs; a refusal goes out by the one error path.
         await ack()
         await decider.approve(context["actor"], forms.action_value(action), Source.BUTTON)
+
+    @app.action(withdraw)
+    async def withdrawn(ack: AsyncAck, action: dict[str, Any], context: dict[str, Any]) -> None:
+        # As Approve: acked first; anyone but the requester is refused by the one error path.
+        await ack()
+        await decider.withdraw(context["actor"], forms.action_value(action), Source.BUTTON)
 
     @app.action(reject)
     async def open_reject(

@@ -9,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.acceptances import reject_acceptance_modal
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
 from bot.domain import Source
@@ -47,6 +48,7 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         form = response_modal(
             dispute,
             services.settings.zone,
+            ask_by=disputes.ask_by(dispute.respond_by),
             fields=disputes.fields,
             limits=disputes.document_limits,
             thread_files=shared,
@@ -97,4 +99,14 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         approve=ActionId.DISPUTE_RESPONSE_APPROVE,
         reject=ActionId.DISPUTE_RESPONSE_REJECT,
         reason_submitted=CallbackId.DISPUTE_RESPONSE_REJECT,
+        withdraw=ActionId.DISPUTE_RESPONSE_WITHDRAW,
+    )
+    register_decisions(
+        app,
+        disputes.acceptances,
+        reject_acceptance_modal,
+        approve=ActionId.ACCEPTANCE_APPROVE,
+        reject=ActionId.ACCEPTANCE_REJECT,
+        reason_submitted=CallbackId.ACCEPTANCE_REJECT,
+        withdraw=ActionId.ACCEPTANCE_WITHDRAW,
     )

@@ -72,4 +72,5 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
         approve=ActionId.REFUND_APPROVE,
         reject=ActionId.REFUND_REJECT,
         reason_submitted=CallbackId.REFUND_REJECT,
+        withdraw=ActionId.REFUND_WITHDRAW,
     )

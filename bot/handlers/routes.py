@@ -34,6 +34,7 @@ BUTTONS: dict[ActionId, Action] = {
     ActionId.REFUND_OPEN: Action.REQUEST_REFUND,
     ActionId.REFUND_APPROVE: Action.DECIDE_REFUND,
     ActionId.REFUND_REJECT: Action.DECIDE_REFUND,
+    ActionId.REFUND_WITHDRAW: Action.REQUEST_REFUND,  # the requester's alone (the service says)
     ActionId.USERS_ADD: Action.MANAGE_USERS,
     ActionId.USERS_EDIT: Action.MANAGE_USERS,
     ActionId.USERS_TOGGLE: Action.MANAGE_USERS,
@@ -62,11 +63,16 @@ BUTTONS: dict[ActionId, Action] = {
     ActionId.DISPUTE_RESPONSE_APPROVE: Action.DECIDE_DISPUTE_RESPONSE,
     ActionId.DISPUTE_RESPONSE_REJECT: Action.DECIDE_DISPUTE_RESPONSE,
     ActionId.CHECKLIST_TICK: Action.TICK_CHECKLIST,
+    ActionId.DISPUTE_RESPONSE_WITHDRAW: Action.DRAFT_DISPUTE_RESPONSE,  # the drafter's alone
+    ActionId.ACCEPTANCE_APPROVE: Action.ACCEPT_DISPUTE,
+    ActionId.ACCEPTANCE_REJECT: Action.ACCEPT_DISPUTE,
+    ActionId.ACCEPTANCE_WITHDRAW: Action.ACCEPT_DISPUTE,  # the requester's alone
 }
 
 MODALS: dict[CallbackId, Action] = {
     CallbackId.REFUND_REQUEST: Action.REQUEST_REFUND,
     CallbackId.REFUND_REJECT: Action.DECIDE_REFUND,
+    CallbackId.ACCEPTANCE_REJECT: Action.ACCEPT_DISPUTE,
     CallbackId.USER_ADD: Action.MANAGE_USERS,
     CallbackId.USER_EDIT: Action.MANAGE_USERS,
     CallbackId.HISTORY_COLUMNS: Action.HISTORY,

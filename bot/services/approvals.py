@@ -9,81 +9,54 @@ domain actions that carry a decision out) and the messages its milestone owes, i
 transaction. Whoever loses a race is told
 what happened instead, and a person's late decision is audited as refused (``access.too_late``).
 
-Refund requests and dispute responses are two :class:`Flow` s of it: a ``Flow`` names the rows,
+Refund requests, dispute responses and requests to accept a dispute (services/acceptances.py)
+are three :class:`Flow` s of it (services/flow.py): a ``Flow`` names the rows,
 the words, the deciding action and what is audited; ``decide`` takes what else must still hold
-(``check``), the jobs that carry the decision out and the milestone people are told of. Accepting a dispute with a second pair of
-eyes is one more ``Flow`` and its row. A refund needing two approvers is a further state
-between the open one and "approved": ``decide`` and ``decidable`` would then take the state they
-start from, and four eyes would refuse the first approver too (the ``decided_by`` columns).
+(``check``), the jobs that carry the decision out and the milestone people are told of.
+
+The approval policy (bot/policy.py) adds to it: a request opened under the two-approvers rule
+moves from its open state to the flow's ``second_state`` at its first approval (recording the
+first approver, whom four eyes then refuses too) and on to "approved" at the second, each a
+compare-and-set; under the admin rule only an admin approves. Any waiting request may be
+withdrawn by its requester alone; the worker's ``sweep`` raises an undecided one again once
+(``reminded_at`` claimed by compare-and-set) and expires it when it has waited too long.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, NoReturn, TypeVar
 
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
+from bot.db.models import PortalUser
 from bot.domain import REASON_MAX, PortalAccount, Source
-from bot.errors import FormErrors, NotFound, PaybotError
-from bot.ids import BlockId, JobKind, Milestone
-from bot.roles import Action, Role, allowed
+from bot.errors import Denied, NotFound, PaybotError
+from bot.ids import JobKind, Milestone
+from bot.policy import Policy, Rule
+from bot.roles import Role, allowed
 from bot.services.access import RoleDenied, four_eyes, too_late
 from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.services.flow import (
+    EXPIRED,
+    FAILED,
+    WITHDRAWN,
+    Flow,
+    Tell,
+    check_reason,
+    rule_of,
+    tell_nothing,
+)
 from bot.services.jobs import enqueue
 from bot.services.state import compare_and_set
-from bot.usertext import visible
 
-FAILED = "failed"
+__all__ = ["EXPIRED", "FAILED", "REASON_MAX", "WITHDRAWN", "Approvals", "Flow", "check_reason"]
 
 Info = TypeVar("Info")
-# Records the messages a request owes Slack, in the transaction of its move: at its opening
-# (milestone None) and at each milestone.
-Tell = Callable[[AsyncSession, Info, Milestone | None, datetime], Awaitable[None]]
-
-
-async def _tell_nothing(session: AsyncSession, info: Any, milestone: Any, now: datetime) -> None:
-    return None
-
-
-def check_reason(text: str, block_id: str = BlockId.REASON) -> str:
-    """The reason as it will be stored and shown: card numbers masked, controls removed,
-    trimmed; a reason of nothing visible (zero-width or blank characters) is no reason."""
-    reason = visible(text)
-    if not reason:
-        raise FormErrors({block_id: "Give a reason: it is sent to everyone on the matter."})
-    if len(reason) > REASON_MAX:
-        raise FormErrors(
-            {block_id: f"Keep the reason to {REASON_MAX} characters (it has {len(reason)})."}
-        )
-    return reason
-
-
-@dataclass(frozen=True)
-class Flow(Generic[Info]):
-    """One use of the machine: which rows, what they are called, who decides, what is audited."""
-
-    model: type[Any]
-    info: Callable[[Any], Info]
-    open_state: str
-    approved_state: str
-    rejected_state: str
-    submitting_state: str  # approved and being carried out
-    carry_out: JobKind  # the job that carries an approval out
-    decide: Action
-    noun: str  # "This refund request": what a refusal calls it
-    asked: str  # "asked for this refund": what four eyes tells the requester
-    refused: type[PaybotError]
-    job_key: str  # the payload key naming the row in this flow's jobs
-    target_type: str
-    target_id: Callable[[Any], str]  # the audited target of a row
-    action: Callable[[str, bool], str]  # (state moved to, by a person) -> audit action
-    details: Callable[[str, Mapping[str, Any]], dict[str, Any]]  # (id, changes) -> audit "after"
 
 
 class Approvals(Generic[Info]):
@@ -93,13 +66,15 @@ class Approvals(Generic[Info]):
         sessions: SessionFactory,
         audit: AuditLog,
         clock: Clock = utcnow,
-        tell: Tell[Info] = _tell_nothing,
+        tell: Tell[Info] = tell_nothing,
+        policy: Policy | None = None,
     ) -> None:
         self.flow = flow
         self._sessions = sessions
         self._audit = audit
         self._clock = clock
         self._tell = tell
+        self.policy = policy or Policy()
 
     async def create(
         self,
@@ -135,24 +110,17 @@ class Approvals(Generic[Info]):
 
     async def decidable(self, actor: PortalAccount, request_id: str, source: Source) -> Info:
         """The request if this actor may decide it now (checked again when the decision comes):
-        a role that decides, not the requester (four eyes), and still open."""
+        a role that decides, not the requester (four eyes), and still waiting."""
+        return self.flow.info(await self._decidable(actor, request_id, source))
+
+    async def _decidable(
+        self, actor: PortalAccount, request_id: str, source: Source, *, approving: bool = False
+    ) -> Any:
         flow = self.flow
         row = await self._row(request_id)
         target = flow.target_id(row)
         if not actor.active or not allowed(Role(actor.role), flow.decide):
-            denied = RoleDenied(flow.decide, Role(actor.role))
-            await self._audit.record(
-                AuditRecord(
-                    flow.decide.value,
-                    Outcome.DENIED,
-                    source,
-                    actor,
-                    target_type=flow.target_type,
-                    target_id=target,
-                    reason=denied.message,
-                )
-            )
-            raise denied
+            await self._deny(actor, source, target, RoleDenied(flow.decide, Role(actor.role)))
         await four_eyes(
             self._audit,
             actor,
@@ -163,9 +131,45 @@ class Approvals(Generic[Info]):
             target_id=target,
             what=flow.asked,
         )
-        if row.state != flow.open_state:
+        if row.state in flow.waiting and self._expired(row):
+            await self._expire(row)
+            row = await self._row(request_id)
+        if row.state not in flow.waiting:
             await self._late(actor, flow.decide.value, source, row, target)
-        return flow.info(row)
+        if approving and rule_of(row) is Rule.ADMIN and actor.role != Role.ADMIN:
+            await self._deny(
+                actor,
+                source,
+                target,
+                Denied(f"{flow.noun} needs an admin's approval (the firm's approval policy)."),
+            )
+        if approving and getattr(row, "first_approver_username", None) == actor.username:
+            await self._deny(
+                actor,
+                source,
+                target,
+                Denied(
+                    "You gave the first approval: a second manager or admin must give the other "
+                    "(the firm's approval policy)."
+                ),
+            )
+        return row
+
+    async def _deny(
+        self, actor: PortalAccount, source: Source, target: str, denied: PaybotError
+    ) -> NoReturn:
+        await self._audit.record(
+            AuditRecord(
+                self.flow.decide.value,
+                Outcome.DENIED,
+                source,
+                actor,
+                target_type=self.flow.target_type,
+                target_id=target,
+                reason=denied.message,
+            )
+        )
+        raise denied
 
     async def decide(
         self,
@@ -179,12 +183,34 @@ class Approvals(Generic[Info]):
         reason: str | None = None,
         check: Callable[[Info], Awaitable[None]] | None = None,
     ) -> Info:
-        """The decision itself, by someone who may make it (``decidable``), from the open state,
-        once. ``check`` is what else must still hold (raising if not); a rejection carries its
-        reason."""
-        request = await self.decidable(actor, request_id, source)
+        """The decision itself, by someone who may make it (``decidable``), from the state the
+        request waits in, once. ``check`` is what else must still hold (raising if not); a
+        rejection carries its reason. An approval under the two-approvers rule that is the
+        first moves the request to ``second_state`` only."""
+        flow = self.flow
+        approving = to_state == flow.approved_state
+        row = await self._decidable(actor, request_id, source, approving=approving)
         if check is not None:
-            await check(request)
+            await check(flow.info(row))
+        if (
+            approving
+            and flow.second_state
+            and rule_of(row) is Rule.TWO_APPROVERS
+            and row.state == flow.open_state
+        ):
+            first = {
+                "first_approver_username": actor.username,
+                "first_approver_slack_id": actor.slack_user_id,
+            }
+            return await self.move(
+                actor,
+                request_id,
+                source,
+                flow.open_state,
+                flow.second_state,
+                changes=first,
+                milestone=Milestone.FIRST_APPROVAL,
+            )
         changes: dict[str, Any] = {
             "decided_by_username": actor.username,
             "decided_by_slack_id": actor.slack_user_id,
@@ -196,7 +222,7 @@ class Approvals(Generic[Info]):
             actor,
             request_id,
             source,
-            self.flow.open_state,
+            row.state,
             to_state,
             changes=changes,
             jobs=jobs,
@@ -283,6 +309,105 @@ class Approvals(Generic[Info]):
         """The key the processor knows this request's one submission by."""
         return str((await self._row(request_id)).idempotency_key)
 
+    async def withdraw(self, actor: PortalAccount, request_id: str, source: Source) -> Info:
+        """Take a waiting request back: its requester alone may, and only before a decision."""
+        flow = self.flow
+        row = await self._row(request_id)
+        target, action = flow.target_id(row), flow.action(WITHDRAWN, True)
+        if actor.username != row.requester_username:
+            denied = Denied(
+                f"Only {row.requester_username}, who {flow.asked}, can withdraw it: the Withdraw "
+                "button is theirs alone."
+            )
+            await self._audit.record(
+                AuditRecord(
+                    action,
+                    Outcome.DENIED,
+                    source,
+                    actor,
+                    target_type=flow.target_type,
+                    target_id=target,
+                    reason=denied.message,
+                )
+            )
+            raise denied
+        if row.state not in flow.waiting:
+            await self._late(actor, action, source, row, target)
+        return await self.move(
+            actor, request_id, source, row.state, WITHDRAWN, milestone=Milestone.WITHDRAWN
+        )
+
+    def _expired(self, row: Any) -> bool:
+        after = self.policy.expire_after
+        return after is not None and row.created_at + after <= self._clock()
+
+    async def _expire(self, row: Any) -> int:
+        """Expire a request that waited too long (once: a compare-and-set from where it waits)."""
+        after = self.policy.expire_after
+        assert after is not None
+        hours = f"{after.total_seconds() / 3600:g}"
+        try:
+            await self.advance(
+                row.id,
+                row.state,
+                EXPIRED,
+                milestone=Milestone.EXPIRED,
+                reason=f"Not decided within {hours} hours (PAYBOT_APPROVAL_EXPIRE_HOURS).",
+            )
+        except self.flow.refused:
+            return 0  # decided, withdrawn or expired by another a moment ago
+        return 1
+
+    async def sweep(self) -> int:
+        """The worker's round: expire what waited too long, and raise again (once, across
+        restarts: ``reminded_at`` is claimed) what waited long enough to be reminded of."""
+        flow, policy, now, done = self.flow, self.policy, self._clock(), 0
+        model = flow.model
+        waiting = model.state.in_([str(s) for s in flow.waiting])
+        if policy.expire_after is not None:
+            for row in await self._rows(waiting, model.created_at <= now - policy.expire_after):
+                done += await self._expire(row)
+        if policy.remind_after is None:
+            return done
+        due = model.created_at <= now - policy.remind_after
+        for row in await self._rows(waiting, due, model.reminded_at.is_(None)):
+            async with self._sessions.begin() as session:
+                claimed = await session.execute(
+                    update(model)
+                    .where(model.id == row.id, model.reminded_at.is_(None), waiting)
+                    .values(reminded_at=now)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                # As it stands now (a first approval may have come since it was read).
+                row = await session.get(model, row.id, populate_existing=True)
+                users = await self._deciders(session, row)
+                await self._tell(session, flow.info(row), Milestone.REMINDED, now, to=users)
+            done += 1
+        return done
+
+    async def _rows(self, *where: Any) -> Sequence[Any]:
+        async with self._sessions() as session:
+            return (await session.scalars(select(self.flow.model).where(*where))).all()
+
+    async def _deciders(self, session: AsyncSession, row: Any) -> list[str]:
+        """The Slack users who may decide this request now: active, of a role that decides (an
+        admin under the admin rule), neither its requester nor its first approver."""
+        roles = [r.value for r in Role if allowed(r, self.flow.decide)]
+        if rule_of(row) is Rule.ADMIN:
+            roles = [Role.ADMIN.value]
+        others = {row.requester_username, getattr(row, "first_approver_username", None)}
+        people = await session.scalars(
+            select(PortalUser)
+            .where(
+                PortalUser.active.is_(True),
+                PortalUser.role.in_(roles),
+                PortalUser.slack_user_id.is_not(None),
+            )
+            .order_by(PortalUser.username)
+        )
+        return [str(p.slack_user_id) for p in people if p.username not in others]
+
     async def move(
         self,
         actor: PortalAccount | None,
@@ -345,12 +470,18 @@ class Approvals(Generic[Info]):
         who = (
             f" by {row.decided_by_username}" if row is not None and row.decided_by_username else ""
         )
+        said = f"{self.flow.noun} was already {state}{who}."
+        if row is not None and state == self.flow.second_state:
+            said = (
+                f"{self.flow.noun} got its first approval from {row.first_approver_username} a "
+                "moment ago: it needs a second, from someone else."
+            )
         await too_late(
             self._audit,
             actor,
             action,
             source,
-            self.flow.refused(f"{self.flow.noun} was already {state}{who}."),
+            self.flow.refused(said),
             target_type=self.flow.target_type,
             target_id=target,
         )

@@ -67,9 +67,21 @@ def build_services(
     lease = timedelta(seconds=settings.paybot_lease_seconds)
     zone = settings.zone  # the firm's clock: the days every service counts
     listings = Listings(gateway, clock, zone)
-    refunds = Refunds(sessions, gateway, audit, clock, settings.paybot_approvals_channel, zone)
+    policy = settings.policy  # the approval policy (bot/policy.py)
+    refunds = Refunds(
+        sessions, gateway, audit, clock, settings.paybot_approvals_channel, zone, policy
+    )
     matters = Matters(sessions)
-    disputes = Disputes(sessions, gateway, audit, settings.paybot_notify_channel, clock)
+    disputes = Disputes(
+        sessions,
+        gateway,
+        audit,
+        settings.paybot_notify_channel,
+        clock,
+        policy,
+        settings.paybot_dispute_margin_days,
+        zone,
+    )
     checklists = Checklists(
         sessions, audit, clock, zone, settings.paybot_checklist_remind_business_days
     )

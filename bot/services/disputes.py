@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, tzinfo
 from typing import NoReturn
 
-from sqlalchemy import select, true, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
@@ -37,12 +37,14 @@ from bot.domain import (
 from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
 from bot.ids import JobKind, Milestone, NoticeKind
 from bot.pan import random_id
+from bot.policy import Policy
 from bot.processors.gateway import Gateway
 from bot.roles import Action
-from bot.services import outbox
+from bot.services.acceptances import Acceptances
 from bot.services.access import too_late
 from bot.services.approvals import Approvals, Flow
 from bot.services.audit import AuditLog, AuditRecord, Outcome
+from bot.services.deadlines import Deadlines
 from bot.services.evidence import EvidenceDocuments, check_files
 from bot.services.jobs import enqueue
 from bot.services.owed import ResponsesOwed, owe
@@ -110,13 +112,22 @@ class Disputes:
         audit: AuditLog,
         notify_channel: str | None,
         clock: Clock = utcnow,
+        policy: Policy | None = None,
+        margin_days: int = 5,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._audit = audit
         self._channel = notify_channel
         self._clock = clock
-        self._approvals = Approvals(FLOW, sessions, audit, clock, ResponsesOwed(notify_channel))
+        self.deadlines = Deadlines(sessions, notify_channel, clock, margin_days, zone)
+        self._approvals = Approvals(
+            FLOW, sessions, audit, clock, ResponsesOwed(notify_channel), policy
+        )
+        self.acceptances = Acceptances(
+            sessions, audit, notify_channel, self.accept, self._still_open, clock, policy
+        )
         self.documents = EvidenceDocuments(sessions, clock)
 
     @property
@@ -195,6 +206,7 @@ class Disputes:
             # A new reply-by date or stage asks for a new answer: its reminders start again,
             # and only a response made from now on answers it (see `remind`).
             row.reminded_72h_at = row.reminded_24h_at = row.overdue_at = None
+            row.margin_reminded_at = None
             row.deadline_set_at = now
 
     async def open_dispute(self, dispute_id: str) -> Dispute:
@@ -278,6 +290,16 @@ class Disputes:
                 .values(draft_channel=channel, draft_ts=ts)
             )
 
+    async def withdraw(
+        self, actor: PortalAccount, response_id: str, source: Source
+    ) -> DisputeResponseInfo:
+        """The drafter takes their waiting response back (nobody else may)."""
+        return await self._approvals.withdraw(actor, response_id, source)
+
+    async def sweep(self) -> int:
+        """Remind of and expire undecided responses (the worker's, every round)."""
+        return await self._approvals.sweep()
+
     async def decidable(
         self, actor: PortalAccount, response_id: str, source: Source
     ) -> DisputeResponseInfo:
@@ -340,7 +362,9 @@ class Disputes:
         self, actor: PortalAccount, dispute_id: str, source: Source
     ) -> Dispute:
         """Record the decision (audited) and the job that tells the processor, before Slack is
-        answered. Only the first of many clicks is the accept; the others are audited refusals."""
+        answered. Only the first of many clicks is the accept; the others are audited refusals.
+        A dispute the approval policy says needs a second pair of eyes becomes a request to
+        accept it instead (services/acceptances.py)."""
         dispute = await self._gateway.get_dispute(dispute_id)
         if dispute is None:
             raise NotFound("That dispute no longer exists at the processor.")
@@ -351,6 +375,10 @@ class Disputes:
                 else f"This dispute is {dispute.status.said}: it cannot be accepted now."
             )
             await self._already(actor, Action.ACCEPT_DISPUTE.value, dispute_id, source, why)
+        rule = self.acceptances.rule(actor, dispute)
+        if rule is not None:  # the approval policy asks for a second pair of eyes
+            await self.acceptances.request(actor, dispute, rule, source)
+            return dispute
         now = self._clock()
         try:
             async with self._sessions.begin() as session:
@@ -398,78 +426,10 @@ class Disputes:
 
     # -- deadlines ----------------------------------------------------------------------
     async def remind(self) -> int:
-        """72 h and 24 h before the respond-by date, and once past it: each once, across restarts."""
-        now, count = self._clock(), 0
-        async with self._sessions() as session:
-            rows = (
-                await session.scalars(
-                    select(DisputeThread).where(
-                        DisputeThread.status == DisputeStatus.NEEDS_RESPONSE.value,
-                        DisputeThread.respond_by <= now + timedelta(hours=72),
-                        DisputeThread.overdue_at.is_(None),
-                    )
-                )
-            ).all()
-        for row in rows:
-            if await self._submitted(row.dispute_id, since=row.deadline_set_at):
-                continue
-            left = row.respond_by - now
-            stage = (
-                "overdue"
-                if left <= timedelta(0)
-                else "24h"
-                if left <= timedelta(hours=24)
-                else "72h"
-            )
-            column = {
-                "72h": DisputeThread.reminded_72h_at,
-                "24h": DisputeThread.reminded_24h_at,
-                "overdue": DisputeThread.overdue_at,
-            }[stage]
-            async with self._sessions.begin() as session:
-                claimed = await session.execute(
-                    update(DisputeThread)
-                    .where(DisputeThread.dispute_id == row.dispute_id, column.is_(None))
-                    .values({column.key: now})
-                )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
-                if stage == "24h" and row.reminded_72h_at is None:
-                    await session.execute(
-                        update(DisputeThread)
-                        .where(DisputeThread.dispute_id == row.dispute_id)
-                        .values(reminded_72h_at=now)
-                    )
-                if self._channel:
-                    await outbox.add(
-                        session,
-                        key=f"reminder:{row.dispute_id}:{stage}",
-                        kind=NoticeKind.DISPUTE_REMINDER,
-                        channel=self._channel,
-                        object_id=row.dispute_id,
-                        payload={"stage": stage},
-                        now=now,
-                    )
-                count += 1
-        return count
+        return await self.deadlines.remind()
 
-    async def _submitted(self, dispute_id: str, since: datetime | None) -> bool:
-        """A response approved for this deadline (made since it was set, when that is known)."""
-        async with self._sessions() as session:
-            found = await session.scalar(
-                select(DisputeResponse.id).where(
-                    DisputeResponse.dispute_id == dispute_id,
-                    DisputeResponse.created_at >= since if since is not None else true(),
-                    DisputeResponse.state.in_(
-                        [
-                            ResponseState.APPROVED.value,
-                            ResponseState.SUBMITTING.value,
-                            ResponseState.SUBMITTED.value,
-                        ]
-                    ),
-                )
-            )
-        return found is not None
+    def ask_by(self, respond_by: datetime) -> date:
+        return self.deadlines.ask_by(respond_by)
 
 
 class _Late(Exception):
@@ -477,6 +437,8 @@ class _Late(Exception):
 
 
 def _action_for(state: str, by_person: bool) -> str:
+    if state == ResponseState.WITHDRAWN:
+        return "withdraw_dispute_response"
     return Action.DECIDE_DISPUTE_RESPONSE.value if by_person else f"dispute_response_{state}"
 
 

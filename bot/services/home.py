@@ -34,7 +34,7 @@ from bot.services.refunds import expected_by, info
 PANEL_ROWS = 3
 REFUND_ROWS = 5
 CHECKLIST_ROWS = 5
-AWAITING = (RefundState.REQUESTED,)
+AWAITING = (RefundState.REQUESTED, RefundState.AWAITING_SECOND)
 AT_PROCESSOR = (RefundState.APPROVED, RefundState.SUBMITTING, RefundState.PENDING)
 # Who sees a panel: the action its button leads to.
 REFUNDS_PANEL = Action.REQUEST_REFUND

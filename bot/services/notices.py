@@ -39,6 +39,7 @@ RESPONSE_KINDS = {
     NoticeKind.RESPONSE_DOCUMENTS,
     NoticeKind.RESPONSE_UPDATE,
     NoticeKind.RESPONSE_MILESTONE,
+    NoticeKind.RESPONSE_DM,
 }
 IN_APPROVAL_THREAD = {
     NoticeKind.REFUND_MILESTONE,
@@ -53,11 +54,19 @@ CHECKLIST_KINDS = {
     NoticeKind.CHECKLIST_REMINDER,
 }
 IN_CHECKLIST_THREAD = {NoticeKind.TRUST_DEBIT_CHECKLIST, NoticeKind.CHECKLIST_REMINDER}
+ACCEPTANCE_KINDS = {
+    NoticeKind.ACCEPTANCE_REQUEST,
+    NoticeKind.ACCEPTANCE_UPDATE,
+    NoticeKind.ACCEPTANCE_MILESTONE,
+    NoticeKind.ACCEPTANCE_DM,
+}
 IN_DISPUTE_THREAD = {
     NoticeKind.RESPONSE_DRAFT,
     NoticeKind.RESPONSE_DOCUMENTS,
     NoticeKind.RESPONSE_MILESTONE,
     NoticeKind.DISPUTE_ACCEPTED,
+    NoticeKind.ACCEPTANCE_REQUEST,
+    NoticeKind.ACCEPTANCE_MILESTONE,
 }
 
 
@@ -128,6 +137,9 @@ class Notices:
         if kind in RESPONSE_KINDS:
             response = await self._disputes.response(item.object_id)
             return Notice(kind, item.object_id, item.payload, now, response=response)
+        if kind in ACCEPTANCE_KINDS:
+            acceptance = await self._disputes.acceptances.get(item.object_id)
+            return Notice(kind, item.object_id, item.payload, now, acceptance=acceptance)
         dispute = await self._gateway.get_dispute(item.object_id)
         if dispute is None:
             raise LookupError(f"dispute {item.object_id} not found at the processor")
@@ -141,6 +153,7 @@ class Notices:
             dispute=dispute,
             matter_id=matter_id,
             account=txn.account if txn else None,
+            ask_by=self._disputes.ask_by(dispute.respond_by),
         )
 
     async def _return(self, item: OutboxItem) -> tuple[PaymentReturn, Account]:
@@ -177,12 +190,21 @@ class Notices:
                 raise NotReady(notice.object_id)
             return Thread(request.approval_channel, request.approval_ts)
         if kind in IN_DISPUTE_THREAD:
-            dispute_id = notice.response.dispute_id if notice.response else notice.object_id
+            dispute_id = (
+                notice.response.dispute_id
+                if notice.response
+                else notice.acceptance.dispute_id
+                if notice.acceptance
+                else notice.object_id
+            )
             where = await self._disputes.thread(dispute_id)
             if where is None or not (where.channel and where.thread_ts):
                 raise NotReady(dispute_id)
             return Thread(where.channel, where.thread_ts)
-        if notice.dispute is None or kind == NoticeKind.DISPUTE_DM:
+        if notice.dispute is None or kind in (
+            NoticeKind.DISPUTE_DM,
+            NoticeKind.DISPUTE_DEADLINE_DM,
+        ):
             return None
         where = await self._disputes.thread(notice.dispute.id)
         if where is None or where.thread_ts is None:
@@ -204,6 +226,9 @@ class Notices:
             return notice.refund.approval_channel, notice.refund.approval_ts
         if notice.response and notice.response.draft_channel and notice.response.draft_ts:
             return notice.response.draft_channel, notice.response.draft_ts
+        accepting = notice.acceptance
+        if accepting and accepting.message_channel and accepting.message_ts:
+            return accepting.message_channel, accepting.message_ts
         return None
 
     async def posted(
@@ -230,6 +255,8 @@ class Notices:
             await self._refunds.set_approval_message(notice.object_id, channel, ts)
         elif notice.kind == NoticeKind.RESPONSE_DRAFT:
             await self._disputes.set_draft_message(notice.object_id, channel, ts)
+        elif notice.kind == NoticeKind.ACCEPTANCE_REQUEST:
+            await self._disputes.acceptances.set_message(notice.object_id, channel, ts)
         elif notice.kind == NoticeKind.DISPUTE_CREATED and notice.dispute is not None:
             dispute = notice.dispute
             await self._disputes.track(dispute, notice.matter_id, channel, ts, thread_ts)

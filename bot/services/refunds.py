@@ -38,6 +38,7 @@ from bot.domain import (
 from bot.errors import NotFound, ProcessorError, RefundRefused
 from bot.ids import JobKind, Milestone, NoticeKind
 from bot.pan import random_id
+from bot.policy import Policy
 from bot.processors.gateway import Gateway
 from bot.roles import Action
 from bot.services.approvals import Approvals, Flow, check_reason
@@ -48,6 +49,7 @@ from bot.services.transactions import clean_id
 
 LIVE = (
     RefundState.REQUESTED,
+    RefundState.AWAITING_SECOND,
     RefundState.APPROVED,
     RefundState.SUBMITTING,
     RefundState.PENDING,
@@ -108,6 +110,7 @@ class Refunds:
         clock: Clock = utcnow,
         approvals_channel: str | None = None,
         zone: tzinfo = UTC,
+        policy: Policy | None = None,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
@@ -116,7 +119,9 @@ class Refunds:
         self._zone = zone
         self._channel = approvals_channel
         self._flagged: set[str] = set()  # overdue requests this process has owed a flag for
-        self._approvals = Approvals(FLOW, sessions, audit, clock, RefundsOwed(approvals_channel))
+        self._approvals = Approvals(
+            FLOW, sessions, audit, clock, RefundsOwed(approvals_channel), policy
+        )
 
     async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:
         """The transaction to show in the refund modal, or the reason it cannot be refunded."""
@@ -165,6 +170,7 @@ class Refunds:
             requester_username=actor.username,
             requester_slack_id=actor.slack_user_id or "",
             idempotency_key=f"paybot-refund-{request_id}",
+            approval_rule=self._approvals.policy.rule(txn.amount.minor).value,
             created_at=now,
             updated_at=now,
         )
@@ -222,6 +228,16 @@ class Refunds:
         self, actor: PortalAccount, request_id: str, reason_text: str, source: Source
     ) -> RefundRequestInfo:
         return await self._approvals.reject(actor, request_id, reason_text, source)
+
+    async def withdraw(
+        self, actor: PortalAccount, request_id: str, source: Source
+    ) -> RefundRequestInfo:
+        """The requester takes their waiting request back (nobody else may)."""
+        return await self._approvals.withdraw(actor, request_id, source)
+
+    async def sweep(self) -> int:
+        """Remind of and expire undecided requests (the worker's, every round)."""
+        return await self._approvals.sweep()
 
     async def decidable(
         self, actor: PortalAccount, request_id: str, source: Source
@@ -352,7 +368,10 @@ def _our_refund_exists(txn: Transaction, request: RefundRequestInfo) -> bool:
 
 def _action_for(state: str, by_person: bool) -> str:
     return {
+        RefundState.AWAITING_SECOND: "approve_refund",  # the first of two
         RefundState.APPROVED: "approve_refund",
+        RefundState.WITHDRAWN: "withdraw_refund",
+        RefundState.EXPIRED: "refund_expired",
         RefundState.REJECTED: "reject_refund",
         RefundState.SUBMITTING: "submit_refund",
         RefundState.PENDING: "refund_pending",
@@ -377,6 +396,7 @@ FLOW: Flow[RefundRequestInfo] = Flow(
     approved_state=RefundState.APPROVED,
     rejected_state=RefundState.REJECTED,
     submitting_state=RefundState.SUBMITTING,
+    second_state=RefundState.AWAITING_SECOND,
     carry_out=JobKind.REFUND_EXECUTE,
     decide=Action.DECIDE_REFUND,
     noun="This refund request",

@@ -11,11 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.common import message_home
 from bot.blocks.home import home_view
 from bot.bookkeeping import ChecklistInfo
-from bot.domain import RefundState
 from bot.overview import RefundWork
 from bot.roles import Action
 from bot.services.access import NO_ACCESS
 from bot.services.container import Services
+from bot.services.home import AWAITING
 
 
 async def publish_home(client: AsyncWebClient, services: Services, slack_user_id: str) -> None:
@@ -70,6 +70,6 @@ async def approval_links(client: AsyncWebClient, work: RefundWork | None) -> dic
     waiting = [
         (r.id, r.approval_channel, r.approval_ts)
         for r in work.awaiting_approval
-        if r.state is RefundState.REQUESTED and r.approval_channel and r.approval_ts
+        if r.state in AWAITING and r.approval_channel and r.approval_ts
     ]
     return await permalinks(client, waiting)

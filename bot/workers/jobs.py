@@ -20,8 +20,12 @@ def job_handlers(services: Services) -> dict[str, JobHandler]:
     async def accept_dispute(payload: dict[str, Any]) -> None:
         await services.disputes.accept(payload["dispute_id"], payload["by"])
 
+    async def carry_out_acceptance(payload: dict[str, Any]) -> None:
+        await services.disputes.acceptances.carry_out(payload["acceptance_id"])
+
     return {
         JobKind.REFUND_EXECUTE: execute_refund,
+        JobKind.ACCEPTANCE_CARRY_OUT: carry_out_acceptance,
         JobKind.DISPUTE_SUBMIT: submit_response,
         JobKind.DISPUTE_ACCEPT: accept_dispute,
         **legacy_handlers(services),

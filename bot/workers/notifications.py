@@ -40,7 +40,13 @@ THREADLESS = (NoticeKind.DISPUTE_CREATED, NoticeKind.RETURN_CREATED, NoticeKind.
 # Top-level posts, each its own message: approval requests (with buttons), answers to clicks and
 # the daily settlement digest.
 ALONE = (NoticeKind.REFUND_REQUEST, NoticeKind.REPLY, NoticeKind.DAILY_DIGEST)
-UPDATES = (NoticeKind.REFUND_UPDATE, NoticeKind.RESPONSE_UPDATE, NoticeKind.CHECKLIST_UPDATE)
+# chat.update of a message
+UPDATES = (
+    NoticeKind.REFUND_UPDATE,
+    NoticeKind.RESPONSE_UPDATE,
+    NoticeKind.CHECKLIST_UPDATE,
+    NoticeKind.ACCEPTANCE_UPDATE,
+)
 DIGEST_AT = 4  # this many items or more at once for one channel become a digest
 BLOCKS_PER_MESSAGE = 50  # Slack's limit: a digest reply holds as many items as fit
 

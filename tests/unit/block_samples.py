@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.acceptance import AcceptanceState, DisputeAcceptanceInfo
 from bot.bookkeeping import ChecklistInfo, ChecklistKind, ChecklistStepInfo
 from bot.digests import AccountDay, DailyDigest, Figure, OpenItem, WithdrawalLine
 from bot.domain import (
@@ -159,6 +160,8 @@ RESPONSES = {
     ),
     "submitted": replace(RESPONSE, state=ResponseState.SUBMITTED, decided_by_username="maria"),
     "failed": replace(RESPONSE, state=ResponseState.FAILED, failure_reason="Evidence too large."),
+    "withdrawn": replace(RESPONSE, state=ResponseState.WITHDRAWN),
+    "expired": replace(RESPONSE, state=ResponseState.EXPIRED),
 }
 
 REQUEST = RefundRequestInfo(
@@ -184,6 +187,23 @@ REQUESTS = {
     "succeeded": replace(SENT, state=RefundState.SUCCEEDED),
     "failed": replace(SENT, state=RefundState.FAILED, failure_reason="The card was closed."),
     "trust": replace(REQUEST, account=Account.TRUST, matter_id=None),
+    "two_approvers_pending": replace(REQUEST, approval_rule="two_approvers"),
+    "one_of_two": replace(
+        REQUEST,
+        approval_rule="two_approvers",
+        state=RefundState.AWAITING_SECOND,
+        first_approver_username="maria",
+        first_approver_slack_id="UMARIA",
+    ),
+    "admin_rule": replace(REQUEST, approval_rule="admin"),
+    "withdrawn": replace(REQUEST, state=RefundState.WITHDRAWN),
+    "expired": replace(
+        REQUEST,
+        state=RefundState.EXPIRED,
+        approval_rule="two_approvers",
+        first_approver_username="maria",
+        first_approver_slack_id="UMARIA",
+    ),
 }
 
 AUDIT_LINES = (
@@ -401,3 +421,30 @@ DIGEST = DailyDigest(
         OpenItem("Bookkeeping for refund rr_1"),
     ),
 )
+ACCEPTANCE = DisputeAcceptanceInfo(
+    id="da_0000000000000000001",
+    dispute_id=DISPUTE.id,
+    amount=Money(250000),
+    state=AcceptanceState.REQUESTED,
+    requester_username="meg",
+    requester_slack_id="UMEG",
+    created_at=NOW,
+    approval_rule="one",
+)
+ACCEPTANCES = {
+    "requested": ACCEPTANCE,
+    "admin_rule": replace(ACCEPTANCE, approval_rule="admin"),
+    "rejected": replace(
+        ACCEPTANCE,
+        state=AcceptanceState.REJECTED,
+        decided_by_username="maria",
+        decided_by_slack_id="UMARIA",
+        rejection_reason="We have the signed letter.",
+    ),
+    "accepted": replace(
+        ACCEPTANCE,
+        state=AcceptanceState.ACCEPTED,
+        decided_by_username="maria",
+        decided_by_slack_id="UMARIA",
+    ),
+}

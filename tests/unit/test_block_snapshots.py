@@ -26,6 +26,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 import bot.blocks
 from bot.blocks import (
+    acceptances,
     approvals,
     audit,
     checklists,
@@ -98,6 +99,10 @@ CASES = [
         "with_documents",
         replace(s.RESPONSE, documents=("engagement-letter.pdf", "card *authorization*.png")),
     ),
+    *(case(acceptances.acceptance_message, k, a) for k, a in s.ACCEPTANCES.items()),
+    case(acceptances.reject_acceptance_modal, "requested", s.ACCEPTANCE),
+    case(disputes.response_modal, "firms_date", s.DISPUTE, None, ask_by=date(2026, 11, 20)),
+    case(disputes.dispute_message, "firms_date", s.DISPUTE, "MAT-1001", s.NOW, date(2026, 11, 20)),
     *(case(disputes.response_draft, state, r) for state, r in s.RESPONSES.items()),
     case(disputes.reject_response_modal, "drafted", s.RESPONSE),
     case(help.help_blocks, "viewer", s.VIEWER),

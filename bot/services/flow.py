@@ -1,0 +1,93 @@
+"""What a use of the approvals machine (services/approvals.py) declares: its :class:`Flow`, the
+``Tell`` that records the messages each step owes, the one reason rule and the policy rule a
+request was opened under."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import REASON_MAX
+from bot.errors import FormErrors, PaybotError
+from bot.ids import BlockId, JobKind, Milestone
+from bot.policy import Rule
+from bot.roles import Action
+from bot.usertext import visible
+
+FAILED = "failed"
+WITHDRAWN = "withdrawn"
+EXPIRED = "expired"
+
+Info = TypeVar("Info")
+Told = TypeVar("Told", contravariant=True)
+
+
+class Tell(Protocol[Told]):
+    """Records the messages a request owes Slack, in the transaction of its move: at its opening
+    (milestone None) and at each milestone; ``to``: the people a reminder goes to by DM."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        info: Told,
+        milestone: Milestone | None,
+        now: datetime,
+        /,
+        to: Sequence[str] = (),
+    ) -> None: ...
+
+
+async def tell_nothing(
+    session: AsyncSession, info: Any, milestone: Any, now: datetime, /, to: Sequence[str] = ()
+) -> None:
+    return None
+
+
+def check_reason(text: str, block_id: str = BlockId.REASON) -> str:
+    """The reason as it will be stored and shown: card numbers masked, controls removed,
+    trimmed; a reason of nothing visible (zero-width or blank characters) is no reason."""
+    reason = visible(text)
+    if not reason:
+        raise FormErrors({block_id: "Give a reason: it is sent to everyone on the matter."})
+    if len(reason) > REASON_MAX:
+        raise FormErrors(
+            {block_id: f"Keep the reason to {REASON_MAX} characters (it has {len(reason)})."}
+        )
+    return reason
+
+
+@dataclass(frozen=True)
+class Flow(Generic[Info]):
+    """One use of the machine: which rows, what they are called, who decides, what is audited."""
+
+    model: type[Any]
+    info: Callable[[Any], Info]
+    open_state: str
+    approved_state: str
+    rejected_state: str
+    submitting_state: str  # approved and being carried out
+    carry_out: JobKind  # the job that carries an approval out
+    decide: Action
+    noun: str  # "This refund request": what a refusal calls it
+    asked: str  # "asked for this refund": what four eyes tells the requester
+    refused: type[PaybotError]
+    job_key: str  # the payload key naming the row in this flow's jobs
+    target_type: str
+    target_id: Callable[[Any], str]  # the audited target of a row
+    action: Callable[[str, bool], str]  # (state moved to, by a person) -> audit action
+    details: Callable[[str, Mapping[str, Any]], dict[str, Any]]  # (id, changes) -> audit "after"
+    second_state: str | None = None  # one of two approvals given (bot/policy.py's rule)
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        """The states of a request still to be decided (or withdrawn, or expired)."""
+        return (self.open_state, self.second_state) if self.second_state else (self.open_state,)
+
+
+def rule_of(row: Any) -> Rule:
+    """The rule a request was opened under (rows of flows without one need one approval)."""
+    return Rule(getattr(row, "approval_rule", None) or Rule.ONE)
