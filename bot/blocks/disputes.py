@@ -29,16 +29,8 @@ from bot.documents import (
     DocumentLimits,
     OfferedFile,
 )
-from bot.domain import (
-    EVIDENCE_FIELDS,
-    Dispute,
-    DisputeResponseInfo,
-    DisputeStatus,
-    EvidenceField,
-    PaymentReturn,
-    ResponseState,
-    evidence_fields,
-)
+from bot.domain import Dispute, DisputeResponseInfo, DisputeStatus, PaymentReturn, ResponseState
+from bot.evidence import EVIDENCE_FIELDS, EvidenceField, evidence_fields
 from bot.ids import ActionId, CallbackId
 
 STATUS_LABEL = {

@@ -21,7 +21,6 @@ from bot.domain import (
     Balance,
     DailyTotals,
     Dispute,
-    DisputeEvidence,
     EventBatch,
     Page,
     PaymentReturn,
@@ -31,6 +30,7 @@ from bot.domain import (
     TransactionQuery,
     Withdrawal,
 )
+from bot.evidence import DisputeEvidence
 
 
 @runtime_checkable

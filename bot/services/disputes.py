@@ -24,17 +24,15 @@ from bot.documents import (
 )
 from bot.domain import (
     Dispute,
-    DisputeEvidence,
     DisputeResponseInfo,
     DisputeStatus,
     DisputeThreadInfo,
-    EvidenceField,
     PortalAccount,
     ResponseState,
     Source,
-    evidence_fields,
 )
 from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.evidence import DisputeEvidence, EvidenceField, evidence_fields
 from bot.ids import JobKind, Milestone, NoticeKind
 from bot.pan import random_id
 from bot.policy import Policy

@@ -18,7 +18,6 @@ from bot.domain import (
     Balance,
     DailyTotals,
     Dispute,
-    DisputeEvidence,
     DisputeResponseInfo,
     DisputeStatus,
     LineItem,
@@ -39,6 +38,7 @@ from bot.domain import (
     Withdrawal,
     WithdrawalStatus,
 )
+from bot.evidence import DisputeEvidence
 from bot.overview import (
     DEFAULT_COLUMNS,
     Dashboard,

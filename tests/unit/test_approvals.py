@@ -15,7 +15,6 @@ from bot.clock import ManualClock
 from bot.db.models import AuditEntry, DisputeResponse, Job, OutboxMessage, RefundRequest
 from bot.domain import (
     Dispute,
-    DisputeEvidence,
     DisputeStatus,
     Money,
     PortalAccount,
@@ -25,6 +24,7 @@ from bot.domain import (
     Source,
 )
 from bot.errors import Denied, FormErrors, RefundRefused
+from bot.evidence import DisputeEvidence
 from bot.ids import JobKind, Milestone, NoticeKind
 from bot.pan import random_id
 from bot.policy import Policy, Rule, SecondApproval

@@ -43,7 +43,8 @@ from bot.blocks import (
     users,
 )
 from bot.documents import THREAD_BLOCK, OfferedFile
-from bot.domain import AuditPage, DisputeStatus, UserPage, evidence_fields
+from bot.domain import AuditPage, DisputeStatus, UserPage
+from bot.evidence import evidence_fields
 from bot.ids import ActionId, CallbackId
 from bot.overview import (
     DEFAULT_COLUMNS,

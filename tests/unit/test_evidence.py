@@ -21,14 +21,9 @@ from bot.documents import (
     OfferedFile,
     SentDocument,
 )
-from bot.domain import (
-    Account,
-    DisputeEvidence,
-    MethodType,
-    Money,
-    PaymentKind,
-)
+from bot.domain import Account, MethodType, Money, PaymentKind
 from bot.errors import FormErrors, ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.sandbox import SandboxGateway, SandboxSimulator
 from bot.processors.stripe.disputes import STRIPE_LIMITS
 from bot.services.evidence import EvidenceDocuments, check_files

@@ -18,14 +18,9 @@ from bot.documents import (
     DocumentFile,
     SentDocument,
 )
-from bot.domain import (
-    DisputeEvidence,
-    DisputeStatus,
-    EventType,
-    RefundStatus,
-    TransactionQuery,
-)
+from bot.domain import DisputeStatus, EventType, RefundStatus, TransactionQuery
 from bot.errors import ConfigError, PaybotError, ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.factory import create_gateway
 from bot.processors.gateway import Gateway
 from bot.processors.payrix import PayrixClient, PayrixGateway

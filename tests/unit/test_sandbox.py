@@ -22,7 +22,6 @@ from bot.db.engine import SessionFactory, create_engine, create_session_factory
 from bot.domain import (
     Account,
     AccountBalance,
-    DisputeEvidence,
     DisputeStatus,
     EventBatch,
     EventType,
@@ -38,6 +37,7 @@ from bot.domain import (
     WithdrawalStatus,
 )
 from bot.errors import NotFound, ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.gateway import Gateway
 from bot.processors.sandbox import SandboxGateway, SandboxSimulator
 from bot.processors.sandbox.fees import Fees

@@ -16,7 +16,6 @@ from aiohttp import web
 
 from bot.domain import (
     Account,
-    DisputeEvidence,
     DisputeStatus,
     EventType,
     HistorySort,
@@ -28,6 +27,7 @@ from bot.domain import (
     WithdrawalStatus,
 )
 from bot.errors import ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.gateway import Gateway
 from bot.processors.stripe import MetadataKeys, StripeConfig, StripeGateway, webhooks
 from bot.processors.stripe.mapping import IDEMPOTENCY_KEY

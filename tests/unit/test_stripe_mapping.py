@@ -17,7 +17,6 @@ from bot.config import load_settings
 from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
-    DisputeEvidence,
     DisputeStatus,
     EventType,
     MethodType,
@@ -27,6 +26,7 @@ from bot.domain import (
     WithdrawalStatus,
 )
 from bot.errors import ConfigError, PaybotError, ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.factory import create_gateway
 from bot.processors.stripe import MetadataKeys, StripeGateway, mapping, webhooks
 from bot.processors.stripe.disputes import stripe_evidence

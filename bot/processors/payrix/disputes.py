@@ -11,13 +11,9 @@ from bot.documents import (
     DocumentFile,
     SentDocument,
 )
-from bot.domain import (
-    Dispute,
-    DisputeEvidence,
-    DisputeStatus,
-    Page,
-)
+from bot.domain import Dispute, DisputeStatus, Page
 from bot.errors import ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.payrix import mapping
 from bot.processors.payrix.client import eq, sort
 from bot.processors.payrix.codes import (

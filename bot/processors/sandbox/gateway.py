@@ -25,7 +25,6 @@ from bot.domain import (
     Balance,
     DailyTotals,
     Dispute,
-    DisputeEvidence,
     DisputeStatus,
     EventBatch,
     EventType,
@@ -43,6 +42,7 @@ from bot.domain import (
     Withdrawal,
 )
 from bot.errors import ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.sandbox import documents as _documents
 from bot.processors.sandbox.models import (
     SandboxDispute,

@@ -16,7 +16,6 @@ from bot.clock import add_business_days, is_business_day
 from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
-    DisputeEvidence,
     DisputeStatus,
     EventType,
     MethodType,
@@ -25,6 +24,7 @@ from bot.domain import (
     TransactionStatus,
     WithdrawalStatus,
 )
+from bot.evidence import DisputeEvidence
 from bot.processors.sandbox.models import (
     SandboxCustomer,
     SandboxDispute,

@@ -13,13 +13,9 @@ from bot.documents import (
     DocumentLimits,
     SentDocument,
 )
-from bot.domain import (
-    Dispute,
-    DisputeEvidence,
-    DisputeStatus,
-    Page,
-)
+from bot.domain import Dispute, DisputeStatus, Page
 from bot.errors import ProcessorError
+from bot.evidence import DisputeEvidence
 from bot.processors.stripe import mapping
 from bot.processors.stripe.connection import StripeConnection
 from bot.processors.stripe.mapping import (
