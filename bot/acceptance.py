@@ -4,10 +4,9 @@ beside bot/domain.py's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
-from bot.domain import Money
+from bot.domain import Asked, Money
 
 
 class AcceptanceState(StrEnum):
@@ -22,7 +21,7 @@ class AcceptanceState(StrEnum):
 
 
 @dataclass(frozen=True)
-class DisputeAcceptanceInfo:
+class DisputeAcceptanceInfo(Asked):
     """Accepting a dispute, asked for by one manager and decided by another (or by an admin),
     when the approval policy says its amount needs a second pair of eyes."""
 
@@ -30,13 +29,5 @@ class DisputeAcceptanceInfo:
     dispute_id: str
     amount: Money
     state: AcceptanceState
-    requester_username: str
-    requester_slack_id: str
-    created_at: datetime
-    approval_rule: str | None = None
-    decided_by_username: str | None = None
-    decided_by_slack_id: str | None = None
-    rejection_reason: str | None = None
-    failure_reason: str | None = None
     message_channel: str | None = None
     message_ts: str | None = None

@@ -386,8 +386,23 @@ class RefundState(StrEnum):
     EXPIRED = "expired"  # undecided for PAYBOT_APPROVAL_EXPIRE_HOURS
 
 
+@dataclass(frozen=True, kw_only=True)
+class Asked:
+    """What every four-eyes request carries (services/approvals.py), whatever it asks for: who
+    asked and when, the rule it was opened under, who decided and why it was refused or failed."""
+
+    requester_username: str
+    requester_slack_id: str
+    created_at: datetime
+    approval_rule: str | None = None  # bot.policy.Rule; None: one approval
+    decided_by_username: str | None = None
+    decided_by_slack_id: str | None = None
+    rejection_reason: str | None = None
+    failure_reason: str | None = None
+
+
 @dataclass(frozen=True)
-class RefundRequestInfo:
+class RefundRequestInfo(Asked):
     id: str
     transaction_id: str
     amount: Money
@@ -395,17 +410,9 @@ class RefundRequestInfo:
     matter_id: str | None
     reason: str
     state: RefundState
-    requester_username: str
-    requester_slack_id: str
-    created_at: datetime
-    decided_by_username: str | None = None
-    decided_by_slack_id: str | None = None
-    rejection_reason: str | None = None
     processor_refund_id: str | None = None
-    failure_reason: str | None = None
     approval_channel: str | None = None
     approval_ts: str | None = None
-    approval_rule: str | None = None  # bot.policy.Rule; None: one approval
     first_approver_username: str | None = None
     first_approver_slack_id: str | None = None
     # The bank day (the firm's calendar) the refund is expected to have settled by; set by
@@ -425,18 +432,11 @@ class ResponseState(StrEnum):
 
 
 @dataclass(frozen=True)
-class DisputeResponseInfo:
+class DisputeResponseInfo(Asked):
     id: str
     dispute_id: str
     evidence: DisputeEvidence
     state: ResponseState
-    requester_username: str
-    requester_slack_id: str
-    created_at: datetime
-    decided_by_username: str | None = None
-    decided_by_slack_id: str | None = None
-    rejection_reason: str | None = None
-    failure_reason: str | None = None
     draft_channel: str | None = None
     draft_ts: str | None = None
     documents: tuple[str, ...] = ()  # the names of the documents kept with it, in order

@@ -72,7 +72,24 @@ class SlackDirectoryEntry(Base):
     looked_up_at: Mapped[datetime]
 
 
-class RefundRequest(Base):
+class Asked:
+    """The columns every four-eyes request has (services/approvals.py): who asked, who decided
+    and when, why it was refused or failed, and the key that carries it out once."""
+
+    requester_username: Mapped[str] = mapped_column(String(32))
+    requester_slack_id: Mapped[str] = mapped_column(String(32))
+    decided_by_username: Mapped[str | None] = mapped_column(String(32))
+    decided_by_slack_id: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    reminded_at: Mapped[datetime | None]  # raised again while undecided (once)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RefundRequest(Asked, Base):
     """A refund's persisted state machine; see services/refunds.py for the transitions."""
 
     __tablename__ = "refund_requests"
@@ -95,23 +112,12 @@ class RefundRequest(Base):
     matter_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), index=True)
-    requester_username: Mapped[str] = mapped_column(String(32))
-    requester_slack_id: Mapped[str] = mapped_column(String(32))
-    decided_by_username: Mapped[str | None] = mapped_column(String(32))
-    decided_by_slack_id: Mapped[str | None] = mapped_column(String(32))
-    decided_at: Mapped[datetime | None]
-    rejection_reason: Mapped[str | None] = mapped_column(Text)
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     processor_refund_id: Mapped[str | None] = mapped_column(String(80))
-    failure_reason: Mapped[str | None] = mapped_column(Text)
     approval_channel: Mapped[str | None] = mapped_column(String(32))
     approval_ts: Mapped[str | None] = mapped_column(String(32))
     approval_rule: Mapped[str | None] = mapped_column(String(16))  # bot.policy.Rule; None: one
     first_approver_username: Mapped[str | None] = mapped_column(String(32))
     first_approver_slack_id: Mapped[str | None] = mapped_column(String(32))
-    reminded_at: Mapped[datetime | None]  # raised again while undecided (once)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
 class Job(Base):
@@ -215,7 +221,7 @@ class DisputeThread(Base):
 LIVE_RESPONSE = "state NOT IN ('rejected', 'failed', 'submitted', 'withdrawn', 'expired')"
 
 
-class DisputeResponse(Base):
+class DisputeResponse(Asked, Base):
     """A drafted dispute response: drafted -> approved | rejected -> submitting -> submitted | failed."""
 
     __tablename__ = "dispute_responses"
@@ -233,26 +239,15 @@ class DisputeResponse(Base):
     dispute_id: Mapped[str] = mapped_column(String(100), index=True)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
-    requester_username: Mapped[str] = mapped_column(String(32))
-    requester_slack_id: Mapped[str] = mapped_column(String(32))
-    decided_by_username: Mapped[str | None] = mapped_column(String(32))
-    decided_by_slack_id: Mapped[str | None] = mapped_column(String(32))
-    decided_at: Mapped[datetime | None]
-    rejection_reason: Mapped[str | None] = mapped_column(Text)
-    failure_reason: Mapped[str | None] = mapped_column(Text)
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     draft_channel: Mapped[str | None] = mapped_column(String(32))
     draft_ts: Mapped[str | None] = mapped_column(String(32))
-    reminded_at: Mapped[datetime | None]  # raised again while undecided (once)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
 # One acceptance waiting per dispute.
 LIVE_ACCEPTANCE = "state NOT IN ('rejected', 'failed', 'accepted', 'withdrawn', 'expired')"
 
 
-class DisputeAcceptance(Base):
+class DisputeAcceptance(Asked, Base):
     """Accepting a dispute that needs a second pair of eyes (bot/policy.py): requested ->
     approved | rejected | withdrawn | expired; approved -> submitting -> accepted | failed."""
 
@@ -273,19 +268,8 @@ class DisputeAcceptance(Base):
     currency: Mapped[str] = mapped_column(String(3))
     state: Mapped[str] = mapped_column(String(16))
     approval_rule: Mapped[str | None] = mapped_column(String(16))
-    requester_username: Mapped[str] = mapped_column(String(32))
-    requester_slack_id: Mapped[str] = mapped_column(String(32))
-    decided_by_username: Mapped[str | None] = mapped_column(String(32))
-    decided_by_slack_id: Mapped[str | None] = mapped_column(String(32))
-    decided_at: Mapped[datetime | None]
-    rejection_reason: Mapped[str | None] = mapped_column(Text)
-    failure_reason: Mapped[str | None] = mapped_column(Text)
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     message_channel: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
-    reminded_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
 class DisputeDocument(Base):

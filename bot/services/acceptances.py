@@ -16,8 +16,8 @@ from bot.db.engine import SessionFactory
 from bot.db.models import DisputeAcceptance
 from bot.db.records import record
 from bot.domain import Dispute, Money, PortalAccount, Source
-from bot.errors import ProcessorError, RefundRefused
-from bot.ids import JobKind, Milestone
+from bot.errors import RefundRefused
+from bot.ids import JobKind
 from bot.pan import random_id
 from bot.policy import Policy, Rule
 from bot.roles import Action, Role
@@ -149,24 +149,11 @@ class Acceptances:
         found = await self._approvals.submitting(acceptance_id)
         if found is None:
             return await self.get(acceptance_id)  # done already
-        try:
-            await self._accept(found.dispute_id, found.decided_by_slack_id or "")
-        except ProcessorError as exc:
-            if exc.retryable:
-                raise
-            return await self._approvals.advance(
-                acceptance_id,
-                AcceptanceState.SUBMITTING,
-                AcceptanceState.FAILED,
-                changes={"failure_reason": exc.message},
-                milestone=Milestone.FAILED,
-                reason=exc.message,
-            )
-        return await self._approvals.advance(
+        return await self._approvals.carried_out(
             acceptance_id,
-            AcceptanceState.SUBMITTING,
             AcceptanceState.ACCEPTED,
-            milestone=Milestone.SUBMITTED,
+            AcceptanceState.FAILED,
+            lambda: self._accept(found.dispute_id, found.decided_by_slack_id or ""),
         )
 
 

@@ -33,9 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
-from bot.db.models import PortalUser
-from bot.domain import REASON_MAX, PortalAccount, Source
-from bot.errors import Denied, NotFound, PaybotError
+from bot.domain import REASON_MAX, Asked, PortalAccount, Source
+from bot.errors import Denied, NotFound, PaybotError, ProcessorError
 from bot.ids import JobKind, Milestone
 from bot.policy import Policy, Rule
 from bot.roles import Role, allowed
@@ -48,6 +47,7 @@ from bot.services.flow import (
     Flow,
     Tell,
     check_reason,
+    deciders,
     rule_of,
     tell_nothing,
 )
@@ -56,7 +56,7 @@ from bot.services.state import compare_and_set
 
 __all__ = ["EXPIRED", "FAILED", "REASON_MAX", "WITHDRAWN", "Approvals", "Flow", "check_reason"]
 
-Info = TypeVar("Info")
+Info = TypeVar("Info", bound=Asked)  # what a request carries, whatever it asks for
 
 
 class Approvals(Generic[Info]):
@@ -264,6 +264,29 @@ class Approvals(Generic[Info]):
             reason=reason,
         )
 
+    async def carried_out(
+        self, request_id: str, done: str, failed: str, work: Callable[[], Awaitable[object]]
+    ) -> Info:
+        """Carry an approved request out at the processor and record how it ended: a refusal
+        from the processor ends it ``failed``; a retryable failure is raised for the job to try
+        again later, with the same idempotency key."""
+        try:
+            await work()
+        except ProcessorError as exc:
+            if exc.retryable:
+                raise
+            return await self.advance(
+                request_id,
+                self.flow.submitting_state,
+                failed,
+                changes={"failure_reason": exc.message},
+                milestone=Milestone.FAILED,
+                reason=exc.message,
+            )
+        return await self.advance(
+            request_id, self.flow.submitting_state, done, milestone=Milestone.SUBMITTED
+        )
+
     async def advance(
         self,
         request_id: str,
@@ -381,7 +404,7 @@ class Approvals(Generic[Info]):
                     continue
                 # As it stands now (a first approval may have come since it was read).
                 row = await session.get(model, row.id, populate_existing=True)
-                users = await self._deciders(session, row)
+                users = await deciders(session, self.flow, row)
                 await self._tell(session, flow.info(row), Milestone.REMINDED, now, to=users)
             done += 1
         return done
@@ -389,24 +412,6 @@ class Approvals(Generic[Info]):
     async def _rows(self, *where: Any) -> Sequence[Any]:
         async with self._sessions() as session:
             return (await session.scalars(select(self.flow.model).where(*where))).all()
-
-    async def _deciders(self, session: AsyncSession, row: Any) -> list[str]:
-        """The Slack users who may decide this request now: active, of a role that decides (an
-        admin under the admin rule), neither its requester nor its first approver."""
-        roles = [r.value for r in Role if allowed(r, self.flow.decide)]
-        if rule_of(row) is Rule.ADMIN:
-            roles = [Role.ADMIN.value]
-        others = {row.requester_username, getattr(row, "first_approver_username", None)}
-        people = await session.scalars(
-            select(PortalUser)
-            .where(
-                PortalUser.active.is_(True),
-                PortalUser.role.in_(roles),
-                PortalUser.slack_user_id.is_not(None),
-            )
-            .order_by(PortalUser.username)
-        )
-        return [str(p.slack_user_id) for p in people if p.username not in others]
 
     async def move(
         self,

@@ -31,7 +31,7 @@ from bot.domain import (
     ResponseState,
     Source,
 )
-from bot.errors import FormErrors, NotFound, ProcessorError, RefundRefused
+from bot.errors import FormErrors, NotFound, RefundRefused
 from bot.evidence import DisputeEvidence, EvidenceField, evidence_fields
 from bot.ids import JobKind, Milestone, NoticeKind
 from bot.pan import random_id
@@ -99,6 +99,7 @@ def response_info(row: DisputeResponse) -> DisputeResponseInfo:
         evidence=DisputeEvidence(**evidence),
         state=ResponseState(row.state),
         documents=documents,
+        approval_rule=None,  # a response takes one approval: the policy's rules are for amounts
     )
 
 
@@ -332,27 +333,15 @@ class Disputes:
         if response is None:
             return await self.response(response_id)  # submitted already
         key = await self._approvals.idempotency_key(response_id)
-        try:
+
+        async def send() -> None:
             sent = await self.documents.upload(self._gateway, response.dispute_id, response_id, key)
             await self._gateway.submit_dispute_evidence(
                 response.dispute_id, response.evidence, idempotency_key=str(key), documents=sent
             )
-        except ProcessorError as exc:
-            if exc.retryable:
-                raise
-            return await self._approvals.advance(
-                response_id,
-                ResponseState.SUBMITTING,
-                ResponseState.FAILED,
-                changes={"failure_reason": exc.message},
-                milestone=Milestone.FAILED,
-                reason=exc.message,
-            )
-        return await self._approvals.advance(
-            response_id,
-            ResponseState.SUBMITTING,
-            ResponseState.SUBMITTED,
-            milestone=Milestone.SUBMITTED,
+
+        return await self._approvals.carried_out(
+            response_id, ResponseState.SUBMITTED, ResponseState.FAILED, send
         )
 
     # -- accepting liability --------------------------------------------------------------

@@ -9,20 +9,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import REASON_MAX
+from bot.db.models import PortalUser
+from bot.domain import REASON_MAX, Asked
 from bot.errors import FormErrors, PaybotError
 from bot.ids import BlockId, JobKind, Milestone
 from bot.policy import Rule
-from bot.roles import Action
+from bot.roles import Action, Role, allowed
 from bot.usertext import visible
 
 FAILED = "failed"
 WITHDRAWN = "withdrawn"
 EXPIRED = "expired"
 
-Info = TypeVar("Info")
+Info = TypeVar("Info", bound=Asked)  # what a request carries, whatever it asks for
 Told = TypeVar("Told", contravariant=True)
 
 
@@ -91,3 +93,22 @@ class Flow(Generic[Info]):
 def rule_of(row: Any) -> Rule:
     """The rule a request was opened under (rows of flows without one need one approval)."""
     return Rule(getattr(row, "approval_rule", None) or Rule.ONE)
+
+
+async def deciders(session: AsyncSession, flow: Flow[Any], row: Any) -> list[str]:
+    """The Slack users who may decide this request now: active, of a role that decides (an
+    admin under the admin rule), neither its requester nor its first approver."""
+    roles = [r.value for r in Role if allowed(r, flow.decide)]
+    if rule_of(row) is Rule.ADMIN:
+        roles = [Role.ADMIN.value]
+    others = {row.requester_username, getattr(row, "first_approver_username", None)}
+    people = await session.scalars(
+        select(PortalUser)
+        .where(
+            PortalUser.active.is_(True),
+            PortalUser.role.in_(roles),
+            PortalUser.slack_user_id.is_not(None),
+        )
+        .order_by(PortalUser.username)
+    )
+    return [str(p.slack_user_id) for p in people if p.username not in others]

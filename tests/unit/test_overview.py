@@ -208,7 +208,8 @@ def _dispute(number: int, status: DisputeStatus) -> Dispute:
 def _request(number: int, state: RefundState) -> RefundRequestInfo:
     return RefundRequestInfo(
         f"{number:032d}", f"txn_{number:020d}", Money(4_500), Account.TRUST, "MAT-1", LONG,
-        state, "s" * 32, "USAM", NOW, approval_channel="C1", approval_ts="1.2",
+        state, requester_username="s" * 32, requester_slack_id="USAM", created_at=NOW,
+        approval_channel="C1", approval_ts="1.2",
     )  # fmt: skip
 
 
