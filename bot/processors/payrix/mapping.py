@@ -13,22 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
 
-from bot.domain import (
-    Dispute,
-    DisputeStage,
-    DisputeStatus,
-    MethodType,
-    Money,
-    PaymentKind,
-    PaymentMethod,
-    PaymentReturn,
-    Refund,
-    RefundStatus,
-    Transaction,
-    TransactionStatus,
-    Withdrawal,
-    WithdrawalStatus,
-)
+from bot import domain
 from bot.errors import ProcessorError
 from bot.nacha import normalize_return_code
 from bot.processors.payrix.codes import (
@@ -85,8 +70,8 @@ UNKNOWN_RETURN_CODE = "unknown"
 # Transactions
 
 
-def money(minor: int | None, currency: str | None) -> Money:
-    return Money(int(minor or 0), (currency or DEFAULT_CURRENCY).upper())
+def money(minor: int | None, currency: str | None) -> domain.Money:
+    return domain.Money(int(minor or 0), (currency or DEFAULT_CURRENCY).upper())
 
 
 def when(txn: Txn | Chargeback | Batch | ChargebackMessage | Disbursement) -> datetime:
@@ -101,30 +86,32 @@ def txn_type(txn: Txn) -> tuple[TxnType, str | None]:
     if known is not None:
         return known, None
     log.warning("payrix txn %s has unknown type %r", txn.id, txn.type)
-    fallback = TxnType(PaymentKind.SALE, MethodType.CARD, f"type {txn.type}")
+    fallback = TxnType(domain.PaymentKind.SALE, domain.MethodType.CARD, f"type {txn.type}")
     return fallback, f"Payrix transaction type {txn.type} is not known to Paybot"
 
 
-def txn_status(txn: Txn, kind: TxnType) -> tuple[TransactionStatus, str | None]:
+def txn_status(txn: Txn, kind: TxnType) -> tuple[domain.TransactionStatus, str | None]:
     code = txn.status
     if txn.type == REVERSAL:
         failed = code == FAILED
-        return (TransactionStatus.FAILED if failed else TransactionStatus.VOIDED), None
-    table = REFUND_TXN_STATUS if kind.kind is PaymentKind.REFUND else PAYMENT_STATUS
+        return (
+            domain.TransactionStatus.FAILED if failed else domain.TransactionStatus.VOIDED
+        ), None
+    table = REFUND_TXN_STATUS if kind.kind is domain.PaymentKind.REFUND else PAYMENT_STATUS
     status = table.get(code) if code is not None else None
     if status is None:
         log.warning("payrix txn %s has unknown status %r", txn.id, code)
-        return TransactionStatus.PENDING, f"Payrix status {code} is not known to Paybot"
+        return domain.TransactionStatus.PENDING, f"Payrix status {code} is not known to Paybot"
     if code in (CAPTURED, SETTLED) and txn.type in ECHECK_SALES and txn.funded is None:
         status = ECHECK_UNFUNDED
     return status, None
 
 
-def refund_status(txn: Txn) -> tuple[RefundStatus, str | None]:
+def refund_status(txn: Txn) -> tuple[domain.RefundStatus, str | None]:
     status = REFUND_STATUS.get(txn.status) if txn.status is not None else None
     if status is None:
         log.warning("payrix refund %s has unknown status %r", txn.id, txn.status)
-        return RefundStatus.PENDING, f"Payrix status {txn.status} is not known to Paybot"
+        return domain.RefundStatus.PENDING, f"Payrix status {txn.status} is not known to Paybot"
     return status, None
 
 
@@ -136,7 +123,7 @@ def last_digits(payment: Payment) -> str | None:
     return None
 
 
-def method_of(txn: Txn, kind: TxnType) -> tuple[PaymentMethod, str | None]:
+def method_of(txn: Txn, kind: TxnType) -> tuple[domain.PaymentMethod, str | None]:
     payment = txn.payment if isinstance(txn.payment, Payment) else None
     known = METHODS.get(payment.method) if payment and payment.method is not None else None
     notes = []
@@ -146,7 +133,7 @@ def method_of(txn: Txn, kind: TxnType) -> tuple[PaymentMethod, str | None]:
     digits = last_digits(payment) if payment else None
     if digits is None:
         notes.append("Payrix sent no card or account digits")
-    method = PaymentMethod(method_type, digits or UNKNOWN_DIGITS, brand)
+    method = domain.PaymentMethod(method_type, digits or UNKNOWN_DIGITS, brand)
     return method, "; ".join(notes) or None
 
 
@@ -161,18 +148,18 @@ def describe(base: str | None, notes: Iterable[str | None]) -> str | None:
     return " · ".join(parts) or None
 
 
-def to_refund(txn: Txn) -> Refund:
+def to_refund(txn: Txn) -> domain.Refund:
     status, _ = refund_status(txn)
-    return Refund(
+    return domain.Refund(
         id=txn.id,
         transaction_id=txn.fortxn or "",
         amount=money(txn.total, txn.currency),
         status=status,
         created_at=when(txn),
-        settled_at=txn.settled if status is RefundStatus.SUCCEEDED else None,
+        settled_at=txn.settled if status is domain.RefundStatus.SUCCEEDED else None,
         failure_reason=(
             f"Payrix reports the refund as {TXN_STATUSES.get(txn.status, 'failed')}"
-            if status is RefundStatus.FAILED and txn.status is not None
+            if status is domain.RefundStatus.FAILED and txn.status is not None
             else None
         ),
     )
@@ -181,10 +168,10 @@ def to_refund(txn: Txn) -> Refund:
 def to_transaction(
     txn: Txn,
     fields: Fields,
-    refunds: Sequence[Refund] = (),
-    disputes: Sequence[Dispute] = (),
+    refunds: Sequence[domain.Refund] = (),
+    disputes: Sequence[domain.Dispute] = (),
     entity_return: EntityReturn | None = None,
-) -> Transaction:
+) -> domain.Transaction:
     kind, type_note = txn_type(txn)
     status, status_note = txn_status(txn, kind)
     method, method_note = method_of(txn, kind)
@@ -198,9 +185,9 @@ def to_transaction(
         approved = money(txn.approved, txn.currency)
         notes.append(f"Payrix approved {approved} of {money(txn.total, txn.currency)}")
     return_code = None
-    if status is TransactionStatus.RETURNED:
+    if status is domain.TransactionStatus.RETURNED:
         return_code = return_code_of(entity_return)
-    return Transaction(
+    return domain.Transaction(
         id=txn.id,
         kind=kind.kind,
         status=status,
@@ -213,7 +200,7 @@ def to_transaction(
         description=describe(text_of(txn, fields), notes),
         refunds=tuple(refunds),
         disputes=tuple(disputes),
-        original_id=txn.fortxn if kind.kind is PaymentKind.REFUND else None,
+        original_id=txn.fortxn if kind.kind is domain.PaymentKind.REFUND else None,
         return_code=return_code,
         refund_blocked=refund_blocked(txn, kind),
     )
@@ -222,7 +209,7 @@ def to_transaction(
 def refund_blocked(txn: Txn, kind: TxnType) -> str | None:
     """What Payrix's own rules say against refunding this payment now (the gateway refuses the
     same at refund time, with the same words)."""
-    if kind.kind is PaymentKind.AUTHORIZATION and txn.type not in (REVERSAL,):
+    if kind.kind is domain.PaymentKind.AUTHORIZATION and txn.type not in (REVERSAL,):
         return (
             "Payrix refunds only a capture or a sale, and this is an authorization: refund its "
             "capture instead, or reverse the authorization in the Payrix portal."
@@ -252,8 +239,8 @@ def returned_at(txn: Txn) -> datetime:
     return instant or txn.modified or when(txn)
 
 
-def to_return(txn: Txn, fields: Fields, entity_return: EntityReturn | None) -> PaymentReturn:
-    return PaymentReturn(
+def to_return(txn: Txn, fields: Fields, entity_return: EntityReturn | None) -> domain.PaymentReturn:
+    return domain.PaymentReturn(
         id=txn.id,
         transaction_id=txn.id,
         code=return_code_of(entity_return),
@@ -292,7 +279,7 @@ def responses(cycle: str | None, messages: Iterable[ChargebackMessage]) -> list[
 
 def dispute_status(
     cb: Chargeback, messages: Sequence[ChargebackMessage]
-) -> tuple[DisputeStatus, str | None]:
+) -> tuple[domain.DisputeStatus, str | None]:
     """Payrix's status, cycle and ``actionable`` flag, with our own messages, as the portal's badges.
 
     ``closed`` is "responses may no longer be submitted" (Payrix's status text), not a loss: it
@@ -311,39 +298,39 @@ def dispute_status(
         log.warning("payrix chargeback %s has unknown cycle %r", cb.id, cb.cycle)
     note = "; ".join(notes) or None
     if accepted(messages) is not None and status != "won":
-        return DisputeStatus.ACCEPTED, note
+        return domain.DisputeStatus.ACCEPTED, note
     if status == "won":
-        return DisputeStatus.WON, note
+        return domain.DisputeStatus.WON, note
     if status == "lost":
-        return DisputeStatus.LOST, note
+        return domain.DisputeStatus.LOST, note
     if status == "closed":
         if cycle in WON_CYCLES:
-            return DisputeStatus.WON, note
+            return domain.DisputeStatus.WON, note
         if cycle in LOST_CYCLES:
-            return DisputeStatus.LOST, note
-        return DisputeStatus.CLOSED, note
+            return domain.DisputeStatus.LOST, note
+        return domain.DisputeStatus.CLOSED, note
     # open, or a status we do not know: what Payrix says can be sent now
     if cycle in WON_CYCLES or cycle in LOST_CYCLES:
-        return DisputeStatus.UNDER_REVIEW, note
+        return domain.DisputeStatus.UNDER_REVIEW, note
     if cb.actionable == 1:
-        return DisputeStatus.NEEDS_RESPONSE, note
+        return domain.DisputeStatus.NEEDS_RESPONSE, note
     if cb.actionable == 0:  # Payrix says nothing can be sent now
-        return DisputeStatus.UNDER_REVIEW, note
+        return domain.DisputeStatus.UNDER_REVIEW, note
     if cycle in REVIEW_CYCLES or responses(cycle, messages):  # no flag: read the cycle
-        return DisputeStatus.UNDER_REVIEW, note
-    return DisputeStatus.NEEDS_RESPONSE, note
+        return domain.DisputeStatus.UNDER_REVIEW, note
+    return domain.DisputeStatus.NEEDS_RESPONSE, note
 
 
-def dispute_stage(cb: Chargeback, status: DisputeStatus) -> DisputeStage | None:
+def dispute_stage(cb: Chargeback, status: domain.DisputeStatus) -> domain.DisputeStage | None:
     """The cycle by name and, while a response is needed, what the answer asks for (the
     message ``response_type`` picks for the cycle): "Pre-arbitration: your answer asks for
     arbitration"."""
     cycle = (cb.cycle or "").strip()
     if not cycle:
         return None
-    found = response_type(cycle) if status is DisputeStatus.NEEDS_RESPONSE else None
+    found = response_type(cycle) if status is domain.DisputeStatus.NEEDS_RESPONSE else None
     name = CYCLE_NAMES.get(cycle, f"Payrix cycle {cycle}")
-    return DisputeStage(name, found[1] if found else None)
+    return domain.DisputeStage(name, found[1] if found else None)
 
 
 def respond_by(cb: Chargeback) -> tuple[datetime, str | None]:
@@ -355,12 +342,12 @@ def respond_by(cb: Chargeback) -> tuple[datetime, str | None]:
 
 def to_dispute(
     cb: Chargeback, messages: Sequence[ChargebackMessage], matter_id: str | None = None
-) -> Dispute:
+) -> domain.Dispute:
     status, status_note = dispute_status(cb, messages)
     deadline, deadline_note = respond_by(cb)
     answered = [m for m in _live(messages) if m.type in CONTESTS]  # the latest counts
     reason = describe(cb.reason or "chargeback", [status_note, deadline_note]) or ""
-    return Dispute(
+    return domain.Dispute(
         id=cb.id,
         transaction_id=cb.txn or "",
         amount=money(cb.total, cb.currency),
@@ -379,11 +366,11 @@ def to_dispute(
 # Batches: what Payrix settles together and funds into the firm's bank account
 
 
-def batch_status(batch: Batch) -> WithdrawalStatus:
+def batch_status(batch: Batch) -> domain.WithdrawalStatus:
     status = BATCH_STATUS.get((batch.status or "").strip())
     if status is None:
         log.warning("payrix batch %s has unknown status %r", batch.id, batch.status)
-        return WithdrawalStatus.PENDING
+        return domain.WithdrawalStatus.PENDING
     return status
 
 
@@ -399,13 +386,13 @@ def signed_amount(txn: Txn) -> int:
     return -amount if txn.type in REFUND_TYPES else amount
 
 
-def to_withdrawal(batch: Batch, txns: Sequence[Txn], currency: str) -> Withdrawal:
+def to_withdrawal(batch: Batch, txns: Sequence[Txn], currency: str) -> domain.Withdrawal:
     funded = [t.funded for t in txns if moves_money(t)]
     days = [day for day in funded if day is not None]
     arrives = max(days) if days and len(days) == len(funded) else None
-    return Withdrawal(
+    return domain.Withdrawal(
         id=batch.id,
-        amount=Money(sum(signed_amount(t) for t in txns), currency),
+        amount=domain.Money(sum(signed_amount(t) for t in txns), currency),
         status=batch_status(batch),
         created_at=when(batch),
         arrives_at=datetime.combine(arrives, time(), tzinfo=UTC) if arrives else None,
@@ -417,29 +404,29 @@ def to_withdrawal(batch: Batch, txns: Sequence[Txn], currency: str) -> Withdrawa
 # Disbursements: what Payrix pays into the firm's bank account (the withdrawals)
 
 DISBURSEMENT_STATUS = {
-    1: WithdrawalStatus.PENDING,  # requested
-    2: WithdrawalStatus.PENDING,  # processing
-    3: WithdrawalStatus.PAID,  # processed: "paid by ACH to the bank account"
-    4: WithdrawalStatus.FAILED,
-    5: WithdrawalStatus.FAILED,  # denied
-    6: WithdrawalStatus.RETURNED,
+    1: domain.WithdrawalStatus.PENDING,  # requested
+    2: domain.WithdrawalStatus.PENDING,  # processing
+    3: domain.WithdrawalStatus.PAID,  # processed: "paid by ACH to the bank account"
+    4: domain.WithdrawalStatus.FAILED,
+    5: domain.WithdrawalStatus.FAILED,  # denied
+    6: domain.WithdrawalStatus.RETURNED,
 }
 DISBURSEMENT_PROCESSED, DISBURSEMENT_RETURNED = 3, 6
 
 
-def disbursement_status(disbursement: Disbursement) -> WithdrawalStatus:
+def disbursement_status(disbursement: Disbursement) -> domain.WithdrawalStatus:
     status = DISBURSEMENT_STATUS.get(disbursement.status) if disbursement.status else None
     if status is None:
         log.warning(
             "payrix disbursement %s has unknown status %r", disbursement.id, disbursement.status
         )
-        return WithdrawalStatus.PENDING
+        return domain.WithdrawalStatus.PENDING
     return status
 
 
-def to_payout(disbursement: Disbursement, transaction_ids: Sequence[str] = ()) -> Withdrawal:
+def to_payout(disbursement: Disbursement, transaction_ids: Sequence[str] = ()) -> domain.Withdrawal:
     processed = disbursement.processed
-    return Withdrawal(
+    return domain.Withdrawal(
         id=disbursement.id,
         amount=money(disbursement.amount, disbursement.currency),
         status=disbursement_status(disbursement),

@@ -8,23 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import (
-    Account,
-    Dispute,
-    DisputeStatus,
-    LineItem,
-    MethodType,
-    Money,
-    PaymentKind,
-    PaymentMethod,
-    PaymentReturn,
-    Refund,
-    RefundStatus,
-    Transaction,
-    TransactionStatus,
-    Withdrawal,
-    WithdrawalStatus,
-)
+from bot import domain
 from bot.processors.sandbox.models import (
     SandboxDispute,
     SandboxReturn,
@@ -41,27 +25,27 @@ def columns_of(row: object) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in table.columns}
 
 
-def money(minor: int, currency: str) -> Money:
-    return Money(int(minor), currency)
+def money(minor: int, currency: str) -> domain.Money:
+    return domain.Money(int(minor), currency)
 
 
-def to_refund(row: SandboxTransaction) -> Refund:
-    return Refund(
+def to_refund(row: SandboxTransaction) -> domain.Refund:
+    return domain.Refund(
         id=row.id,
         transaction_id=row.original_id or "",
         amount=money(row.amount_minor, row.currency),
-        status=RefundStatus(row.status),
+        status=domain.RefundStatus(row.status),
         created_at=row.created_at,
         settled_at=row.settled_at,
     )
 
 
-def to_dispute(row: SandboxDispute) -> Dispute:
-    return Dispute(
+def to_dispute(row: SandboxDispute) -> domain.Dispute:
+    return domain.Dispute(
         id=row.id,
         transaction_id=row.transaction_id,
         amount=money(row.amount_minor, row.currency),
-        status=DisputeStatus(row.status),
+        status=domain.DisputeStatus(row.status),
         reason=row.reason,
         network_reason_code=row.network_reason_code,
         respond_by=row.respond_by,
@@ -71,8 +55,8 @@ def to_dispute(row: SandboxDispute) -> Dispute:
     )
 
 
-def to_return(row: SandboxReturn) -> PaymentReturn:
-    return PaymentReturn(
+def to_return(row: SandboxReturn) -> domain.PaymentReturn:
+    return domain.PaymentReturn(
         id=row.id,
         transaction_id=row.transaction_id,
         code=row.code,
@@ -83,21 +67,23 @@ def to_return(row: SandboxReturn) -> PaymentReturn:
 
 
 def to_transaction(
-    row: SandboxTransaction, refunds: Sequence[Refund] = (), disputes: Sequence[Dispute] = ()
-) -> Transaction:
-    return Transaction(
+    row: SandboxTransaction,
+    refunds: Sequence[domain.Refund] = (),
+    disputes: Sequence[domain.Dispute] = (),
+) -> domain.Transaction:
+    return domain.Transaction(
         id=row.id,
-        kind=PaymentKind(row.kind),
-        status=TransactionStatus(row.status),
+        kind=domain.PaymentKind(row.kind),
+        status=domain.TransactionStatus(row.status),
         amount=money(row.amount_minor, row.currency),
-        method=PaymentMethod(MethodType(row.method), row.last4, row.brand),
+        method=domain.PaymentMethod(domain.MethodType(row.method), row.last4, row.brand),
         created_at=row.created_at,
         matter_id=row.matter_id,
-        account=Account(row.account),
+        account=domain.Account(row.account),
         customer_name=row.customer_name,
         description=row.description,
         items=tuple(
-            LineItem(item["description"], money(item["amount_minor"], row.currency))
+            domain.LineItem(item["description"], money(item["amount_minor"], row.currency))
             for item in row.items
         ),
         refunds=tuple(refunds),
@@ -140,18 +126,18 @@ LOOKUP = (
 
 async def load_transactions(
     session: AsyncSession, rows: Sequence[SandboxTransaction]
-) -> list[Transaction]:
+) -> list[domain.Transaction]:
     """Domain transactions with their refunds and disputes: two queries for the whole page."""
     ids = [row.id for row in rows]
     if not ids:
         return []
-    refunds: dict[str, list[Refund]] = {}
+    refunds: dict[str, list[domain.Refund]] = {}
     refund_rows = await session.scalars(  # only refunds have an original
         select(T).where(T.original_id.in_(ids)).order_by(T.created_at, T.id)
     )
     for refund in refund_rows:
         refunds.setdefault(refund.original_id or "", []).append(to_refund(refund))
-    disputes: dict[str, list[Dispute]] = {}
+    disputes: dict[str, list[domain.Dispute]] = {}
     dispute_rows = await session.scalars(
         select(SandboxDispute)
         .where(SandboxDispute.transaction_id.in_(ids))
@@ -162,14 +148,14 @@ async def load_transactions(
     return [to_transaction(row, refunds.get(row.id, ()), disputes.get(row.id, ())) for row in rows]
 
 
-def to_withdrawal(row: SandboxWithdrawal, transaction_ids: Sequence[str]) -> Withdrawal:
-    return Withdrawal(
+def to_withdrawal(row: SandboxWithdrawal, transaction_ids: Sequence[str]) -> domain.Withdrawal:
+    return domain.Withdrawal(
         id=row.id,
         amount=money(row.amount_minor, row.currency),
-        status=WithdrawalStatus(row.status),
+        status=domain.WithdrawalStatus(row.status),
         created_at=row.created_at,
         arrives_at=row.arrives_at,
         transaction_ids=tuple(transaction_ids),
-        account=Account(row.account),
+        account=domain.Account(row.account),
         fees=money(row.fees_minor, row.currency) if row.fees_minor else None,
     )

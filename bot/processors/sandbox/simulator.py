@@ -12,21 +12,9 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import domain
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory
-from bot.domain import (
-    Account,
-    Dispute,
-    DisputeStatus,
-    EventType,
-    LineItem,
-    MethodType,
-    Money,
-    PaymentKind,
-    PaymentReturn,
-    Transaction,
-    TransactionStatus,
-)
 from bot.errors import NotFound, ProcessorError
 from bot.nacha import describe_return, normalize_return_code
 from bot.processors.sandbox import documents, seeding, settlement
@@ -112,32 +100,36 @@ class SandboxSimulator:
 
     async def charge(
         self,
-        amount: Money,
-        method: MethodType,
-        kind: PaymentKind,
+        amount: domain.Money,
+        method: domain.MethodType,
+        kind: domain.PaymentKind,
         matter_id: str,
-        account: Account,
+        account: domain.Account,
         brand: str | None,
         last4: str,
         customer_name: str,
-        items: Sequence[LineItem] | None = None,
+        items: Sequence[domain.LineItem] | None = None,
         captured: bool = True,
         *,
         description: str | None = None,
         declined: bool = False,
-    ) -> Transaction:
+    ) -> domain.Transaction:
         """A customer pays through the portal. ``declined`` makes the issuer say no (status
         failed); an authorization with ``captured=False`` stays ``authorized``."""
-        method, kind, account = MethodType(method), PaymentKind(kind), Account(account)
+        method, kind, account = (
+            domain.MethodType(method),
+            domain.PaymentKind(kind),
+            domain.Account(account),
+        )
         if amount.currency.upper() != CURRENCY:
             raise ProcessorError(
                 f"The sandbox account takes {CURRENCY} only, not {amount.currency}."
             )
         if amount.minor <= 0:
             raise ProcessorError("A payment must be for more than zero.")
-        if kind is PaymentKind.REFUND:
+        if kind is domain.PaymentKind.REFUND:
             raise ProcessorError("A refund is not charged; refund the payment instead.")
-        if kind is PaymentKind.SALE and not captured:
+        if kind is domain.PaymentKind.SALE and not captured:
             raise ProcessorError(
                 "A sale is captured when it is made; use an authorization to hold funds."
             )
@@ -146,26 +138,28 @@ class SandboxSimulator:
                 "last4 must be exactly four digits; the full number never comes here."
             )
         lines = (
-            list(items) if items else [LineItem(description or f"Payment on {matter_id}", amount)]
+            list(items)
+            if items
+            else [domain.LineItem(description or f"Payment on {matter_id}", amount)]
         )
         total = sum(line.amount.minor for line in lines)
         if any(line.amount.currency.upper() != CURRENCY for line in lines) or total != amount.minor:
             raise ProcessorError(
-                f"The payment items add up to {Money(total, CURRENCY)}, not the payment's {amount}."
+                f"The payment items add up to {domain.Money(total, CURRENCY)}, not the payment's {amount}."
             )
         if declined:
-            status = TransactionStatus.FAILED
+            status = domain.TransactionStatus.FAILED
         elif not captured:
-            status = TransactionStatus.AUTHORIZED
+            status = domain.TransactionStatus.AUTHORIZED
         else:
-            status = TransactionStatus.SUCCEEDED
+            status = domain.TransactionStatus.SUCCEEDED
         row = payment_row(
             make_id(self._rng, "txn"),
             kind=kind,
             status=status,
             amount_minor=amount.minor,
             method=method,
-            brand=(brand or "visa").lower() if method is MethodType.CARD else brand,
+            brand=(brand or "visa").lower() if method is domain.MethodType.CARD else brand,
             last4=last4,
             account=account,
             matter_id=matter_id,
@@ -177,7 +171,7 @@ class SandboxSimulator:
             ],
             created_at=self._clock(),
         )
-        if status is TransactionStatus.SUCCEEDED:
+        if status is domain.TransactionStatus.SUCCEEDED:
             row["fee_minor"] = self._fees.payment_fee(amount.minor)
         async with self._sessions() as session:
             await session.execute(insert(T).values(row))
@@ -188,18 +182,18 @@ class SandboxSimulator:
 
     async def dispute(
         self, transaction_id: str, reason: str | None = None, network_code: str | None = None
-    ) -> Dispute:
+    ) -> domain.Dispute:
         """The cardholder disputes a card payment with their bank."""
         code, reason_text = dispute_reason(reason, network_code)
         now = self._clock()
         async with self._sessions() as session:
             payment = await _payment(session, transaction_id)
-            if payment.method != MethodType.CARD.value:
+            if payment.method != domain.MethodType.CARD.value:
                 raise ProcessorError(
                     f"{payment.id} is an ACH payment: banks return those (see return_payment), "
                     "card networks dispute card payments."
                 )
-            if payment.status != TransactionStatus.SUCCEEDED.value:
+            if payment.status != domain.TransactionStatus.SUCCEEDED.value:
                 raise ProcessorError(
                     f"{payment.id} is {payment.status}; only a settled card payment can be disputed."
                 )
@@ -208,7 +202,7 @@ class SandboxSimulator:
                 "transaction_id": payment.id,
                 "amount_minor": payment.amount_minor,
                 "currency": payment.currency,
-                "status": DisputeStatus.NEEDS_RESPONSE.value,
+                "status": domain.DisputeStatus.NEEDS_RESPONSE.value,
                 "reason": reason_text,
                 "network_reason_code": code,
                 "respond_by": now + RESPONSE_WINDOW,
@@ -225,7 +219,7 @@ class SandboxSimulator:
             try:
                 await session.execute(insert(SandboxDispute).values(row))
                 await append_events(
-                    session, self._rng, [dispute_event(EventType.DISPUTE_CREATED, row, now)]
+                    session, self._rng, [dispute_event(domain.EventType.DISPUTE_CREATED, row, now)]
                 )
                 await session.commit()
             except IntegrityError:
@@ -235,10 +229,10 @@ class SandboxSimulator:
                 ) from None
         return to_dispute(SandboxDispute(**row))
 
-    async def resolve_dispute(self, dispute_id: str, won: bool) -> Dispute:
+    async def resolve_dispute(self, dispute_id: str, won: bool) -> domain.Dispute:
         """The network decides: won gives the money back to the firm, lost leaves it with the customer."""
-        outcome = DisputeStatus.WON if won else DisputeStatus.LOST
-        open_statuses = [DisputeStatus(status) for status in OPEN_DISPUTES]
+        outcome = domain.DisputeStatus.WON if won else domain.DisputeStatus.LOST
+        open_statuses = [domain.DisputeStatus(status) for status in OPEN_DISPUTES]
         for _ in range(ATTEMPTS):
             async with self._sessions() as session:
                 row = await session.get(SandboxDispute, dispute_id)
@@ -253,7 +247,7 @@ class SandboxSimulator:
                     return moved
         raise ProcessorError("The sandbox is busy; try again.", retryable=True)
 
-    async def return_payment(self, transaction_id: str, code: str = "R01") -> PaymentReturn:
+    async def return_payment(self, transaction_id: str, code: str = "R01") -> domain.PaymentReturn:
         """The customer's bank sends an ACH payment back with a NACHA return code."""
         canonical = normalize_return_code(code)
         if canonical is None:
@@ -261,24 +255,24 @@ class SandboxSimulator:
         for _ in range(ATTEMPTS):
             async with self._sessions() as session:
                 payment = await _payment(session, transaction_id)
-                if payment.method != MethodType.ACH.value:
+                if payment.method != domain.MethodType.ACH.value:
                     raise ProcessorError(
                         f"{payment.id} is a card payment: only ACH payments are returned by a bank "
                         "(a cardholder disputes instead)."
                     )
-                if payment.status == TransactionStatus.RETURNED.value:
+                if payment.status == domain.TransactionStatus.RETURNED.value:
                     raise ProcessorError(
                         f"{payment.id} was already returned ({payment.return_code})."
                     )
-                if payment.status != TransactionStatus.SUCCEEDED.value:
+                if payment.status != domain.TransactionStatus.SUCCEEDED.value:
                     raise ProcessorError(
                         f"{payment.id} is {payment.status}; only a settled ACH payment can be returned."
                     )
                 now = self._clock()
                 returned = await session.execute(
                     sql_update(T)
-                    .where(T.id == payment.id, T.status == TransactionStatus.SUCCEEDED.value)
-                    .values(status=TransactionStatus.RETURNED.value, return_code=canonical)
+                    .where(T.id == payment.id, T.status == domain.TransactionStatus.SUCCEEDED.value)
+                    .values(status=domain.TransactionStatus.RETURNED.value, return_code=canonical)
                     .execution_options(synchronize_session=False)
                 )
                 if rowcount(returned) != 1:
@@ -312,7 +306,7 @@ class SandboxSimulator:
             refunds = (
                 await session.scalars(
                     select(T)
-                    .where(T.original_id == row.id, T.kind == PaymentKind.REFUND.value)
+                    .where(T.original_id == row.id, T.kind == domain.PaymentKind.REFUND.value)
                     .order_by(T.created_at, T.id)
                 )
             ).all()
@@ -354,7 +348,7 @@ async def _payment(session: AsyncSession, transaction_id: str) -> SandboxTransac
     row = await session.get(T, transaction_id)
     if row is None:
         raise ProcessorError(f"There is no transaction {transaction_id}.")
-    if row.kind == PaymentKind.REFUND.value:
+    if row.kind == domain.PaymentKind.REFUND.value:
         raise ProcessorError(f"{row.id} is a refund, not a payment.")
     return row
 

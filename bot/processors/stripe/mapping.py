@@ -15,24 +15,7 @@ from typing import Any
 
 from stripe import StripeObject
 
-from bot import refusals
-from bot.domain import (
-    Account,
-    Balance,
-    Dispute,
-    DisputeStatus,
-    MethodType,
-    Money,
-    PaymentKind,
-    PaymentMethod,
-    PaymentReturn,
-    Refund,
-    RefundStatus,
-    Transaction,
-    TransactionStatus,
-    Withdrawal,
-    WithdrawalStatus,
-)
+from bot import domain, refusals
 from bot.nacha import normalize_return_code
 
 Obj = dict[str, Any]
@@ -58,33 +41,33 @@ ACH_FAILURE_CODES = {
 }
 
 DISPUTE_STATUSES = {
-    "warning_needs_response": DisputeStatus.NEEDS_RESPONSE,
-    "needs_response": DisputeStatus.NEEDS_RESPONSE,
-    "appeal_needs_response": DisputeStatus.NEEDS_RESPONSE,
-    "warning_under_review": DisputeStatus.UNDER_REVIEW,
-    "under_review": DisputeStatus.UNDER_REVIEW,
-    "appeal_under_review": DisputeStatus.UNDER_REVIEW,
-    "won": DisputeStatus.WON,
-    "warning_closed": DisputeStatus.WON,  # an inquiry that closed without a chargeback
-    "prevented": DisputeStatus.WON,
-    "lost": DisputeStatus.LOST,
+    "warning_needs_response": domain.DisputeStatus.NEEDS_RESPONSE,
+    "needs_response": domain.DisputeStatus.NEEDS_RESPONSE,
+    "appeal_needs_response": domain.DisputeStatus.NEEDS_RESPONSE,
+    "warning_under_review": domain.DisputeStatus.UNDER_REVIEW,
+    "under_review": domain.DisputeStatus.UNDER_REVIEW,
+    "appeal_under_review": domain.DisputeStatus.UNDER_REVIEW,
+    "won": domain.DisputeStatus.WON,
+    "warning_closed": domain.DisputeStatus.WON,  # an inquiry that closed without a chargeback
+    "prevented": domain.DisputeStatus.WON,
+    "lost": domain.DisputeStatus.LOST,
 }
 RESPONDABLE = frozenset({"warning_needs_response", "needs_response", "appeal_needs_response"})
 
 REFUND_STATUSES = {
-    "pending": RefundStatus.PENDING,
-    "requires_action": RefundStatus.PENDING,
-    "succeeded": RefundStatus.SUCCEEDED,
-    "failed": RefundStatus.FAILED,
-    "canceled": RefundStatus.FAILED,
+    "pending": domain.RefundStatus.PENDING,
+    "requires_action": domain.RefundStatus.PENDING,
+    "succeeded": domain.RefundStatus.SUCCEEDED,
+    "failed": domain.RefundStatus.FAILED,
+    "canceled": domain.RefundStatus.FAILED,
 }
 
 PAYOUT_STATUSES = {
-    "pending": WithdrawalStatus.PENDING,
-    "in_transit": WithdrawalStatus.PENDING,
-    "paid": WithdrawalStatus.PAID,
-    "failed": WithdrawalStatus.FAILED,
-    "canceled": WithdrawalStatus.FAILED,
+    "pending": domain.WithdrawalStatus.PENDING,
+    "in_transit": domain.WithdrawalStatus.PENDING,
+    "paid": domain.WithdrawalStatus.PAID,
+    "failed": domain.WithdrawalStatus.FAILED,
+    "canceled": domain.WithdrawalStatus.FAILED,
 }
 
 NO_LAST4 = "0000"  # Stripe gave no last four (a wallet, or a method without a number)
@@ -119,8 +102,8 @@ def when(seconds: object) -> datetime | None:
     return datetime.fromtimestamp(int(seconds), UTC) if isinstance(seconds, int | float) else None
 
 
-def money(amount: object, currency: object) -> Money:
-    return Money(
+def money(amount: object, currency: object) -> domain.Money:
+    return domain.Money(
         int(amount) if isinstance(amount, int | float) else 0, str(currency or "usd").upper()
     )
 
@@ -144,10 +127,10 @@ def matter_of(meta: Mapping[str, str], keys: MetadataKeys) -> str | None:
     return meta.get(keys.matter) or None
 
 
-def account_of(meta: Mapping[str, str], keys: MetadataKeys) -> Account:
+def account_of(meta: Mapping[str, str], keys: MetadataKeys) -> domain.Account:
     """``trust`` (any case) is the trust account; anything else, or nothing, is operating."""
     value = meta.get(keys.account, "").strip().casefold()
-    return Account.TRUST if value == Account.TRUST.value else Account.OPERATING
+    return domain.Account.TRUST if value == domain.Account.TRUST.value else domain.Account.OPERATING
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +152,7 @@ def _last4(details: Mapping[str, Any]) -> str:
     return found if len(found) == 4 and found.isdigit() else NO_LAST4
 
 
-def payment_method_of(charge: Obj, payment_method: Obj | None = None) -> PaymentMethod:
+def payment_method_of(charge: Obj, payment_method: Obj | None = None) -> domain.PaymentMethod:
     """Brand and last four from the charge's ``payment_method_details``; when a charge has none
     (made before Stripe added them, or by a stand-in), from its PaymentMethod."""
     details = plain(charge.get("payment_method_details"))
@@ -178,12 +161,16 @@ def payment_method_of(charge: Obj, payment_method: Obj | None = None) -> Payment
     kind = str(details.get("type") or "")
     specific = plain(details.get(kind))
     if kind in ACH_TYPES:
-        return PaymentMethod(MethodType.ACH, _last4(specific))
+        return domain.PaymentMethod(domain.MethodType.ACH, _last4(specific))
     if kind in CARD_TYPES:
         brand = specific.get("brand")
-        return PaymentMethod(MethodType.CARD, _last4(specific), str(brand) if brand else None)
+        return domain.PaymentMethod(
+            domain.MethodType.CARD, _last4(specific), str(brand) if brand else None
+        )
     # Link, wallets and the rest: shown as what they are, with a last four when they have one.
-    return PaymentMethod(MethodType.CARD, _last4(specific), kind.replace("_", " ") or "unknown")
+    return domain.PaymentMethod(
+        domain.MethodType.CARD, _last4(specific), kind.replace("_", " ") or "unknown"
+    )
 
 
 def ach_return_code(charge: Obj, payment_method: Obj | None = None) -> str | None:
@@ -210,40 +197,44 @@ def ach_return_code(charge: Obj, payment_method: Obj | None = None) -> str | Non
 # Charges and PaymentIntents
 
 
-def kind_of(charge: Obj, intent: Obj | None = None) -> PaymentKind:
+def kind_of(charge: Obj, intent: Obj | None = None) -> domain.PaymentKind:
     """An authorization is a payment captured separately: a manual-capture intent, or a charge
     made with ``capture=false``. A charge captured later without its intent reads as a sale."""
     intent = plain(intent) or plain(charge.get("payment_intent"))
     if intent.get("capture_method") == "manual" or charge.get("captured") is False:
-        return PaymentKind.AUTHORIZATION
-    return PaymentKind.SALE
+        return domain.PaymentKind.AUTHORIZATION
+    return domain.PaymentKind.SALE
 
 
-def status_of(charge: Obj, payment_method: Obj | None = None) -> TransactionStatus:
+def status_of(charge: Obj, payment_method: Obj | None = None) -> domain.TransactionStatus:
     status = charge.get("status")
     if status == "failed":
         returned = ach_return_code(charge, payment_method)
-        return TransactionStatus.RETURNED if returned else TransactionStatus.FAILED
+        return domain.TransactionStatus.RETURNED if returned else domain.TransactionStatus.FAILED
     if status == "pending":
-        return TransactionStatus.PENDING
+        return domain.TransactionStatus.PENDING
     if charge.get("captured") is False:
         # An authorization released before capture is marked refunded by Stripe.
-        return TransactionStatus.VOIDED if charge.get("refunded") else TransactionStatus.AUTHORIZED
-    return TransactionStatus.SUCCEEDED
+        return (
+            domain.TransactionStatus.VOIDED
+            if charge.get("refunded")
+            else domain.TransactionStatus.AUTHORIZED
+        )
+    return domain.TransactionStatus.SUCCEEDED
 
 
-def intent_status(intent: Obj) -> TransactionStatus:
+def intent_status(intent: Obj) -> domain.TransactionStatus:
     """A PaymentIntent without a charge: nothing has moved yet, or it was given up."""
     status = intent.get("status")
     if status == "canceled":
-        return TransactionStatus.VOIDED
+        return domain.TransactionStatus.VOIDED
     if status == "requires_capture":
-        return TransactionStatus.AUTHORIZED
+        return domain.TransactionStatus.AUTHORIZED
     if status == "succeeded":
-        return TransactionStatus.SUCCEEDED
+        return domain.TransactionStatus.SUCCEEDED
     if intent.get("last_payment_error"):
-        return TransactionStatus.FAILED
-    return TransactionStatus.PENDING
+        return domain.TransactionStatus.FAILED
+    return domain.TransactionStatus.PENDING
 
 
 def charge_refunds(charge: Obj) -> list[Obj] | None:
@@ -261,16 +252,16 @@ def transaction_of(
     *,
     intent: Obj | None = None,
     shown_id: str | None = None,
-    refunds: Sequence[Refund] = (),
-    disputes: Sequence[Dispute] = (),
+    refunds: Sequence[domain.Refund] = (),
+    disputes: Sequence[domain.Dispute] = (),
     payment_method: Obj | None = None,
-) -> Transaction:
+) -> domain.Transaction:
     """A charge as the portal's transaction; ``shown_id`` is the id the person asked for (a
     ``pi_`` id shows as itself, not as the charge that paid it)."""
     intent = plain(intent) or plain(charge.get("payment_intent"))
     meta = metadata(charge, intent)
     billing = plain(charge.get("billing_details"))
-    return Transaction(
+    return domain.Transaction(
         id=shown_id or str(charge["id"]),
         kind=kind_of(charge, intent),
         status=status_of(charge, payment_method),
@@ -289,14 +280,14 @@ def transaction_of(
 
 def transaction_of_intent(
     intent: Obj, keys: MetadataKeys, payment_method: Obj | None = None
-) -> Transaction:
+) -> domain.Transaction:
     """A PaymentIntent that has no charge yet (or any more)."""
     meta = metadata(intent)
-    return Transaction(
+    return domain.Transaction(
         id=str(intent["id"]),
-        kind=PaymentKind.AUTHORIZATION
+        kind=domain.PaymentKind.AUTHORIZATION
         if intent.get("capture_method") == "manual"
-        else PaymentKind.SALE,
+        else domain.PaymentKind.SALE,
         status=intent_status(intent),
         amount=money(intent.get("amount"), intent.get("currency")),
         method=payment_method_of({}, payment_method),
@@ -311,39 +302,39 @@ def transaction_of_intent(
 # Refunds
 
 
-def refund_of(refund: object) -> Refund:
+def refund_of(refund: object) -> domain.Refund:
     obj = plain(refund)
-    status = REFUND_STATUSES.get(str(obj.get("status")), RefundStatus.PENDING)
-    return Refund(
+    status = REFUND_STATUSES.get(str(obj.get("status")), domain.RefundStatus.PENDING)
+    return domain.Refund(
         id=str(obj["id"]),
         transaction_id=id_of(obj.get("charge")) or id_of(obj.get("payment_intent")) or "",
         amount=money(obj.get("amount"), obj.get("currency")),
         status=status,
         created_at=when(obj.get("created")) or datetime.now(UTC),
         failure_reason=(words(obj.get("failure_reason")) or "failed at Stripe")
-        if status is RefundStatus.FAILED
+        if status is domain.RefundStatus.FAILED
         else None,
     )
 
 
 REFUND_TRANSACTION_STATUSES = {
-    RefundStatus.PENDING: TransactionStatus.PENDING,
-    RefundStatus.SUCCEEDED: TransactionStatus.SUCCEEDED,
-    RefundStatus.FAILED: TransactionStatus.FAILED,
+    domain.RefundStatus.PENDING: domain.TransactionStatus.PENDING,
+    domain.RefundStatus.SUCCEEDED: domain.TransactionStatus.SUCCEEDED,
+    domain.RefundStatus.FAILED: domain.TransactionStatus.FAILED,
 }
 
 
 def transaction_of_refund(
     refund: object, keys: MetadataKeys, payment_method: Obj | None = None
-) -> Transaction:
+) -> domain.Transaction:
     """A refund as a row of the history (``kind=refund``); its charge expanded gives the method."""
     obj = plain(refund)
     charge = plain(obj.get("charge"))
     mapped = refund_of(obj)
     meta = metadata(charge, plain(charge.get("payment_intent")))
-    return Transaction(
+    return domain.Transaction(
         id=mapped.id,
-        kind=PaymentKind.REFUND,
+        kind=domain.PaymentKind.REFUND,
         status=REFUND_TRANSACTION_STATUSES[mapped.status],
         amount=mapped.amount,
         method=payment_method_of(charge, payment_method),
@@ -380,14 +371,16 @@ def charge_refusal(charge: Obj) -> str | None:
 # Disputes
 
 
-def dispute_status(obj: Obj) -> DisputeStatus:
-    status = DISPUTE_STATUSES.get(str(obj.get("status")), DisputeStatus.UNDER_REVIEW)
-    if status is DisputeStatus.LOST and metadata(obj).get(ACCEPTED_KEY):
-        return DisputeStatus.ACCEPTED  # closed by us: Stripe records an accepted dispute as lost
+def dispute_status(obj: Obj) -> domain.DisputeStatus:
+    status = DISPUTE_STATUSES.get(str(obj.get("status")), domain.DisputeStatus.UNDER_REVIEW)
+    if status is domain.DisputeStatus.LOST and metadata(obj).get(ACCEPTED_KEY):
+        return (
+            domain.DisputeStatus.ACCEPTED
+        )  # closed by us: Stripe records an accepted dispute as lost
     return status
 
 
-def dispute_of(dispute: object, keys: MetadataKeys) -> Dispute:
+def dispute_of(dispute: object, keys: MetadataKeys) -> domain.Dispute:
     """A dispute; with ``charge`` (and ``payment_intent``) expanded it also knows the matter."""
     obj = plain(dispute)
     charge = plain(obj.get("charge"))
@@ -396,7 +389,7 @@ def dispute_of(dispute: object, keys: MetadataKeys) -> Dispute:
     card = plain(plain(obj.get("payment_method_details")).get("card"))
     submitted = metadata(obj).get(EVIDENCE_SUBMITTED_AT)
     created = when(obj.get("created")) or datetime.now(UTC)
-    return Dispute(
+    return domain.Dispute(
         id=str(obj["id"]),
         transaction_id=id_of(obj.get("charge")) or id_of(obj.get("payment_intent")) or "",
         amount=money(obj.get("amount"), obj.get("currency")),
@@ -418,14 +411,14 @@ def dispute_of(dispute: object, keys: MetadataKeys) -> Dispute:
 
 def return_of(
     charge: object, keys: MetadataKeys, payment_method: Obj | None = None
-) -> PaymentReturn | None:
+) -> domain.PaymentReturn | None:
     """An ACH payment the bank sent back; the return is named by the charge it returned, and
     dated by the payment (Stripe's charge does not say when the return came)."""
     obj = plain(charge)
     code = ach_return_code(obj, payment_method)
     if code is None:
         return None
-    return PaymentReturn(
+    return domain.PaymentReturn(
         id=str(obj["id"]),
         transaction_id=str(obj["id"]),
         code=code,
@@ -435,18 +428,18 @@ def return_of(
     )
 
 
-def withdrawal_of(payout: object) -> Withdrawal:
+def withdrawal_of(payout: object) -> domain.Withdrawal:
     obj = plain(payout)
-    return Withdrawal(
+    return domain.Withdrawal(
         id=str(obj["id"]),
         amount=money(obj.get("amount"), obj.get("currency")),
-        status=PAYOUT_STATUSES.get(str(obj.get("status")), WithdrawalStatus.PENDING),
+        status=PAYOUT_STATUSES.get(str(obj.get("status")), domain.WithdrawalStatus.PENDING),
         created_at=when(obj.get("created")) or datetime.now(UTC),
         arrives_at=when(obj.get("arrival_date")),
     )
 
 
-def balance_of(balance: object, preferred: str = "usd") -> Balance:
+def balance_of(balance: object, preferred: str = "usd") -> domain.Balance:
     """One currency of Stripe's per-currency balance: ``preferred`` when the account holds it,
     otherwise the first Stripe lists."""
     obj = plain(balance)
@@ -460,12 +453,12 @@ def balance_of(balance: object, preferred: str = "usd") -> Balance:
     currencies = [str(e.get("currency", "")).lower() for e in available + pending]
     currency = preferred if preferred in currencies else next(iter(currencies), preferred)
 
-    def total(listed: list[Obj]) -> Money:
+    def total(listed: list[Obj]) -> domain.Money:
         amount = sum(
             int(e.get("amount") or 0)
             for e in listed
             if str(e.get("currency", "")).lower() == currency
         )
-        return Money(amount, currency.upper())
+        return domain.Money(amount, currency.upper())
 
-    return Balance(available=total(available), pending=total(pending))
+    return domain.Balance(available=total(available), pending=total(pending))
