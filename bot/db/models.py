@@ -72,6 +72,13 @@ class SlackDirectoryEntry(Base):
     looked_up_at: Mapped[datetime]
 
 
+def one_live(name: str, column: str, ended: tuple[str, ...]) -> Index:
+    """At most one live request per ``column``: a unique index over the rows whose state has
+    not ended, so a second request is refused by the database, whichever process makes it."""
+    where = text("state NOT IN (" + ", ".join(f"'{state}'" for state in ended) + ")")
+    return Index(name, column, unique=True, sqlite_where=where, postgresql_where=where)
+
+
 class Asked:
     """The columns every four-eyes request has (services/approvals.py): who asked, who decided
     and when, why it was refused or failed, and the key that carries it out once."""
@@ -95,12 +102,10 @@ class RefundRequest(Asked, Base):
     __tablename__ = "refund_requests"
     __table_args__ = (
         # At most one live request per transaction: a second submission is refused by the database.
-        Index(
+        one_live(
             "uq_refund_requests_live_transaction",
             "transaction_id",
-            unique=True,
-            sqlite_where=text("state NOT IN ('rejected', 'failed')"),
-            postgresql_where=text("state NOT IN ('rejected', 'failed')"),
+            ("rejected", "failed", "withdrawn", "expired"),
         ),
     )
 
@@ -217,8 +222,6 @@ class DisputeThread(Base):
 
 
 # One response waiting per dispute; a submitted one leaves room for more evidence when the
-# processor still takes it (Payrix keeps a case ``actionable`` after a response).
-LIVE_RESPONSE = "state NOT IN ('rejected', 'failed', 'submitted', 'withdrawn', 'expired')"
 
 
 class DisputeResponse(Asked, Base):
@@ -226,12 +229,10 @@ class DisputeResponse(Asked, Base):
 
     __tablename__ = "dispute_responses"
     __table_args__ = (
-        Index(
+        one_live(
             "uq_dispute_responses_live",
             "dispute_id",
-            unique=True,
-            sqlite_where=text(LIVE_RESPONSE),
-            postgresql_where=text(LIVE_RESPONSE),
+            ("rejected", "failed", "submitted", "withdrawn", "expired"),
         ),
     )
 
@@ -243,22 +244,16 @@ class DisputeResponse(Asked, Base):
     draft_ts: Mapped[str | None] = mapped_column(String(32))
 
 
-# One acceptance waiting per dispute.
-LIVE_ACCEPTANCE = "state NOT IN ('rejected', 'failed', 'accepted', 'withdrawn', 'expired')"
-
-
 class DisputeAcceptance(Asked, Base):
     """Accepting a dispute that needs a second pair of eyes (bot/policy.py): requested ->
     approved | rejected | withdrawn | expired; approved -> submitting -> accepted | failed."""
 
     __tablename__ = "dispute_acceptances"
     __table_args__ = (
-        Index(
+        one_live(
             "uq_dispute_acceptances_live",
             "dispute_id",
-            unique=True,
-            sqlite_where=text(LIVE_ACCEPTANCE),
-            postgresql_where=text(LIVE_ACCEPTANCE),
+            ("rejected", "failed", "accepted", "withdrawn", "expired"),
         ),
     )
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.app import create_bot
 from bot.clock import ManualClock
-from bot.db.models import AuditEntry
+from bot.db.models import AuditEntry, RefundRequest
 from bot.domain import DisputeStatus, RefundState
 from bot.processors.sandbox import SandboxSimulator
 from bot.server import start_http
@@ -276,6 +276,17 @@ async def test_only_the_requester_withdraws_and_a_withdrawn_request_cannot_be_ap
             )
         )
         assert [e.actor_username for e in done.all()] == ["sam"]
+    # Withdrawn, the payment is free again: its requester may ask anew (a better reason, say).
+    await request_refund(harness, staff, txn.id, "Client asked: invoice 1042 paid twice")
+
+    async def asked_again() -> bool:
+        async with harness.store.sessions() as session:
+            states = await session.scalars(
+                select(RefundRequest.state).where(RefundRequest.transaction_id == txn.id)
+            )
+            return sorted(states.all()) == ["requested", "withdrawn"]
+
+    await eventually(asked_again, what="a new request for the withdrawn one's payment")
     answered_in_time(harness)
 
 

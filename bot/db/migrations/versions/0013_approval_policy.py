@@ -26,14 +26,21 @@ depends_on: str | Sequence[str] | None = None
 OLD_LIVE = "state NOT IN ('rejected', 'failed', 'submitted')"
 NEW_LIVE = "state NOT IN ('rejected', 'failed', 'submitted', 'withdrawn', 'expired')"
 LIVE_ACCEPTANCE = "state NOT IN ('rejected', 'failed', 'accepted', 'withdrawn', 'expired')"
+# A withdrawn or expired refund request no longer holds its payment: the firm may ask again.
+OLD_LIVE_REFUND = "state NOT IN ('rejected', 'failed')"
+NEW_LIVE_REFUND = "state NOT IN ('rejected', 'failed', 'withdrawn', 'expired')"
 
 
-def _live_index(where: str) -> None:
-    with op.batch_alter_table("dispute_responses", schema=None) as batch_op:
-        batch_op.drop_index("uq_dispute_responses_live")
+def _live_index(where: str, table: str = "dispute_responses") -> None:
+    name, column = {
+        "dispute_responses": ("uq_dispute_responses_live", "dispute_id"),
+        "refund_requests": ("uq_refund_requests_live_transaction", "transaction_id"),
+    }[table]
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(name)
         batch_op.create_index(
-            "uq_dispute_responses_live",
-            ["dispute_id"],
+            name,
+            [column],
             unique=True,
             sqlite_where=sa.text(where),
             postgresql_where=sa.text(where),
@@ -53,6 +60,7 @@ def upgrade() -> None:
             sa.Column("margin_reminded_at", UTCDateTime(timezone=True), nullable=True)
         )
     _live_index(NEW_LIVE)
+    _live_index(NEW_LIVE_REFUND, "refund_requests")
     op.create_table(
         "dispute_acceptances",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -95,6 +103,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("dispute_acceptances")
     _live_index(OLD_LIVE)
+    _live_index(OLD_LIVE_REFUND, "refund_requests")
     with op.batch_alter_table("dispute_threads", schema=None) as batch_op:
         batch_op.drop_column("margin_reminded_at")
     with op.batch_alter_table("dispute_responses", schema=None) as batch_op:
