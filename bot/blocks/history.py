@@ -24,16 +24,12 @@ from bot.domain import HistorySort, PaymentKind, Transaction
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.overview import HistoryColumn, HistoryFilter, HistoryView
 
-COLUMN_LABEL = {
-    HistoryColumn.DATE: "Date",
-    HistoryColumn.AMOUNT: "Amount",
-    HistoryColumn.STATUS: "Status",
-    HistoryColumn.TYPE: "Type",
-    HistoryColumn.METHOD: "Method",
-    HistoryColumn.MATTER: "Matter",
-    HistoryColumn.CUSTOMER: "Customer",
-    HistoryColumn.ACCOUNT: "Account",
-}
+
+def label(column: HistoryColumn) -> str:
+    """A column's heading: its name, as the portal writes it."""
+    return column.value.capitalize()
+
+
 KIND_TITLE = {
     None: "All payments",
     PaymentKind.SALE: "Sales",
@@ -45,9 +41,7 @@ SORT_LABEL = {
     HistorySort.OLDEST: "oldest first",
     HistorySort.AMOUNT: "largest amount first",
 }
-COLUMN_OPTIONS = [
-    Option(value=column.value, label=COLUMN_LABEL[column]) for column in HistoryColumn
-]
+COLUMN_OPTIONS = [Option(value=column.value, label=label(column)) for column in HistoryColumn]
 
 
 def cell(txn: Transaction, column: HistoryColumn, zone: tzinfo = UTC) -> str:
@@ -120,7 +114,7 @@ def history_blocks(view: HistoryView) -> list[Block]:
         ButtonElement(text="Columns", action_id=ActionId.HISTORY_COLUMNS, value=wanted.encode())
     )
     blocks.append(ActionsBlock(elements=buttons))
-    shown = ", ".join(COLUMN_LABEL[column] for column in view.columns)
+    shown = ", ".join(label(column) for column in view.columns)
     blocks.append(
         note(f"Columns: {shown}. Search by matter, customer, last four, amount or id start.")
     )

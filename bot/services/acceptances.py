@@ -174,10 +174,7 @@ def _details(acceptance_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
 FLOW: Flow[DisputeAcceptanceInfo] = Flow(
     model=DisputeAcceptance,
     info=acceptance_info,
-    open_state=AcceptanceState.REQUESTED,
-    approved_state=AcceptanceState.APPROVED,
-    rejected_state=AcceptanceState.REJECTED,
-    submitting_state=AcceptanceState.SUBMITTING,
+    states=AcceptanceState,
     carry_out=JobKind.ACCEPTANCE_CARRY_OUT,
     decide=Action.ACCEPT_DISPUTE,
     noun="This request to accept the dispute",

@@ -432,10 +432,7 @@ def _action_for(state: str, by_person: bool) -> str:
 FLOW: Flow[DisputeResponseInfo] = Flow(
     model=DisputeResponse,
     info=response_info,
-    open_state=ResponseState.DRAFTED,
-    approved_state=ResponseState.APPROVED,
-    rejected_state=ResponseState.REJECTED,
-    submitting_state=ResponseState.SUBMITTING,
+    states=ResponseState,
     carry_out=JobKind.DISPUTE_SUBMIT,
     decide=Action.DECIDE_DISPUTE_RESPONSE,
     noun="This dispute response",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import select
@@ -68,10 +69,10 @@ class Flow(Generic[Info]):
 
     model: type[Any]
     info: Callable[[Any], Info]
-    open_state: str
-    approved_state: str
-    rejected_state: str
-    submitting_state: str  # approved and being carried out
+    # Every request's states bear the same names (approved, rejected, submitting, withdrawn,
+    # expired, failed; awaiting_second where two approvals may be needed): the first is the
+    # state it opens in.
+    states: type[StrEnum]
     carry_out: JobKind  # the job that carries an approval out
     decide: Action
     noun: str  # "This refund request": what a refusal calls it
@@ -82,7 +83,27 @@ class Flow(Generic[Info]):
     target_id: Callable[[Any], str]  # the audited target of a row
     action: Callable[[str, bool], str]  # (state moved to, by a person) -> audit action
     details: Callable[[str, Mapping[str, Any]], dict[str, Any]]  # (id, changes) -> audit "after"
-    second_state: str | None = None  # one of two approvals given (bot/policy.py's rule)
+
+    @property
+    def open_state(self) -> str:
+        return str(next(iter(self.states)))
+
+    @property
+    def approved_state(self) -> str:
+        return str(self.states("approved"))
+
+    @property
+    def rejected_state(self) -> str:
+        return str(self.states("rejected"))
+
+    @property
+    def submitting_state(self) -> str:  # approved and being carried out
+        return str(self.states("submitting"))
+
+    @property
+    def second_state(self) -> str | None:  # one of two approvals given (bot/policy.py's rule)
+        values = {str(state) for state in self.states}
+        return "awaiting_second" if "awaiting_second" in values else None
 
     @property
     def waiting(self) -> tuple[str, ...]:

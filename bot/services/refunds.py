@@ -392,11 +392,7 @@ def _details(request_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
 FLOW: Flow[RefundRequestInfo] = Flow(
     model=RefundRequest,
     info=info,
-    open_state=RefundState.REQUESTED,
-    approved_state=RefundState.APPROVED,
-    rejected_state=RefundState.REJECTED,
-    submitting_state=RefundState.SUBMITTING,
-    second_state=RefundState.AWAITING_SECOND,
+    states=RefundState,
     carry_out=JobKind.REFUND_EXECUTE,
     decide=Action.DECIDE_REFUND,
     noun="This refund request",
