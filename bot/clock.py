@@ -5,6 +5,7 @@ day is a day the Federal Reserve's banks are open."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,18 @@ class ManualClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+@dataclass(frozen=True)
+class FirmClock:
+    """The firm's clock, as every service that counts days takes it: what time it is (a clock
+    tests move) and the zone whose days the bot counts (PAYBOT_TIMEZONE)."""
+
+    now: Clock = utcnow
+    zone: tzinfo = UTC
+
+
+UTC_CLOCK = FirmClock()  # a service's default: real time, days in UTC (tests of other things)
 
 
 def zone_named(name: str) -> ZoneInfo:

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, select
 
-from bot.clock import Clock, day_start, local_day, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, day_start, local_day
 from bot.csvcells import SafeWriter, Writable
 from bot.db.engine import SessionFactory
 from bot.db.models import AuditEntry
@@ -101,12 +101,12 @@ def _at(value: datetime) -> str:
 
 class AuditExport:
     def __init__(
-        self, sessions: SessionFactory, audit: AuditLog, clock: Clock = utcnow, zone: tzinfo = UTC
+        self, sessions: SessionFactory, audit: AuditLog, firm: FirmClock = UTC_CLOCK
     ) -> None:
         self._sessions = sessions
         self._audit = audit
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
 
     def period(self, first: str | None, last: str | None) -> ExportPeriod:
         return export_period(first, last, local_day(self._clock(), self._zone), self._zone)

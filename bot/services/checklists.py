@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.bookkeeping import ChecklistInfo, ChecklistKind, ChecklistStepInfo
-from bot.clock import Clock, add_business_days, is_business_day, local_day, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, add_business_days, is_business_day, local_day
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import Checklist, ChecklistStep
@@ -142,14 +142,13 @@ class Checklists:
         self,
         sessions: SessionFactory,
         audit: AuditLog,
-        clock: Clock = utcnow,
-        zone: tzinfo = UTC,
+        firm: FirmClock = UTC_CLOCK,
         remind_after: int = 2,
     ) -> None:
         self._sessions = sessions
         self._audit = audit
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
         self._remind_after = remind_after  # business days
 
     async def get(self, checklist_id: str) -> ChecklistInfo | None:

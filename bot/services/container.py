@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.clock import Clock
+from bot.clock import Clock, FirmClock
 from bot.config import Settings
 from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
@@ -65,43 +65,38 @@ def build_services(
     audit = AuditLog(sessions, clock, writes)
     access = Access(sessions, audit)
     lease = timedelta(seconds=settings.paybot_lease_seconds)
-    zone = settings.zone  # the firm's clock: the days every service counts
-    listings = Listings(gateway, clock, zone)
+    firm = FirmClock(clock, settings.zone)  # the days every service counts are the firm's
+    listings = Listings(gateway, firm)
     policy = settings.policy  # the approval policy (bot/policy.py)
-    refunds = Refunds(
-        sessions, gateway, audit, clock, settings.paybot_approvals_channel, zone, policy
-    )
+    refunds = Refunds(sessions, gateway, audit, firm, settings.paybot_approvals_channel, policy)
     matters = Matters(sessions)
     disputes = Disputes(
         sessions,
         gateway,
         audit,
         settings.paybot_notify_channel,
-        clock,
+        firm,
         policy,
         settings.paybot_dispute_margin_days,
-        zone,
     )
-    checklists = Checklists(
-        sessions, audit, clock, zone, settings.paybot_checklist_remind_business_days
-    )
+    checklists = Checklists(sessions, audit, firm, settings.paybot_checklist_remind_business_days)
     return Services(
         settings=settings,
         sessions=sessions,
         clock=clock,
         gateway=gateway,
         audit=audit,
-        audit_export=AuditExport(sessions, audit, clock, zone),
+        audit_export=AuditExport(sessions, audit, firm),
         access=access,
         users=Users(sessions, audit, clock, changed=access.forget),
         transactions=Transactions(gateway, audit),
         refunds=refunds,
         matters=matters,
         jobs=JobQueue(sessions, clock, lease),
-        history=History(sessions, gateway, clock, zone),
+        history=History(sessions, gateway, firm),
         listings=listings,
-        home=Home(sessions, gateway, listings, checklists, clock, zone),
-        reports=Reports(gateway, audit, clock, zone),
+        home=Home(sessions, gateway, listings, checklists, firm),
+        reports=Reports(gateway, audit, firm),
         outbox=Outbox(sessions, clock, lease),
         events=Events(sessions, gateway, settings.paybot_notify_channel, clock, writes),
         disputes=disputes,
@@ -109,12 +104,11 @@ def build_services(
         digests=Digests(
             sessions,
             gateway,
-            clock,
-            zone,
+            firm,
             settings.daily_digest_at,
             settings.paybot_notify_channel,
             checklists,
         ),
-        notices=Notices(sessions, gateway, refunds, disputes, matters, checklists, clock, zone),
+        notices=Notices(sessions, gateway, refunds, disputes, matters, checklists, firm),
         checklists=checklists,
     )

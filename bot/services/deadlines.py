@@ -4,12 +4,12 @@ date, each sent once across restarts (its column in ``dispute_threads`` is claim
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock, local_day, margin_start, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, local_day, margin_start
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread, PortalUser
 from bot.domain import DisputeStatus, ResponseState
@@ -44,15 +44,14 @@ class Deadlines:
         self,
         sessions: SessionFactory,
         notify_channel: str | None,
-        clock: Clock = utcnow,
+        firm: FirmClock = UTC_CLOCK,
         margin_days: int = 5,
-        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
         self._channel = notify_channel
-        self._clock = clock
+        self._clock = firm.now
         self._margin = margin_days
-        self._zone = zone
+        self._zone = firm.zone
 
     def ask_by(self, respond_by: datetime) -> date:
         """The firm's own date for a response: PAYBOT_DISPUTE_MARGIN_DAYS business days before

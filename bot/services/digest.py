@@ -11,11 +11,11 @@ no other did (caught up once: only the day it starts on, never a backlog of days
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 from bot.bookkeeping import ChecklistInfo
-from bot.clock import Clock, day_start, is_business_day, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, day_start, is_business_day
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DailyDigestRow
@@ -83,8 +83,7 @@ class Digests:
         self,
         sessions: SessionFactory,
         gateway: Gateway,
-        clock: Clock = utcnow,
-        zone: tzinfo = UTC,
+        firm: FirmClock = UTC_CLOCK,
         at: time | None = None,
         channel: str | None = None,
         checklists: Checklists | None = None,
@@ -92,8 +91,8 @@ class Digests:
         self._checklists = checklists
         self._sessions = sessions
         self._gateway = gateway
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
         self._at = at
         self._channel = channel
         self._settled: date | None = None  # the day this process knows is claimed already

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime
 from typing import NoReturn
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock, utcnow
+from bot.clock import UTC_CLOCK, FirmClock
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DisputeResponse, DisputeThread
@@ -110,24 +110,23 @@ class Disputes:
         gateway: Gateway,
         audit: AuditLog,
         notify_channel: str | None,
-        clock: Clock = utcnow,
+        firm: FirmClock = UTC_CLOCK,
         policy: Policy | None = None,
         margin_days: int = 5,
-        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._audit = audit
         self._channel = notify_channel
-        self._clock = clock
-        self.deadlines = Deadlines(sessions, notify_channel, clock, margin_days, zone)
+        self._clock = firm.now
+        self.deadlines = Deadlines(sessions, notify_channel, firm, margin_days)
         self._approvals = Approvals(
-            FLOW, sessions, audit, clock, ResponsesOwed(notify_channel), policy
+            FLOW, sessions, audit, firm.now, ResponsesOwed(notify_channel), policy
         )
         self.acceptances = Acceptances(
-            sessions, audit, notify_channel, self.accept, self._still_open, clock, policy
+            sessions, audit, notify_channel, self.accept, self._still_open, firm.now, policy
         )
-        self.documents = EvidenceDocuments(sessions, clock)
+        self.documents = EvidenceDocuments(sessions, firm.now)
 
     @property
     def document_limits(self) -> DocumentLimits:

@@ -8,13 +8,12 @@ matter, customer, last four, amount or the start of an id); refunds and lookups 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.clock import Clock, utcnow
+from bot.clock import UTC_CLOCK, FirmClock
 from bot.db.engine import SessionFactory
 from bot.db.models import HistoryColumns
 from bot.domain import HistorySort, PaymentKind, PortalAccount, TransactionQuery
@@ -72,12 +71,12 @@ def parse_history(text: str) -> HistoryFilter:
 
 class History:
     def __init__(
-        self, sessions: SessionFactory, gateway: Gateway, clock: Clock = utcnow, zone: tzinfo = UTC
+        self, sessions: SessionFactory, gateway: Gateway, firm: FirmClock = UTC_CLOCK
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
 
     async def page(self, actor: PortalAccount, wanted: HistoryFilter) -> HistoryView:
         """The page that starts at ``wanted.cursor`` (the first page without one)."""

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, date, timedelta, tzinfo
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock, local_day, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, local_day
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
 from bot.domain import (
@@ -75,15 +75,14 @@ class Home:
         gateway: Gateway,
         listings: Listings,
         checklists: Checklists,
-        clock: Clock = utcnow,
-        zone: tzinfo = UTC,
+        firm: FirmClock = UTC_CLOCK,
     ) -> None:
         self._checklists = checklists
         self._sessions = sessions
         self._gateway = gateway
         self._listings = listings
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
 
     async def dashboard(self, actor: PortalAccount) -> Dashboard:
         now = self._clock()

@@ -3,9 +3,9 @@ withdrawals (with the balance and the payments each one paid out)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 
-from bot.clock import Clock, local_day, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, local_day
 from bot.domain import Dispute, DisputeStatus, Money, Transaction
 from bot.errors import InvalidInput
 from bot.nacha import describe_return
@@ -33,10 +33,10 @@ def days_left(dispute: Dispute, now: datetime, zone: tzinfo) -> int | None:
 
 
 class Listings:
-    def __init__(self, gateway: Gateway, clock: Clock = utcnow, zone: tzinfo = UTC) -> None:
+    def __init__(self, gateway: Gateway, firm: FirmClock = UTC_CLOCK) -> None:
         self._gateway = gateway
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
 
     async def disputes(
         self, open_only: bool, cursor: str | None = None, limit: int = PAGE_SIZE

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
 
 from bot.bookkeeping import ChecklistKind
-from bot.clock import Clock, utcnow
+from bot.clock import UTC_CLOCK, FirmClock
 from bot.db.engine import SessionFactory
 from bot.domain import Account, Dispute, DisputeThreadInfo, Notice, PaymentReturn
 from bot.ids import Milestone, NoticeKind
@@ -94,8 +93,7 @@ class Notices:
         disputes: Disputes,
         matters: Matters,
         checklists: Checklists,
-        clock: Clock = utcnow,
-        zone: tzinfo = UTC,
+        firm: FirmClock = UTC_CLOCK,
     ) -> None:
         self._checklists = checklists
         self._sessions = sessions
@@ -103,8 +101,10 @@ class Notices:
         self._refunds = refunds
         self._disputes = disputes
         self._matters = matters
-        self._clock = clock
-        self._zone = zone  # a notice's ``now`` is in the firm's zone: its days are the firm's
+        self._clock = firm.now
+        self._zone = (
+            firm.zone
+        )  # a notice's ``now`` is in the firm's firm.zone: its days are the firm's
 
     async def load(self, item: OutboxItem) -> Notice:
         now, kind = self._clock().astimezone(self._zone), item.kind

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select, update
 
 from bot import refusals
-from bot.clock import Clock, add_business_days, local_day, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, add_business_days, local_day
 from bot.db.engine import SessionFactory
 from bot.db.models import RefundRequest
 from bot.db.records import record
@@ -107,20 +107,19 @@ class Refunds:
         sessions: SessionFactory,
         gateway: Gateway,
         audit: AuditLog,
-        clock: Clock = utcnow,
+        firm: FirmClock = UTC_CLOCK,
         approvals_channel: str | None = None,
-        zone: tzinfo = UTC,
         policy: Policy | None = None,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._audit = audit
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
         self._channel = approvals_channel
         self._flagged: set[str] = set()  # overdue requests this process has owed a flag for
         self._approvals = Approvals(
-            FLOW, sessions, audit, clock, RefundsOwed(approvals_channel), policy
+            FLOW, sessions, audit, firm.now, RefundsOwed(approvals_channel), policy
         )
 
     async def refundable(self, actor: PortalAccount, text: str, source: Source) -> Transaction:

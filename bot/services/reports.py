@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, date, timedelta, tzinfo
+from datetime import date, timedelta
 from decimal import Decimal
 
-from bot.clock import Clock, local_day, utcnow
+from bot.clock import UTC_CLOCK, FirmClock, local_day
 from bot.csvcells import SafeWriter
 from bot.domain import CURRENCY_EXPONENT, DailyTotals, PortalAccount, Source
 from bot.errors import InvalidInput
@@ -72,13 +72,11 @@ def every_day(period: ReportPeriod, found: list[DailyTotals], currency: str) -> 
 
 
 class Reports:
-    def __init__(
-        self, gateway: Gateway, audit: AuditLog, clock: Clock = utcnow, zone: tzinfo = UTC
-    ) -> None:
+    def __init__(self, gateway: Gateway, audit: AuditLog, firm: FirmClock = UTC_CLOCK) -> None:
         self._gateway = gateway
         self._audit = audit
-        self._clock = clock
-        self._zone = zone
+        self._clock = firm.now
+        self._zone = firm.zone
 
     def period(self, text: str) -> ReportPeriod:
         """A period of the firm's calendar: ``today`` is the firm's today."""

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.bookkeeping import ChecklistKind
+from bot.clock import FirmClock
 from bot.db.models import AuditEntry, Checklist, ChecklistStep
 from bot.domain import Account, MethodType, Money, RefundState
 from bot.processors.sandbox import SandboxSimulator
@@ -358,7 +359,9 @@ async def test_an_open_checklist_is_reminded_once_across_restarts(harness: Harne
     await harness.cycle()
     await harness.fake.wait_for(lambda: reminders(), what="reminder")
     # Another process (or this one after a restart) checks again: nothing more is owed.
-    again = Checklists(services.sessions, services.audit, harness.clock, services.settings.zone)
+    again = Checklists(
+        services.sessions, services.audit, FirmClock(harness.clock, services.settings.zone)
+    )
     assert await again.remind() == 0
     harness.clock.advance(days=3)
     await harness.cycle()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.bookkeeping import ChecklistKind
-from bot.clock import ManualClock
+from bot.clock import FirmClock, ManualClock
 from bot.db.engine import SessionFactory, create_engine, create_session_factory
 from bot.db.migrate import upgrade_database
 from bot.db.models import AuditEntry, OutboxMessage
@@ -74,7 +74,7 @@ async def test_concurrent_ticks_by_two_people_each_count_once_and_close_it_once(
 ) -> None:
     clock = ManualClock(START)
     checklists = Checklists(
-        sessions, AuditLog(sessions, clock), clock, ZoneInfo("America/New_York")
+        sessions, AuditLog(sessions, clock), FirmClock(clock, ZoneInfo("America/New_York"))
     )
     checklist_id = await opened(checklists)
     sam, meg = person("sam"), person("meg", "manager")
@@ -121,7 +121,7 @@ async def test_concurrent_ticks_by_two_people_each_count_once_and_close_it_once(
 
 async def test_a_viewer_cannot_tick_even_past_the_gate(sessions: SessionFactory) -> None:
     clock = ManualClock(START)
-    checklists = Checklists(sessions, AuditLog(sessions, clock), clock)
+    checklists = Checklists(sessions, AuditLog(sessions, clock), FirmClock(clock))
     checklist_id = await opened(checklists)
     with pytest.raises(Denied, match="staff role"):
         await checklists.tick(

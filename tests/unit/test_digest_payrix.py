@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import is_business_day
+from bot.clock import FirmClock, is_business_day
 from bot.db.engine import SessionFactory
 from bot.processors.payrix import PayrixGateway
 from bot.services.digest import Digests, business_day_before
@@ -23,7 +23,7 @@ async def test_the_digest_adds_up_to_payrixs_own_sums_for_its_days(
     """Every day the recorded answers have business on (payments one day, disputes another)."""
     active = await gateway.daily_totals(date(2023, 1, 1), date(2026, 11, 1), ZONE)
     assert any(d.payments for d in active) and any(d.disputes for d in active)
-    digests = Digests(session_factory, gateway, zone=ZONE)
+    digests = Digests(session_factory, gateway, FirmClock(zone=ZONE))
     for busy in active:
         posted_on = busy.day + timedelta(days=1)
         while not is_business_day(posted_on):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import stripe
 
-from bot.clock import is_business_day, local_day, utcnow
+from bot.clock import FirmClock, is_business_day, local_day, utcnow
 from bot.db.engine import SessionFactory
 from bot.digests import Figure
 from bot.domain import Account
@@ -38,7 +38,7 @@ async def test_the_digest_counts_stripe_payments_per_account(
     while not is_business_day(posted_on):
         posted_on += timedelta(days=1)  # its digest reports a period that holds today
 
-    digest = await Digests(session_factory, gateway, zone=zone).build(posted_on)
+    digest = await Digests(session_factory, gateway, FirmClock(zone=zone)).build(posted_on)
 
     by_account = {figures.account: figures for figures in digest.accounts}
     assert by_account[Account.OPERATING].sales == Figure(1, 10_000)
