@@ -105,11 +105,12 @@ class AuditExport:
     ) -> None:
         self._sessions = sessions
         self._audit = audit
-        self._clock = firm.now
-        self._zone = firm.zone
+        self._firm = firm
 
     def period(self, first: str | None, last: str | None) -> ExportPeriod:
-        return export_period(first, last, local_day(self._clock(), self._zone), self._zone)
+        return export_period(
+            first, last, local_day(self._firm.now(), self._firm.zone), self._firm.zone
+        )
 
     def period_of(self, args: str) -> ExportPeriod:
         """``[first] [[to] last]``, as typed after `/pay audit export`."""

@@ -147,8 +147,7 @@ class Checklists:
     ) -> None:
         self._sessions = sessions
         self._audit = audit
-        self._clock = firm.now
-        self._zone = firm.zone
+        self._firm = firm
         self._remind_after = remind_after  # business days
 
     async def get(self, checklist_id: str) -> ChecklistInfo | None:
@@ -167,7 +166,7 @@ class Checklists:
                 account=request.account,
                 amount=request.amount,
                 matter_id=request.matter_id,
-                now=self._clock(),
+                now=self._firm.now(),
                 channel=request.approval_channel,
                 thread_ts=request.approval_ts,
             )
@@ -187,7 +186,7 @@ class Checklists:
     ) -> None:
         """A debit on trust was announced (its message in ``thread_ts``): the cover checklist
         is owed in that thread, once."""
-        now = self._clock()
+        now = self._firm.now()
         async with self._sessions.begin() as session:
             checklist_id = await open_checklist(
                 session,
@@ -221,7 +220,7 @@ class Checklists:
                 f"Ticking a checklist needs the {lowest_role(Action.TICK_CHECKLIST).value} "
                 "role or higher."
             )
-        now = self._clock()
+        now = self._firm.now()
         async with self._sessions.begin() as session:
             row = await session.get(Checklist, change.checklist_id, with_for_update=True)
             if row is None:
@@ -230,7 +229,7 @@ class Checklists:
                 )
             if row.closed_at is not None:
                 raise StaleChecklist(
-                    f"This checklist was completed on {local_day(row.closed_at, self._zone)}; "
+                    f"This checklist was completed on {local_day(row.closed_at, self._firm.zone)}; "
                     "nothing was changed. Its thread shows who did each step."
                 )
             if change.message_ts and row.message_ts and change.message_ts != row.message_ts:
@@ -341,7 +340,7 @@ class Checklists:
         """Owe a reminder in the thread of each checklist still open ``remind_after`` business
         days after it was opened, once: ``reminded_at`` is set by compare-and-set in the
         transaction that owes it, so restarts and other processes do not repeat it."""
-        now = self._clock()
+        now = self._firm.now()
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
@@ -355,7 +354,7 @@ class Checklists:
         due = [
             row
             for row in rows
-            if add_business_days(row.opened_at, self._remind_after, self._zone) <= now
+            if add_business_days(row.opened_at, self._remind_after, self._firm.zone) <= now
         ]
         told = 0
         for row in due:
@@ -435,5 +434,5 @@ class Checklists:
             channel=row.channel,
             message_ts=row.message_ts,
             thread_ts=row.thread_ts,
-            due=cover_by(row.opened_at, self._zone) if kind.trust_debit else None,
+            due=cover_by(row.opened_at, self._firm.zone) if kind.trust_debit else None,
         )

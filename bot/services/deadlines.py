@@ -49,14 +49,13 @@ class Deadlines:
     ) -> None:
         self._sessions = sessions
         self._channel = notify_channel
-        self._clock = firm.now
+        self._firm = firm
         self._margin = margin_days
-        self._zone = firm.zone
 
     def ask_by(self, respond_by: datetime) -> date:
         """The firm's own date for a response: PAYBOT_DISPUTE_MARGIN_DAYS business days before
         the processor's, on the firm's calendar."""
-        return local_day(margin_start(respond_by, self._margin, self._zone), self._zone)
+        return local_day(margin_start(respond_by, self._margin, self._firm.zone), self._firm.zone)
 
     async def remind(self) -> int:
         """The firm's own date (in the thread), 72 h and 24 h before the processor's date (the
@@ -64,7 +63,7 @@ class Deadlines:
         it is missed (naming the managers): each once, across restarts, as its column is claimed
         by compare-and-set. Earlier reminders not yet sent when a later one is due are passed
         over: the later says more."""
-        now, count = self._clock(), 0
+        now, count = self._firm.now(), 0
         horizon = now + timedelta(days=2 * self._margin + 10, hours=72)
         async with self._sessions() as session:
             rows = (
@@ -90,7 +89,7 @@ class Deadlines:
 
     def _reminder_times(self, respond_by: datetime) -> list[tuple[str, datetime]]:
         return [
-            ("margin", margin_start(respond_by, self._margin, self._zone)),
+            ("margin", margin_start(respond_by, self._margin, self._firm.zone)),
             ("72h", respond_by - timedelta(hours=72)),
             ("24h", respond_by - timedelta(hours=24)),
             ("overdue", respond_by),

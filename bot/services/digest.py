@@ -91,8 +91,7 @@ class Digests:
         self._checklists = checklists
         self._sessions = sessions
         self._gateway = gateway
-        self._clock = firm.now
-        self._zone = firm.zone
+        self._firm = firm
         self._at = at
         self._channel = channel
         self._settled: date | None = None  # the day this process knows is claimed already
@@ -103,7 +102,7 @@ class Digests:
         """The firm's day whose digest is due at ``now`` (a business day, past the time)."""
         if self._at is None or not self._channel:
             return None
-        local = now.astimezone(self._zone)
+        local = now.astimezone(self._firm.zone)
         today = local.date()
         if today == self._settled or not is_business_day(today):
             return None
@@ -111,7 +110,7 @@ class Digests:
 
     async def post_due(self) -> bool:
         """Owe today's digest if it is due and nobody claimed it; True when this call did."""
-        now = self._clock()
+        now = self._firm.now()
         today = self.due(now)
         if today is None or (self._not_before is not None and now < self._not_before):
             return False
@@ -149,7 +148,7 @@ class Digests:
         """The business day before ``today``, with the days after it that are not business days
         (a Monday's digest is Friday's and the weekend's): nothing falls between two digests."""
         day = business_day_before(today)
-        start, end = day_start(day, self._zone), day_start(today, self._zone)
+        start, end = day_start(day, self._firm.zone), day_start(today, self._firm.zone)
         accounts = {account: _Tally() for account in Account}
         currency: str | None = None
         for txn in await self._transactions(start, end, None):
@@ -180,7 +179,7 @@ class Digests:
         return DailyDigest(
             day=day,
             through=today - timedelta(days=1),
-            zone=str(self._zone),
+            zone=str(self._firm.zone),
             currency=currency or "USD",
             accounts=tuple(tally.done(account) for account, tally in accounts.items()),
             unassigned_withdrawals=tuple(unassigned),

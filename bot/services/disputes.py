@@ -118,7 +118,7 @@ class Disputes:
         self._gateway = gateway
         self._audit = audit
         self._channel = notify_channel
-        self._clock = firm.now
+        self._firm = firm
         self.deadlines = Deadlines(sessions, notify_channel, firm, margin_days)
         self._approvals = Approvals(
             FLOW, sessions, audit, firm.now, ResponsesOwed(notify_channel), policy
@@ -147,7 +147,7 @@ class Disputes:
     async def track(
         self, dispute: Dispute, matter_id: str | None, channel: str, message_ts: str, thread_ts: str
     ) -> None:
-        now = self._clock()
+        now = self._firm.now()
         async with self._sessions.begin() as session:
             fresh = await insert_or_ignore(
                 session,
@@ -190,7 +190,7 @@ class Disputes:
         row = await session.get(DisputeThread, dispute.id, with_for_update=True)
         if row is None:
             return
-        now, stage = self._clock(), stage_of(dispute)
+        now, stage = self._firm.now(), stage_of(dispute)
         moved = row.respond_by != dispute.respond_by or (
             row.stage is not None and row.stage != stage
         )
@@ -231,7 +231,7 @@ class Disputes:
         evidence = check_evidence(fields, self.fields)
         check_files([offered for offered, _ in documents], self.document_limits)
         await self.open_dispute(dispute_id)
-        now, response_id = self._clock(), random_id()
+        now, response_id = self._firm.now(), random_id()
         row = DisputeResponse(
             id=response_id,
             dispute_id=dispute_id,
@@ -271,7 +271,7 @@ class Disputes:
         session.add_all(self.documents.rows(response_id, documents))
         if self._channel:
             await owe(
-                session, NoticeKind.RESPONSE_DOCUMENTS, self._channel, response_id, self._clock()
+                session, NoticeKind.RESPONSE_DOCUMENTS, self._channel, response_id, self._firm.now()
             )
 
     async def response(self, response_id: str) -> DisputeResponseInfo:
@@ -365,7 +365,7 @@ class Disputes:
         if rule is not None:  # the approval policy asks for a second pair of eyes
             await self.acceptances.request(actor, dispute, rule, source)
             return dispute
-        now = self._clock()
+        now = self._firm.now()
         try:
             async with self._sessions.begin() as session:
                 if not await enqueue(
@@ -401,7 +401,7 @@ class Disputes:
         dispute = await self._gateway.accept_dispute(
             dispute_id, idempotency_key=f"paybot-accept-{dispute_id}"
         )
-        now = self._clock()
+        now = self._firm.now()
         async with self._sessions.begin() as session:
             await self._record_status(session, dispute)
             if self._channel:

@@ -75,8 +75,7 @@ class History:
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
-        self._clock = firm.now
-        self._zone = firm.zone
+        self._firm = firm
 
     async def page(self, actor: PortalAccount, wanted: HistoryFilter) -> HistoryView:
         """The page that starts at ``wanted.cursor`` (the first page without one)."""
@@ -91,7 +90,7 @@ class History:
         )
         columns = await self.columns(actor)
         return HistoryView(
-            wanted, page.items, columns, page.next_cursor, page.prev_cursor, self._zone
+            wanted, page.items, columns, page.next_cursor, page.prev_cursor, self._firm.zone
         )
 
     async def columns(self, actor: PortalAccount) -> tuple[HistoryColumn, ...]:
@@ -117,7 +116,7 @@ class History:
             postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
             insert = pg_insert if postgres else sqlite_insert
             statement = insert(HistoryColumns).values(
-                username=actor.username, columns=values, updated_at=self._clock()
+                username=actor.username, columns=values, updated_at=self._firm.now()
             )
             await session.execute(
                 statement.on_conflict_do_update(

@@ -7,7 +7,7 @@ work, and only those who may decide refunds are shown where to approve them.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -68,28 +68,23 @@ def volume(days: list[DailyTotals], today: date, currency: str) -> Volume:
     )
 
 
+@dataclass(frozen=True)
 class Home:
-    def __init__(
-        self,
-        sessions: SessionFactory,
-        gateway: Gateway,
-        listings: Listings,
-        checklists: Checklists,
-        firm: FirmClock = UTC_CLOCK,
-    ) -> None:
-        self._checklists = checklists
-        self._sessions = sessions
-        self._gateway = gateway
-        self._listings = listings
-        self._clock = firm.now
-        self._zone = firm.zone
+    """What the dashboard reads: the processor's figures, the refund work and the checklists
+    kept here, in the firm's days (built positionally by services/container.py)."""
+
+    _sessions: SessionFactory
+    _gateway: Gateway
+    _listings: Listings
+    _checklists: Checklists
+    _firm: FirmClock = UTC_CLOCK
 
     async def dashboard(self, actor: PortalAccount) -> Dashboard:
-        now = self._clock()
-        today = local_day(now, self._zone)
+        now = self._firm.now()
+        today = local_day(now, self._firm.zone)
         start = min(today.replace(day=1), today - timedelta(days=today.weekday()))
         days, disputes, returns, balance, withdrawals = await asyncio.gather(
-            self._gateway.daily_totals(start, today + timedelta(days=1), self._zone),
+            self._gateway.daily_totals(start, today + timedelta(days=1), self._firm.zone),
             self._listings.disputes(open_only=True, limit=PANEL_ROWS),
             self._listings.returns(limit=PANEL_ROWS),
             self._gateway.balance(),
@@ -107,7 +102,7 @@ class Home:
                 latest.setdefault(withdrawal.account, withdrawal)
         return Dashboard(
             actor=actor,
-            as_of=now.astimezone(self._zone),  # on the firm's clock, as the board's days
+            as_of=now.astimezone(self._firm.zone),  # on the firm's clock, as the board's days
             volume=volume(days, today, balance.available.currency),
             refunds=refunds,
             disputes=disputes.lines.items,
@@ -134,7 +129,7 @@ class Home:
             ).all()
         late = []
         for row in rows:
-            due = expected_by(row.created_at, self._zone)
+            due = expected_by(row.created_at, self._firm.zone)
             if today > due:
                 late.append(replace(info(row), expected_by=due))
         return tuple(late[:REFUND_ROWS])

@@ -35,19 +35,18 @@ def days_left(dispute: Dispute, now: datetime, zone: tzinfo) -> int | None:
 class Listings:
     def __init__(self, gateway: Gateway, firm: FirmClock = UTC_CLOCK) -> None:
         self._gateway = gateway
-        self._clock = firm.now
-        self._zone = firm.zone
+        self._firm = firm
 
     async def disputes(
         self, open_only: bool, cursor: str | None = None, limit: int = PAGE_SIZE
     ) -> DisputeList:
         page = await self._gateway.list_disputes(open_only=open_only, limit=limit, cursor=cursor)
-        now = self._clock()
+        now = self._firm.now()
         lines = tuple(
-            DisputeLine(dispute, days_left(dispute, now, self._zone)) for dispute in page.items
+            DisputeLine(dispute, days_left(dispute, now, self._firm.zone)) for dispute in page.items
         )
         return DisputeList(
-            open_only, Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._zone)
+            open_only, Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._firm.zone)
         )
 
     async def returns(
@@ -55,7 +54,7 @@ class Listings:
     ) -> Listing[ReturnLine]:
         page = await self._gateway.list_returns(limit=limit, cursor=cursor)
         lines = tuple(ReturnLine(item, describe_return(item.code)) for item in page.items)
-        return Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._zone)
+        return Listing(lines, cursor, page.next_cursor, page.prev_cursor, self._firm.zone)
 
     async def withdrawals(
         self, cursor: str | None = None, expanded: str | None = None
@@ -74,7 +73,9 @@ class Listings:
         return WithdrawalsView(
             balance=balance,
             next_amount=next_amount if next_amount.minor > 0 else Money(0, next_amount.currency),
-            withdrawals=Listing(page.items, cursor, page.next_cursor, page.prev_cursor, self._zone),
+            withdrawals=Listing(
+                page.items, cursor, page.next_cursor, page.prev_cursor, self._firm.zone
+            ),
             expanded=opened.id if opened else None,
             payments=tuple(payments),
             more_payments=max(0, total - len(payments)),

@@ -101,13 +101,10 @@ class Notices:
         self._refunds = refunds
         self._disputes = disputes
         self._matters = matters
-        self._clock = firm.now
-        self._zone = (
-            firm.zone
-        )  # a notice's ``now`` is in the firm's firm.zone: its days are the firm's
+        self._firm = firm  # a notice's, a deadline's, a report's days are the firm's
 
     async def load(self, item: OutboxItem) -> Notice:
-        now, kind = self._clock().astimezone(self._zone), item.kind
+        now, kind = self._firm.now().astimezone(self._firm.zone), item.kind
         notice = Notice(kind, item.object_id, item.payload, now)
         if kind in (NoticeKind.WITHDRAWAL_RETURNED, NoticeKind.REPLY, NoticeKind.DAILY_DIGEST):
             return notice
@@ -170,7 +167,7 @@ class Notices:
             transaction_id=txn.id,
             code=str(data.get("code") or txn.return_code or ""),
             amount=txn.amount,
-            created_at=self._clock(),
+            created_at=self._firm.now(),
             matter_id=txn.matter_id,
         )
         return told, txn.account
@@ -290,7 +287,7 @@ class Notices:
                     NoticeKind.MATTER_MISSING,
                     channel,
                     request.id,
-                    self._clock(),
+                    self._firm.now(),
                     emails=missing,
                 )
 
@@ -321,11 +318,11 @@ class Notices:
             for user in users:
                 if kind == NoticeKind.DISPUTE_DM:
                     await owe(
-                        session, kind, user, object_id, self._clock(), user, matter_id=matter_id
+                        session, kind, user, object_id, self._firm.now(), user, matter_id=matter_id
                     )
                 else:
                     await owe(
-                        session, kind, user, object_id, self._clock(), milestone, user,
+                        session, kind, user, object_id, self._firm.now(), milestone, user,
                         milestone=milestone,
                     )  # fmt: skip
 

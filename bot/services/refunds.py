@@ -114,8 +114,7 @@ class Refunds:
         self._sessions = sessions
         self._gateway = gateway
         self._audit = audit
-        self._clock = firm.now
-        self._zone = firm.zone
+        self._firm = firm
         self._channel = approvals_channel
         self._flagged: set[str] = set()  # overdue requests this process has owed a flag for
         self._approvals = Approvals(
@@ -155,7 +154,7 @@ class Refunds:
     ) -> RefundRequestInfo:
         reason = check_reason(reason_text)
         txn = await self.refundable(actor, transaction_id, source)
-        now = self._clock()
+        now = self._firm.now()
         request_id = random_id()
         row = RefundRequest(
             id=request_id,
@@ -189,7 +188,7 @@ class Refunds:
     async def get(self, request_id: str) -> RefundRequestInfo:
         """The request, with the day it is expected to have settled by."""
         found = await self._approvals.get(request_id)
-        return replace(found, expected_by=expected_by(found.created_at, self._zone))
+        return replace(found, expected_by=expected_by(found.created_at, self._firm.zone))
 
     async def retell(self, request_id: str, milestone: Milestone | None) -> None:
         await self._approvals.retell(request_id, milestone)
@@ -340,10 +339,10 @@ class Refunds:
         return changed
 
     async def _flag_if_overdue(self, row: RefundRequest) -> None:
-        now = self._clock()
+        now = self._firm.now()
         if not self._channel or row.id in self._flagged:
             return
-        if local_day(now, self._zone) <= expected_by(row.created_at, self._zone):
+        if local_day(now, self._firm.zone) <= expected_by(row.created_at, self._firm.zone):
             return
         async with self._sessions.begin() as session:  # its key is the request's: owed once
             await owe(session, NoticeKind.REFUND_OVERDUE, self._channel, row.id, now)

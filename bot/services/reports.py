@@ -75,18 +75,19 @@ class Reports:
     def __init__(self, gateway: Gateway, audit: AuditLog, firm: FirmClock = UTC_CLOCK) -> None:
         self._gateway = gateway
         self._audit = audit
-        self._clock = firm.now
-        self._zone = firm.zone
+        self._firm = firm
 
     def period(self, text: str) -> ReportPeriod:
         """A period of the firm's calendar: ``today`` is the firm's today."""
-        return parse_period(text, local_day(self._clock(), self._zone))
+        return parse_period(text, local_day(self._firm.now(), self._firm.zone))
 
     async def build(self, actor: PortalAccount, period: ReportPeriod, source: Source) -> Report:
         """The report, with its run in the audit log (it exports the firm's figures)."""
-        found = await self._gateway.daily_totals(period.start, period.end, self._zone)
+        found = await self._gateway.daily_totals(period.start, period.end, self._firm.zone)
         currency = found[0].currency if found else "USD"
-        report = Report(period, tuple(every_day(period, found, currency)), currency, self._zone)
+        report = Report(
+            period, tuple(every_day(period, found, currency)), currency, self._firm.zone
+        )
         await self._audit.record(
             AuditRecord(
                 action=Action.REPORT.value,
