@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
+from bot.db.changes import Listener
 from bot.db.engine import checkpoint, engine_of, wakeup
 from bot.handlers.installation import Installation
 from bot.metrics import Metrics
@@ -73,12 +74,14 @@ class Bot:
     client: AsyncWebClient
     http: aiohttp.ClientSession
     worker: Worker
+    changes: Listener
 
     @property
     def services(self) -> Services:
         return self.store.services
 
     async def close(self) -> None:
+        await self.changes.stop()
         await self.worker.stop()
         await self.http.close()
         await self.store.close()
@@ -141,12 +144,15 @@ async def create_bot(
         handlers.register(bolt, store.services, Installation.from_auth_test(identity.answer))
         worker = create_worker(settings, store.services, client, store.metrics)
         wakeup(store.sessions).connect(worker.kick)  # work recorded wakes it (db/engine.py)
+        # PostgreSQL: portal-user changes of any process drop this one's cached actors.
+        changes = Listener(store.engine, store.services.access.freshness)
+        changes.start()
     except BaseException:
         await http.close()
         if opened is not None:
             await opened.close()
         raise
-    return Bot(settings, store, bolt, client, http, worker)
+    return Bot(settings, store, bolt, client, http, worker, changes)
 
 
 def create_worker(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +49,7 @@ from bot.processors.sandbox.paging import (
     RETURN_ORDER,
     TRANSACTION_ORDERS,
     WITHDRAWAL_ORDER,
+    PageWindow,
     fetch_page,
 )
 from bot.processors.sandbox.records import (
@@ -70,8 +71,10 @@ from bot.processors.sandbox.rows import (
     TRANSACTIONS,
     Columns,
     columns_of,
+    group_related,
     load_transactions,
     money,
+    page_with_related,
     to_dispute,
     to_refund,
     to_return,
@@ -154,6 +157,8 @@ class SandboxGateway:
         stmt = select(T)
         if query.kind is not None:
             stmt = stmt.where(T.kind == PaymentKind(query.kind).value)
+        if not (query.search or "").strip():
+            return await self._page_at_once(stmt, query)
         async with self._sessions() as session:
             any_of = await search_conditions(session, query.search or "")
             rows, next_cursor, prev_cursor = await fetch_page(
@@ -165,6 +170,22 @@ class SandboxGateway:
                 any_of=any_of,
             )
             items = await load_transactions(session, rows)
+        return Page(tuple(items), next_cursor, prev_cursor)
+
+    async def _page_at_once(self, stmt: Select[Any], query: TransactionQuery) -> Page[Transaction]:
+        """An unsearched page with its refunds and disputes in one statement on a plain
+        connection: the history's every page comes here (a search merges several seeks)."""
+        window = PageWindow(TRANSACTION_ORDERS[HistorySort(query.sort)], query.cursor, query.limit)
+        page = window.query(stmt).subquery("page")
+        joined = page_with_related(page, window.keyset.key.key, window.descending)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(joined)).all()
+        payments, refunds, disputes = group_related(page, rows)
+        shown, next_cursor, prev_cursor = window.page(payments)
+        items = [
+            to_transaction(cast(T, row), refunds.get(row.id, ()), disputes.get(row.id, ()))
+            for row in shown
+        ]
         return Page(tuple(items), next_cursor, prev_cursor)
 
     async def refund(
