@@ -437,6 +437,12 @@ class SandboxGateway:
         )
         return EventBatch(events, str(rows[-1].seq))
 
+    async def feed_end(self) -> str | None:
+        """The newest event's sequence number: one indexed read, however long the feed."""
+        async with self._engine.connect() as connection:
+            newest = await connection.scalar(select(func.max(SandboxEvent.seq)))
+        return None if newest is None else str(newest)
+
     webhook_secret: str | None = None  # set from PAYBOT_WEBHOOK_SECRET by the factory
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
