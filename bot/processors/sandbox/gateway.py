@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import refusals
 from bot.clock import Clock, add_business_days, utcnow
 from bot.db.engine import SessionFactory, engine_of
+from bot.db.reads import HotRead
 from bot.domain import (
     Balance,
     DailyTotals,
@@ -90,6 +91,7 @@ UNSETTLED_STATUSES = (TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDI
 REFUND_BLOCKING_DISPUTES = (*OPEN_DISPUTES, DisputeStatus.LOST.value, DisputeStatus.ACCEPTED.value)
 
 T = SandboxTransaction
+LOOKUP_READ = HotRead(LOOKUP)  # compiled once per dialect, one driver call a lookup
 
 
 def sandbox_refusal(original: SandboxTransaction, disputes: Iterable[SandboxDispute]) -> str | None:
@@ -134,21 +136,21 @@ class SandboxGateway:
         self._rng = new_rng(seed, "gateway")
 
     async def get_transaction(self, transaction_id: str) -> Transaction | None:
-        """The payment, its refunds and its dispute in one statement on a plain connection:
-        every lookup comes here."""
+        """The payment, its refunds and its dispute in one statement compiled once, sent in one
+        driver call on a plain connection (db/reads.py): every lookup comes here."""
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(LOOKUP, {"transaction_id": transaction_id})).all()
+            rows = await LOOKUP_READ.all(connection, {"transaction_id": transaction_id})
         found: Columns | None = None
         refunds: list[Refund] = []
         disputes: list[Dispute] = []
         for row in rows:
-            txn = Columns(row._mapping, TRANSACTIONS)
+            txn = Columns(row, TRANSACTIONS)
             if txn.id != transaction_id:
                 refunds.append(to_refund(cast(T, txn)))
                 continue
             found = txn
-            if row._mapping[DISPUTES.c.id] is not None:
-                disputes.append(to_dispute(cast(SandboxDispute, Columns(row._mapping, DISPUTES))))
+            if row[DISPUTES.c.id] is not None:
+                disputes.append(to_dispute(cast(SandboxDispute, Columns(row, DISPUTES))))
         if found is None:
             return None
         return to_transaction(cast(T, found), refunds, disputes)
