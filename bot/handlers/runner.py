@@ -28,6 +28,8 @@ from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.handlers.budget import first_of
+
 
 class _AnsweredListener(AsyncListener):
     """The listener as Bolt registered it, whose errors after the ack are handled, not raised."""
@@ -103,9 +105,7 @@ class AnsweringRunner(AsyncioListenerRunner):
         work = asyncio.ensure_future(self._listen(answered, ack, request, response))
         self._running.add(work)
         work.add_done_callback(self._running.discard)
-        await asyncio.wait(
-            {work, ack.given}, timeout=listener.ack_timeout, return_when="FIRST_COMPLETED"
-        )
+        await first_of(ack.given, listener.ack_timeout)
         if ack.response is None:
             log.warning("%s did not acknowledge the request", listener_name)
         return ack.response
