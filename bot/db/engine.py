@@ -35,7 +35,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     # A connection is pinged before use only after a quiet spell (_ping_if_idle): the pool's own
     # pre-ping costs three round trips (BEGIN, ping, ROLLBACK) before every statement.
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
+    # Twice the pool kept, as on SQLite: twenty lookups at once opened and closed overflow
+    # connections (a TLS attempt, a backend, the statements prepared again) for every request
+    # past the tenth, three times the CPU of an answer (bench/answers.py --database postgresql).
+    engine = create_async_engine(
+        url, pool_size=2 * pool_size, max_overflow=pool_size, pool_timeout=10
+    )
     event.listen(engine.sync_engine.pool, "checkin", _checked_in)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     return engine
