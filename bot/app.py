@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.db.changes import Listener
 from bot.db.engine import checkpoint, engine_of, wakeup
 from bot.handlers.installation import Installation
+from bot.handlers.runner import AnsweringRunner
 from bot.metrics import Metrics
 from bot.services.container import Services
 from bot.slack.directory import SlackDirectory
@@ -50,6 +51,9 @@ class _ClientCarriesToken(logging.Filter):
 
 
 _CLIENT_CARRIES_TOKEN = _ClientCarriesToken()
+# Seconds a closing bot waits for listeners still at work after their ack (a refund being
+# posted, a modal being filled) before it closes the database under them.
+LISTENERS_FINISH_SECONDS = 5.0
 # What `serve` cannot start without (`paybot check` names the same); `socket` needs no
 # signing secret (nothing arrives over HTTP) but the app token instead.
 BOT_SETTINGS = (
@@ -81,6 +85,9 @@ class Bot:
         return self.store.services
 
     async def close(self) -> None:
+        runner = self.bolt.listener_runner
+        if isinstance(runner, AnsweringRunner):  # work a listener does after its ack
+            await runner.finish(LISTENERS_FINISH_SECONDS)
         await self.changes.stop()
         await self.worker.stop()
         await self.http.close()

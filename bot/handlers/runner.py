@@ -110,6 +110,12 @@ class AnsweringRunner(AsyncioListenerRunner):
             log.warning("%s did not acknowledge the request", listener_name)
         return ack.response
 
+    async def finish(self, timeout: float) -> None:  # noqa: ASYNC109 - a shutdown deadline
+        """Let the listeners still at work after their ack finish (``timeout`` seconds at most),
+        so that none is cut off holding a database connection when the bot closes."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+
     async def _listen(
         self,
         listener: AsyncListener,
