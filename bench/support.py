@@ -138,7 +138,7 @@ class Server:
         assert self.process is not None
         return self.process.pid
 
-    async def start(self, timeout: float = 120) -> None:  # noqa: ASYNC109 - a start-up deadline
+    async def start(self, timeout: float = 120, poll: float = 0.05) -> None:  # noqa: ASYNC109 - a start-up deadline
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter; returns at once
                 [*self.argv, "--host", "127.0.0.1", "--port", str(self.port)],
@@ -160,7 +160,7 @@ class Server:
                     pass
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{self.name} did not start: {self.log.read_text()[-2000:]}")
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(poll)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

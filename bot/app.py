@@ -24,8 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import handlers
 from bot.clock import Clock, utcnow
 from bot.config import Settings
+from bot.db.changes import Listener
 from bot.db.engine import checkpoint, engine_of, wakeup
 from bot.handlers.installation import Installation
+from bot.handlers.runner import AnsweringRunner
 from bot.metrics import Metrics
 from bot.services.container import Services
 from bot.slack.directory import SlackDirectory
@@ -49,6 +51,9 @@ class _ClientCarriesToken(logging.Filter):
 
 
 _CLIENT_CARRIES_TOKEN = _ClientCarriesToken()
+# Seconds a closing bot waits for listeners still at work after their ack (a refund being
+# posted, a modal being filled) before it closes the database under them.
+LISTENERS_FINISH_SECONDS = 5.0
 # What `serve` cannot start without (`paybot check` names the same); `socket` needs no
 # signing secret (nothing arrives over HTTP) but the app token instead.
 BOT_SETTINGS = (
@@ -73,12 +78,17 @@ class Bot:
     client: AsyncWebClient
     http: aiohttp.ClientSession
     worker: Worker
+    changes: Listener
 
     @property
     def services(self) -> Services:
         return self.store.services
 
     async def close(self) -> None:
+        runner = self.bolt.listener_runner
+        if isinstance(runner, AnsweringRunner):  # work a listener does after its ack
+            await runner.finish(LISTENERS_FINISH_SECONDS)
+        await self.changes.stop()
         await self.worker.stop()
         await self.http.close()
         await self.store.close()
@@ -141,12 +151,15 @@ async def create_bot(
         handlers.register(bolt, store.services, Installation.from_auth_test(identity.answer))
         worker = create_worker(settings, store.services, client, store.metrics)
         wakeup(store.sessions).connect(worker.kick)  # work recorded wakes it (db/engine.py)
+        # PostgreSQL: portal-user changes of any process drop this one's cached actors.
+        changes = Listener(store.engine, store.services.access.freshness)
+        changes.start()
     except BaseException:
         await http.close()
         if opened is not None:
             await opened.close()
         raise
-    return Bot(settings, store, bolt, client, http, worker)
+    return Bot(settings, store, bolt, client, http, worker, changes)
 
 
 def create_worker(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolResetState
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -21,13 +24,56 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # a burst of twenty lookups opened and closed ten connections each round otherwise, and
         # took twice as long (bench/answers.py).
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=2 * pool_size, max_overflow=pool_size
+            url,
+            connect_args={"timeout": 30},
+            pool_size=2 * pool_size,
+            max_overflow=pool_size,
+            pool_reset_on_return=None,  # _rollback_if_open instead: a hop only when needed
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine.pool, "reset", _rollback_if_open)
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10
+    # A connection is pinged before use only after a quiet spell (_ping_if_idle): the pool's own
+    # pre-ping costs three round trips (BEGIN, ping, ROLLBACK) before every statement.
+    # Twice the pool kept, as on SQLite: twenty lookups at once opened and closed overflow
+    # connections (a TLS attempt, a backend, the statements prepared again) for every request
+    # past the tenth, three times the CPU of an answer (bench/answers.py --database postgresql).
+    engine = create_async_engine(
+        url, pool_size=2 * pool_size, max_overflow=pool_size, pool_timeout=10
     )
+    event.listen(engine.sync_engine.pool, "checkin", _checked_in)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+IDLE_PING_SECONDS = 5.0
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["paybot_checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """A connection unused for a while may have been cut (a database restart, a firewall's idle
+    timeout): it is pinged, and a dead one replaced before anyone uses it, as pre-ping would.
+    One in steady use is not: a failure on it is a disconnect SQLAlchemy recovers from."""
+    since = record.info.get("paybot_checked_in")
+    if since is not None and time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError("the connection was lost while idle") from exc
+
+
+def _rollback_if_open(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """A connection given back to the pool with a transaction open is rolled back, as the pool
+    would; one without (every read: SQLite begins only for a write) is not, which would cost a
+    hop to aiosqlite's thread for nothing on each of them (db/reads.py)."""
+    if state.terminate_only or state.transaction_was_reset or not state.asyncio_safe:
+        return
+    if dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

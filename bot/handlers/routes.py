@@ -151,13 +151,29 @@ def resolve(body: dict[str, Any]) -> Route | None:
 
 
 def only_reads(route: Route | None) -> bool:
-    """A slash command that only shows something (a lookup, a listing, help): answering a
-    repeat of it again changes nothing, so it needs no delivery key. Slack never retries a slash
-    command, and a replay needs the signed request within its five minutes; the lookup is
-    audited each time it is answered, a repeat included."""
-    return (
-        route is not None
-        and route.source is Source.COMMAND
-        and route.action is not None
-        and ACTION_PERMISSION[route.action] is Permission.VIEW
-    )
+    """A slash command that only shows something (a lookup, a listing, help), or a button that
+    only shows a payment or turns a list's page: answering a repeat of it again changes nothing,
+    so it needs no delivery key (a committed write per request). Slack never retries a slash
+    command or a click, and a replay needs the signed request within its five minutes; the
+    lookup is audited each time it is answered, a repeat included."""
+    if route is None or route.action is None:
+        return False
+    if route.source is Source.BUTTON:
+        return route.key in READ_BUTTONS
+    return route.source is Source.COMMAND and ACTION_PERMISSION[route.action] is Permission.VIEW
+
+
+# Buttons that show and change nothing (a modal opener is not one: its trigger is single-use).
+READ_BUTTONS = frozenset(
+    {
+        ActionId.TRANSACTION_VIEW,
+        ActionId.HISTORY_NEXT,
+        ActionId.HISTORY_PREVIOUS,
+        ActionId.DISPUTE_LIST_NEXT,
+        ActionId.DISPUTE_LIST_PREVIOUS,
+        ActionId.RETURNS_NEXT,
+        ActionId.RETURNS_PREVIOUS,
+        ActionId.WITHDRAWALS_NEXT,
+        ActionId.WITHDRAWALS_PREVIOUS,
+    }
+)

@@ -7,19 +7,28 @@ after ``await ack()``, its ``except`` branch sets ``ack.response = None``; if th
 seen the ack yet, the request then waits out the 3 s and is answered 404 "unhandled request",
 although the person was also told about the error. Here the listener's errors after the ack are
 caught where Bolt runs it, handed to the same error handler (with ``response=None``, as Bolt
-would), and never reach Bolt's ``except`` branch. Errors before the ack still take Bolt's own
-path, whose answer is the error handler's.
+would), and never reach Bolt's ``except`` branch. Errors before the ack are answered as Bolt would: with what the error handler says.
+
+Bolt's runner also costs every request up to 10 ms between the ack and the HTTP answer (its
+poll), and a timer wake-up every 10 ms per waiting request under load. Here the ack wakes the
+answer itself (``SignalledAck``): a `/pay lookup` answered in the ack goes out as soon as the
+listener acks (bench/answers.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+
+from bot.handlers.budget import first_of
 
 
 class _AnsweredListener(AsyncListener):
@@ -49,7 +58,31 @@ class _AnsweredListener(AsyncListener):
             return None
 
 
+log = logging.getLogger("paybot.runner")
+
+
+class SignalledAck(AsyncAck):
+    """Bolt's ack, which also wakes the request waiting for it (instead of Bolt's 10 ms poll)."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.given: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        answer: BoltResponse = await super().__call__(*args, **kwargs)
+        self.answered()
+        return answer
+
+    def answered(self) -> None:
+        if not self.given.done():
+            self.given.set_result(None)
+
+
 class AnsweringRunner(AsyncioListenerRunner):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._running: set[asyncio.Future[None]] = set()  # listeners still at work after the ack
+
     async def run(
         self,
         request: AsyncBoltRequest,
@@ -59,10 +92,50 @@ class AnsweringRunner(AsyncioListenerRunner):
         starting_time: float | None = None,
     ) -> BoltResponse | None:
         answered = _AnsweredListener(listener, self)
-        result: BoltResponse | None = await super().run(
-            request, response, listener_name, answered, starting_time
-        )
-        return result
+        if self.process_before_response or listener.lazy_functions:
+            result: BoltResponse | None = await super().run(
+                request, response, listener_name, answered, starting_time
+            )
+            return result
+        # The ack answers the request the moment it is given (Bolt's runner polls every 10 ms).
+        ack = SignalledAck()
+        request.context["ack"] = ack
+        if listener.auto_acknowledgement:
+            await ack()
+        work = asyncio.ensure_future(self._listen(answered, ack, request, response))
+        self._running.add(work)
+        work.add_done_callback(self._running.discard)
+        await first_of(ack.given, listener.ack_timeout)
+        if ack.response is None:
+            log.warning("%s did not acknowledge the request", listener_name)
+        return ack.response
+
+    async def finish(self, timeout: float) -> None:  # noqa: ASYNC109 - a shutdown deadline
+        """Let the listeners still at work after their ack finish (``timeout`` seconds at most),
+        so that none is cut off holding a database connection when the bot closes."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+
+    async def _listen(
+        self,
+        listener: AsyncListener,
+        ack: SignalledAck,
+        request: AsyncBoltRequest,
+        response: BoltResponse,
+    ) -> None:
+        """Bolt's own steps around a listener; an error before the ack becomes the ack's
+        answer through the error handler, as in Bolt."""
+        try:
+            await self.listener_start_handler.handle(request=request, response=response)
+            await listener.run_ack_function(request=request, response=response)
+        except Exception as error:
+            answer = BoltResponse(status=500) if ack.response is None else None
+            await self.listener_error_handler.handle(error=error, request=request, response=answer)
+            if ack.response is None:
+                ack.response = answer
+        finally:
+            ack.answered()
+            await self.listener_completion_handler.handle(request=request, response=response)
 
 
 def install(app: AsyncApp) -> None:

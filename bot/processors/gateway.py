@@ -100,6 +100,12 @@ class Gateway(Protocol):
         """Events after ``cursor`` (oldest first); an unchanged cursor means nothing new."""
         ...
 
+    async def feed_end(self) -> str | None:
+        """The cursor after the feed's newest event now (None: the feed is empty), found by
+        the processor's newest record, never by paging: a first start reads it on a processor
+        account of any size in one or a few requests."""
+        ...
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
         """Verify a webhook's signature on the raw body and read its events.
 

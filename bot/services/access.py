@@ -6,8 +6,6 @@ does not allow is refused, and the refusal is written to the audit log.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import NoReturn
 
 from sqlalchemy import select
@@ -17,13 +15,11 @@ from bot.db.models import PortalUser
 from bot.db.records import record
 from bot.domain import PortalAccount, Source
 from bot.errors import Denied, PaybotError
+from bot.freshness import SQLITE_TTL_SECONDS, Freshness, Recent
 from bot.roles import Action, Role, allowed, lowest_role
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 
 NO_ACCESS = "You have no Payments Portal access: ask an admin."
-# How long a resolved actor is reused. A change made in this process clears it at once (see
-# ``forget``); one made by another process (the CLI, a second bot) is seen within this.
-ACTOR_TTL_SECONDS = 1.0
 
 
 class NoAccess(Denied):
@@ -50,39 +46,32 @@ class Access:
         self,
         session_factory: SessionFactory,
         audit: AuditLog,
-        *,
-        ttl: float = ACTOR_TTL_SECONDS,
-        monotonic: Callable[[], float] = time.monotonic,
+        freshness: Freshness | None = None,
     ) -> None:
         self._sessions = session_factory
         self._audit = audit
-        self._ttl = ttl
-        self._monotonic = monotonic
-        self._actors: dict[str, tuple[float, PortalAccount | None]] = {}
-        self._generation = 0
+        self.freshness = freshness or Freshness(SQLITE_TTL_SECONDS)
+        # The actor's account and role per Slack user: a request's authorization costs no
+        # database round trip while nothing changed (bot/freshness.py, db/changes.py).
+        self._actors: Recent[str, PortalAccount | None] = Recent(self.freshness)
 
     async def actor(self, slack_user_id: str) -> PortalAccount | None:
-        """The portal account linked to a Slack user, read at most ``ttl`` seconds ago."""
-        now = self._monotonic()
-        cached = self._actors.get(slack_user_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        generation = self._generation
+        """The portal account linked to a Slack user, as last read while nothing changed."""
+        known, cached = self._actors.get(slack_user_id)
+        if known:
+            return cached
+        generation = self._actors.begin()
         async with self._sessions() as session:
             row = await session.scalar(
                 select(PortalUser).where(PortalUser.slack_user_id == slack_user_id)
             )
         found = account(row) if row else None
-        if generation == self._generation:  # not read across a change: keep it
-            if len(self._actors) >= 10_000:
-                self._actors.clear()
-            self._actors[slack_user_id] = (now + self._ttl, found)
+        self._actors.put(slack_user_id, found, generation)
         return found
 
     def forget(self) -> None:
         """A portal user was added or changed: resolve everyone afresh from now on."""
-        self._generation += 1
-        self._actors.clear()
+        self.freshness.forget()
 
     async def authorize(
         self,

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from bot.clock import Clock, FirmClock
 from bot.config import Settings
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, engine_of
 from bot.db.group_commit import GroupCommit
+from bot.freshness import SQLITE_TTL_SECONDS, Freshness
 from bot.processors.gateway import Gateway
 from bot.services.access import Access
 from bot.services.audit import AuditLog
@@ -63,7 +64,11 @@ def build_services(
 ) -> Services:
     writes = GroupCommit(sessions)  # audit rows and delivery keys of concurrent requests
     audit = AuditLog(sessions, clock, writes)
-    access = Access(sessions, audit)
+    # Reuse of what was read about portal users: on PostgreSQL only while this process listens
+    # for their changes (db/changes.py, started by the bot), on SQLite for a second.
+    on_sqlite = engine_of(sessions).dialect.name == "sqlite"
+    freshness = Freshness(SQLITE_TTL_SECONDS if on_sqlite else 0)
+    access = Access(sessions, audit, freshness)
     lease = timedelta(seconds=settings.paybot_lease_seconds)
     firm = FirmClock(clock, settings.zone)  # the days every service counts are the firm's
     listings = Listings(gateway, firm)
@@ -93,7 +98,7 @@ def build_services(
         refunds=refunds,
         matters=matters,
         jobs=JobQueue(sessions, clock, lease),
-        history=History(sessions, gateway, firm),
+        history=History(sessions, gateway, firm, freshness),
         listings=listings,
         home=Home(sessions, gateway, listings, checklists, firm),
         reports=Reports(gateway, audit, firm),

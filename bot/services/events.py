@@ -148,23 +148,18 @@ class Events:
             if not page.events or len(page.events) < batch:
                 return total
 
-    async def start_at_end(self, batch: int = 1000) -> str | None:
+    async def start_at_end(self) -> str | None:
         """On a bot's first start, begin reading the feed where it ends now: what happened before
         the bot existed (a processor account's history, seeded data) is not news to announce.
-        Once a cursor is stored this does nothing, so downtime later is caught up, not skipped."""
+        Once a cursor is stored this does nothing, so downtime later is caught up, not skipped.
+        The end is asked of the processor (its newest record), not found by paging through the
+        feed: a first start costs the same on an empty account and on one of millions."""
         backend = self._gateway.name
         async with self._sessions() as session:
             row = await session.get(EventCursor, backend)
         if row is not None:
             return row.cursor
-        cursor: str | None = None
-        while True:
-            page = await self._gateway.events(cursor, batch)
-            if page.cursor is None or page.cursor == cursor:
-                break
-            cursor = page.cursor
-            if not page.events:
-                break
+        cursor = await self._gateway.feed_end()
         async with self._sessions.begin() as session:
             await insert_or_ignore(
                 session,

@@ -14,10 +14,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.clock import UTC_CLOCK, FirmClock
+from bot.db.changes import announce
 from bot.db.engine import SessionFactory
 from bot.db.models import HistoryColumns
 from bot.domain import HistorySort, PaymentKind, PortalAccount, TransactionQuery
 from bot.errors import FormErrors, InvalidInput
+from bot.freshness import SQLITE_TTL_SECONDS, Freshness, Recent
 from bot.ids import BlockId
 from bot.overview import DEFAULT_COLUMNS, HistoryColumn, HistoryFilter, HistoryView
 from bot.pan import has_pan
@@ -71,11 +73,18 @@ def parse_history(text: str) -> HistoryFilter:
 
 class History:
     def __init__(
-        self, sessions: SessionFactory, gateway: Gateway, firm: FirmClock = UTC_CLOCK
+        self,
+        sessions: SessionFactory,
+        gateway: Gateway,
+        firm: FirmClock = UTC_CLOCK,
+        freshness: Freshness | None = None,
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
         self._firm = firm
+        self._freshness = freshness or Freshness(SQLITE_TTL_SECONDS)
+        # Each person's columns, so a page costs the processor's read and no read of ours.
+        self._columns: Recent[str, tuple[HistoryColumn, ...]] = Recent(self._freshness)
 
     async def page(self, actor: PortalAccount, wanted: HistoryFilter) -> HistoryView:
         """The page that starts at ``wanted.cursor`` (the first page without one)."""
@@ -94,14 +103,18 @@ class History:
         )
 
     async def columns(self, actor: PortalAccount) -> tuple[HistoryColumn, ...]:
+        known, cached = self._columns.get(actor.username)
+        if known and cached is not None:
+            return cached
+        generation = self._columns.begin()
         async with self._sessions() as session:
             chosen = await session.scalar(
                 select(HistoryColumns.columns).where(HistoryColumns.username == actor.username)
             )
-        if not chosen:
-            return DEFAULT_COLUMNS
-        known = tuple(column for column in HistoryColumn if column.value in chosen)
-        return known or DEFAULT_COLUMNS
+        shown = tuple(column for column in HistoryColumn if column.value in (chosen or ()))
+        shown = shown or DEFAULT_COLUMNS
+        self._columns.put(actor.username, shown, generation)
+        return shown
 
     async def choose_columns(
         self, actor: PortalAccount, chosen: Iterable[str]
@@ -127,4 +140,6 @@ class History:
                     },
                 )
             )
+            await announce(session)  # other processes drop their cached columns at the commit
+        self._freshness.forget()
         return columns

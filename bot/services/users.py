@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
+from bot.db.changes import announce
 from bot.db.dml import LIKE_ESCAPE, like_escaped
 from bot.db.engine import SessionFactory
 from bot.db.models import PortalUser
@@ -138,6 +139,7 @@ class Users:
                 ) from None
             created = account(row)
             self._audit.add(session, _done(actor, source, created, None, created))
+            await announce(session)  # other processes drop their cached actors at the commit
         self._changed()
         return created
 
@@ -239,6 +241,7 @@ class Users:
             row.updated_at = self._clock()
             after = account(row)
             self._audit.add(session, _done(actor, source, after, before, after))
+            await announce(session)  # other processes drop their cached actors at the commit
         self._changed()
         return after
 

@@ -325,3 +325,22 @@ async def test_commands_beyond_the_per_minute_limit_are_refused(harness: Harness
         await runner.cleanup()
         await bot.worker.stop()
         await bot.http.close()
+
+
+async def test_a_deactivated_user_is_refused_at_once_though_their_access_was_cached(
+    harness: Harness,
+) -> None:
+    """The actor is cached per Slack user (services/access.py); `/pay users` drops it."""
+    admin = await harness.user("ada", "admin")
+    staff = await harness.user("sam", "staff")
+    txn = await harness.charge()
+    for _ in range(2):
+        assert f"Payment {txn.id}" in (await harness.slack.command(staff, f"lookup {txn.id}")).text
+    listing = await harness.slack.command(admin, "users")
+    await harness.slack.block_action(admin, "users_toggle", value="sam", message=listing.json)
+    await harness.fake.wait_for(
+        lambda: any("sam is deactivated" in json.dumps(b) for _, b in harness.fake.responses),
+        what="sam deactivated",
+    )
+    refused = await harness.slack.command(staff, f"lookup {txn.id}")
+    assert NO_ACCESS in refused.text and f"Payment {txn.id}" not in refused.text

@@ -158,6 +158,37 @@ async def test_twenty_approvals_over_two_processes_make_one_refund(pg_cluster: C
     assert len((await pg_cluster.sandbox.show(txn.id))["refunds"]) == 1
 
 
+async def test_a_change_to_a_user_in_one_process_is_obeyed_by_the_next_request_in_the_other(
+    pg_cluster: Cluster,
+) -> None:
+    """Each process caches actors per Slack user; a change made anywhere (`/pay users` in one
+    bot, `paybot users` in a process of its own) is announced at its commit (db/changes.py)."""
+    admin = await pg_cluster.user("ada", "admin")
+    staff = await pg_cluster.user("sam", "staff")
+    txn = await charge(pg_cluster.sandbox, "75.00")
+    first, second = pg_cluster.senders
+    for sender in (first, second, first, second):  # both have read sam's access, and keep it
+        assert f"Payment {txn.id}" in (await sender.command(staff, f"lookup {txn.id}")).text
+
+    listing = await first.command(admin, "users")
+    await first.block_action(admin, "users_toggle", value="sam", message=listing.json)
+    await pg_cluster.fake.wait_for(
+        lambda: any("sam is deactivated" in json.dumps(b) for _, b in pg_cluster.fake.responses),
+        what="sam deactivated",
+    )
+    refused = await second.command(staff, f"lookup {txn.id}")
+    assert "no Payments Portal access" in refused.text, refused.text
+
+    await pg_cluster.store.services.users.set_active(None, "sam", True, Source.CLI)
+    assert f"Payment {txn.id}" in (await second.command(staff, f"lookup {txn.id}")).text
+    modal_opened = len(pg_cluster.fake.calls_to("views.open"))
+    await pg_cluster.store.services.users.set_role(None, "sam", "viewer", Source.CLI)
+    for sender in (second, first):
+        refused = await sender.command(staff, f"refund {txn.id}")
+        assert "Your role (viewer) cannot request refund" in refused.text, refused.text
+    assert len(pg_cluster.fake.calls_to("views.open")) == modal_opened
+
+
 async def test_an_event_seen_by_both_pollers_and_the_webhook_is_announced_once(
     pg_cluster: Cluster,
 ) -> None:

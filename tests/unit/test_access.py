@@ -11,6 +11,7 @@ from bot.clock import ManualClock
 from bot.db.models import AuditEntry, PortalUser
 from bot.domain import PortalAccount, Source
 from bot.errors import Denied, RefundRefused
+from bot.freshness import Freshness
 from bot.roles import Action, Role
 from bot.services.access import NO_ACCESS, Access, NoAccess, RoleDenied, four_eyes, too_late
 from bot.services.users import NewUser, Users
@@ -157,7 +158,7 @@ async def test_a_change_made_here_is_seen_at_once_and_one_made_elsewhere_within_
     store: Store, clock: ManualClock
 ) -> None:
     ticks = Ticks()
-    access = Access(store.sessions, store.services.audit, ttl=1.0, monotonic=ticks)
+    access = Access(store.sessions, store.services.audit, Freshness(1.0, monotonic=ticks))
     users = Users(store.sessions, store.services.audit, clock, changed=access.forget)
     await add(store, "root", "admin")
     await add(store, "dana", "staff")

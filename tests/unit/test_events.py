@@ -177,7 +177,7 @@ async def test_a_first_start_begins_at_the_end_of_the_feed_and_later_starts_keep
 ) -> None:
     for _ in range(3):
         await charge(simulator)
-    assert await events.start_at_end(batch=2) == "3"
+    assert await events.start_at_end() == "3"
     assert await events.poll() == 0  # the history before the bot is not news
     await charge(simulator)
     await charge(simulator)

@@ -781,6 +781,50 @@ async def test_the_feed_pages_through_a_busy_period_without_skipping(
     assert seen == [f"t1_txn_busy{n:019d}" for n in range(30)]
 
 
+async def test_the_end_of_the_feed_is_found_by_the_newest_record_not_by_paging(
+    standin: PayrixStandIn, clock: ManualClock
+) -> None:
+    """A first start asks each feed for its newest record (one request each), and reaches the
+    cursor that reading every page of a busy feed reaches: nothing after it is news."""
+    template = standin.find("txns", CARD_TRUST)
+    assert template is not None
+    for n in range(30):
+        standin.add(
+            "txns",
+            {
+                **copy.deepcopy(template),
+                "id": f"t1_txn_busy{n:019d}",
+                "modified": "2026-11-16 10:00:00.0000",
+            },
+        )
+    gateway = PayrixGateway(
+        PayrixClient(standin.url, API_KEY),
+        MERCHANT,
+        clock=clock,
+        first_poll_lookback=timedelta(days=365 * 3),
+    )
+    try:
+        paged = None
+        for _ in range(50):
+            batch = await gateway.events(paged, 8)
+            if batch.cursor == paged:
+                break
+            paged = batch.cursor
+        standin.requests.clear()
+        end = await gateway.feed_end()
+        feeds = ("/txns", "/chargebackStatuses", "/chargebacks", "/disbursements")
+        assert [len(standin.calls("GET", path)) for path in feeds] == [1, 1, 1, 1]
+        assert all(
+            call.param("page[limit]") == "1"
+            for path in feeds
+            for call in standin.calls("GET", path)
+        )
+        assert end == paged
+        assert (await gateway.events(end, 100)).events == ()
+    finally:
+        await gateway.close()
+
+
 async def test_a_body_alone_is_never_believed(gateway: PayrixGateway) -> None:
     """Payrix signs no alert: without the sender's address (receive_webhook) nothing is read."""
     with pytest.raises(PaybotError, match="sender's address"):

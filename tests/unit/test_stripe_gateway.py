@@ -304,6 +304,7 @@ async def test_payouts_are_withdrawals_and_the_event_feed_reads_them_oldest_firs
 ) -> None:
     nothing = await gateway.events(None)
     assert nothing.events == () and nothing.cursor is None
+    assert await gateway.feed_end() is None
     first = await client.v1.payouts.create_async(
         {"amount": 1000, "currency": "eur", "status": "paid"}
     )
@@ -319,6 +320,7 @@ async def test_payouts_are_withdrawals_and_the_event_feed_reads_them_oldest_firs
     assert batch.events[0].data["status"] == "paid" and batch.events[0].data["amount_minor"] == 2000
     unchanged = await gateway.events(batch.cursor)
     assert unchanged.events == () and unchanged.cursor == batch.cursor
+    assert await gateway.feed_end() == batch.cursor  # the newest event, asked for, not paged to
 
     page = await gateway.list_withdrawals(limit=2)
     assert [w.amount.minor for w in page.items] == [3000, 2000]

@@ -131,6 +131,29 @@ async def _owner(gateway: PayrixGateway, feed: Feed) -> str | None:
     return None
 
 
+async def feed_end(gateway: PayrixGateway) -> str | None:
+    """Each feed's newest record (one request of one record per feed, newest first), as the
+    cursor ``read_feed`` would reach by reading every page; None when every feed is empty."""
+    start = Position(gateway.now() - gateway.first_poll_lookback)
+    positions: dict[str, Position] = {}
+    for feed in FEEDS:
+        positions[feed.name] = start
+        owner = await _owner(gateway, feed)
+        if feed.scope is not None and owner is None:
+            continue
+        terms = [eq(feed.scope, owner)] if feed.scope is not None else []
+        terms += [sort(feed.field, "desc"), sort("id", "desc")]
+        listing = await gateway.client.fetch(feed.resource, terms, page=1, limit=1)
+        for raw in listing.records:
+            record = parse(feed.model, raw, feed.resource)
+            at = _key(feed, record)
+            if at is not None:
+                positions[feed.name] = max(start, Position(at, record.id))
+    if all(position == start for position in positions.values()):
+        return None
+    return encode_feed(positions)
+
+
 async def read_feed(gateway: PayrixGateway, cursor: str | None, limit: int) -> EventBatch:
     limit = max(1, min(limit, 100))
     positions = decode_feed(cursor) if cursor else {}

@@ -421,6 +421,11 @@ class PayrixGateway(PayrixDisputes, PayrixTotals):
 
         return await read_feed(self, cursor, limit)
 
+    async def feed_end(self) -> str | None:
+        from bot.processors.payrix.events import feed_end
+
+        return await feed_end(self)
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
         raise WebhookRefused(
             "A Payrix alert is believed only with its sender's address; it is read by "

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import refusals
-from bot.clock import Clock, add_business_days, utcnow
+from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory, engine_of
+from bot.db.reads import HotRead
 from bot.documents import (
     DocumentFile,
     SentDocument,
 )
 from bot.domain import (
-    Account,
-    AccountBalance,
     Balance,
     DailyTotals,
     Dispute,
@@ -29,7 +28,6 @@ from bot.domain import (
     EventBatch,
     EventType,
     HistorySort,
-    Money,
     Page,
     PaymentKind,
     PaymentReturn,
@@ -44,6 +42,7 @@ from bot.domain import (
 from bot.errors import ProcessorError
 from bot.evidence import DisputeEvidence
 from bot.processors.sandbox import documents as _documents
+from bot.processors.sandbox import settlement
 from bot.processors.sandbox.models import (
     SandboxDispute,
     SandboxEvent,
@@ -56,13 +55,13 @@ from bot.processors.sandbox.paging import (
     RETURN_ORDER,
     TRANSACTION_ORDERS,
     WITHDRAWAL_ORDER,
+    PageWindow,
     fetch_page,
 )
 from bot.processors.sandbox.records import (
     ATTEMPTS,
     CURRENCY,
     OPEN_DISPUTES,
-    PAYMENT_KINDS,
     append_events,
     make_id,
     move_dispute,
@@ -77,8 +76,10 @@ from bot.processors.sandbox.rows import (
     TRANSACTIONS,
     Columns,
     columns_of,
+    group_related,
     load_transactions,
     money,
+    page_with_related,
     to_dispute,
     to_refund,
     to_return,
@@ -86,15 +87,14 @@ from bot.processors.sandbox.rows import (
     to_withdrawal,
 )
 from bot.processors.sandbox.search import search_conditions
-from bot.processors.sandbox.settlement import SETTLED_PAYMENTS
 from bot.processors.sandbox.totals import daily_totals
 
 MAX_EVENTS = 1000
-UNSETTLED_STATUSES = (TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDING.value)
 # A refund would pay the customer twice: the dispute already is (or may become) their refund.
 REFUND_BLOCKING_DISPUTES = (*OPEN_DISPUTES, DisputeStatus.LOST.value, DisputeStatus.ACCEPTED.value)
 
 T = SandboxTransaction
+LOOKUP_READ = HotRead(LOOKUP)  # compiled once per dialect, one driver call a lookup
 
 
 def sandbox_refusal(original: SandboxTransaction, disputes: Iterable[SandboxDispute]) -> str | None:
@@ -140,21 +140,21 @@ class SandboxGateway:
         self._rng = new_rng(seed, "gateway")
 
     async def get_transaction(self, transaction_id: str) -> Transaction | None:
-        """The payment, its refunds and its dispute in one statement on a plain connection:
-        every lookup comes here."""
+        """The payment, its refunds and its dispute in one statement compiled once, sent in one
+        driver call on a plain connection (db/reads.py): every lookup comes here."""
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(LOOKUP, {"transaction_id": transaction_id})).all()
+            rows = await LOOKUP_READ.all(connection, {"transaction_id": transaction_id})
         found: Columns | None = None
         refunds: list[Refund] = []
         disputes: list[Dispute] = []
         for row in rows:
-            txn = Columns(row._mapping, TRANSACTIONS)
+            txn = Columns(row, TRANSACTIONS)
             if txn.id != transaction_id:
                 refunds.append(to_refund(cast(T, txn)))
                 continue
             found = txn
-            if row._mapping[DISPUTES.c.id] is not None:
-                disputes.append(to_dispute(cast(SandboxDispute, Columns(row._mapping, DISPUTES))))
+            if row[DISPUTES.c.id] is not None:
+                disputes.append(to_dispute(cast(SandboxDispute, Columns(row, DISPUTES))))
         if found is None:
             return None
         return to_transaction(cast(T, found), refunds, disputes)
@@ -163,6 +163,8 @@ class SandboxGateway:
         stmt = select(T)
         if query.kind is not None:
             stmt = stmt.where(T.kind == PaymentKind(query.kind).value)
+        if not (query.search or "").strip():
+            return await self._page_at_once(stmt, query)
         async with self._sessions() as session:
             any_of = await search_conditions(session, query.search or "")
             rows, next_cursor, prev_cursor = await fetch_page(
@@ -174,6 +176,22 @@ class SandboxGateway:
                 any_of=any_of,
             )
             items = await load_transactions(session, rows)
+        return Page(tuple(items), next_cursor, prev_cursor)
+
+    async def _page_at_once(self, stmt: Select[Any], query: TransactionQuery) -> Page[Transaction]:
+        """An unsearched page with its refunds and disputes in one statement on a plain
+        connection: the history's every page comes here (a search merges several seeks)."""
+        window = PageWindow(TRANSACTION_ORDERS[HistorySort(query.sort)], query.cursor, query.limit)
+        page = window.query(stmt).subquery("page")
+        joined = page_with_related(page, window.keyset.key.key, window.descending)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(joined)).all()
+        payments, refunds, disputes = group_related(page, rows)
+        shown, next_cursor, prev_cursor = window.page(payments)
+        items = [
+            to_transaction(cast(T, row), refunds.get(row.id, ()), disputes.get(row.id, ()))
+            for row in shown
+        ]
         return Page(tuple(items), next_cursor, prev_cursor)
 
     async def refund(
@@ -390,58 +408,8 @@ class SandboxGateway:
             return await daily_totals(session, start, end, CURRENCY, zone)
 
     async def balance(self) -> Balance:
-        """Per account, ``available``: what has settled and not been withdrawn, net of settled
-        refunds and fees not yet taken (both operating's); ``pending``: what has moved but not
-        settled, signed (a pending refund is negative). Their sum is what the account's next
-        withdrawal pays; the totals are both accounts'."""
         async with self._sessions() as session:
-            sums = await session.execute(
-                select(T.kind, T.status, T.account, func.sum(T.amount_minor))
-                .where(T.withdrawal_id.is_(None), T.status.in_(UNSETTLED_STATUSES))
-                .group_by(T.kind, T.status, T.account)
-            )
-            totals: dict[tuple[str, str], int] = {}
-            for kind, status, account, total in sums:
-                # A refund comes out of operating, even for a trust payment.
-                side = Account.OPERATING.value if kind == PaymentKind.REFUND.value else account
-                sign = -1 if kind == PaymentKind.REFUND.value else 1
-                if kind in PAYMENT_KINDS or kind == PaymentKind.REFUND.value:
-                    key = (side, status)
-                    totals[key] = totals.get(key, 0) + sign * int(total or 0)
-            payment_fees = await session.scalar(
-                select(func.sum(T.fee_minor)).where(
-                    T.fee_minor.is_not(None),
-                    T.fee_withdrawal_id.is_(None),
-                    T.status.in_(SETTLED_PAYMENTS),
-                )
-            )
-            dispute_fees = await session.scalar(
-                select(func.sum(SandboxDispute.fee_minor)).where(
-                    SandboxDispute.fee_minor.is_not(None),
-                    SandboxDispute.fee_withdrawal_id.is_(None),
-                )
-            )
-        fees = int(payment_fees or 0) + int(dispute_fees or 0)
-        succeeded, pending = TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDING.value
-        accounts = tuple(
-            AccountBalance(
-                account=account,
-                available=Money(
-                    totals.get((account.value, succeeded), 0)
-                    - (fees if account is Account.OPERATING else 0),
-                    CURRENCY,
-                ),
-                pending=Money(totals.get((account.value, pending), 0), CURRENCY),
-                fees=Money(fees, CURRENCY) if account is Account.OPERATING and fees else None,
-            )
-            for account in (Account.OPERATING, Account.TRUST)
-        )
-        return Balance(
-            available=Money(sum(a.available.minor for a in accounts), CURRENCY),
-            pending=Money(sum(a.pending.minor for a in accounts), CURRENCY),
-            next_withdrawal_at=next_withdrawal_at(self._clock()),
-            accounts=accounts,
-        )
+            return await settlement.balance(session, self._clock())
 
     async def events(self, cursor: str | None, limit: int = 100) -> EventBatch:
         after = 0
@@ -468,6 +436,12 @@ class SandboxGateway:
         )
         return EventBatch(events, str(rows[-1].seq))
 
+    async def feed_end(self) -> str | None:
+        """The newest event's sequence number: one indexed read, however long the feed."""
+        async with self._engine.connect() as connection:
+            newest = await connection.scalar(select(func.max(SandboxEvent.seq)))
+        return None if newest is None else str(newest)
+
     webhook_secret: str | None = None  # set from PAYBOT_WEBHOOK_SECRET by the factory
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[ProcessorEvent, ...]:
@@ -482,8 +456,3 @@ class SandboxGateway:
 
     async def close(self) -> None:
         """Nothing to release: the engine belongs to whoever made the session factory."""
-
-
-def next_withdrawal_at(now: datetime) -> datetime:
-    """The sandbox pays out at the start of each business day."""
-    return add_business_days(now, 1).replace(hour=0, minute=0, second=0, microsecond=0)

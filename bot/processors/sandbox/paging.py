@@ -101,16 +101,8 @@ async def fetch_page(
     condition, each a seek on its own index, and merges them: an OR would make the database
     gather and sort every match.
     """
-    limit = max(1, min(limit, MAX_PAGE))
-    backward = False
-    if cursor is not None:
-        key, id_, backward = decode_cursor(keyset, cursor)
-        stmt = stmt.where(_beyond(keyset, key, id_, keyset.descending != backward))
-    descending = keyset.descending != backward
-    order = (
-        (keyset.key.desc(), keyset.id.desc()) if descending else (keyset.key.asc(), keyset.id.asc())
-    )
-    stmt = stmt.order_by(*order).limit(limit + 1)
+    window = PageWindow(keyset, cursor, limit)
+    stmt = window.query(stmt)
     if any_of is None:
         rows = list((await session.scalars(stmt)).all())
     else:
@@ -121,17 +113,48 @@ async def fetch_page(
         rows = sorted(
             found.values(),
             key=lambda row: (keyset.key_of(row), getattr(row, keyset.id.key)),
-            reverse=descending,
-        )[: limit + 1]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if backward:
-        rows.reverse()
-    has_next = True if backward else more
-    has_prev = more if backward else cursor is not None
-    next_cursor = encode_cursor(keyset, rows[-1], backward=False) if rows and has_next else None
-    prev_cursor = encode_cursor(keyset, rows[0], backward=True) if rows and has_prev else None
-    return rows, next_cursor, prev_cursor
+            reverse=window.descending,
+        )[: window.limit + 1]
+    return window.page(rows)
+
+
+class PageWindow:
+    """One page's bounds in a keyset order: the query that reads its rows (and one more, to know
+    whether there is a next page), and the page and cursors made of what it read."""
+
+    def __init__(self, keyset: Keyset, cursor: str | None, limit: int) -> None:
+        self.keyset = keyset
+        self.cursor = cursor
+        self.limit = max(1, min(limit, MAX_PAGE))
+        self.backward = False
+        self._after: tuple[Any, str] | None = None
+        if cursor is not None:
+            key, id_, self.backward = decode_cursor(keyset, cursor)
+            self._after = (key, id_)
+        self.descending = keyset.descending != self.backward
+
+    def query(self, stmt: Select[M]) -> Select[M]:
+        keyset = self.keyset
+        if self._after is not None:
+            stmt = stmt.where(_beyond(keyset, *self._after, self.descending))
+        order = (
+            (keyset.key.desc(), keyset.id.desc())
+            if self.descending
+            else (keyset.key.asc(), keyset.id.asc())
+        )
+        return stmt.order_by(*order).limit(self.limit + 1)
+
+    def page(self, rows: list[M]) -> tuple[list[M], str | None, str | None]:
+        keyset, limit = self.keyset, self.limit
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if self.backward:
+            rows.reverse()
+        has_next = True if self.backward else more
+        has_prev = more if self.backward else self.cursor is not None
+        next_cursor = encode_cursor(keyset, rows[-1], backward=False) if rows and has_next else None
+        prev_cursor = encode_cursor(keyset, rows[0], backward=True) if rows and has_prev else None
+        return rows, next_cursor, prev_cursor
 
 
 TRANSACTION_ORDERS = {

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,9 @@ from bot.clock import add_business_days
 from bot.db.engine import SessionFactory
 from bot.domain import (
     Account,
+    AccountBalance,
+    Balance,
+    Money,
     PaymentKind,
     Refund,
     RefundStatus,
@@ -38,6 +41,7 @@ from bot.processors.sandbox.rows import columns_of, to_refund, to_withdrawal
 T = SandboxTransaction
 # A payment's fee is taken once it has settled, whatever became of it since (a return).
 SETTLED_PAYMENTS = (TransactionStatus.SUCCEEDED.value, TransactionStatus.RETURNED.value)
+UNSETTLED_STATUSES = (TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDING.value)
 
 
 @dataclass(frozen=True)
@@ -200,3 +204,62 @@ def _withdrawal_row(withdrawal: Withdrawal) -> dict[str, Any]:
         "arrives_at": withdrawal.arrives_at,
         "created_at": withdrawal.created_at,
     }
+
+
+async def balance(session: AsyncSession, now: datetime) -> Balance:
+    """Per account, ``available``: what has settled and not been withdrawn, net of settled
+    refunds and fees not yet taken (both operating's); ``pending``: what has moved but not
+    settled, signed (a pending refund is negative). Their sum is what the account's next
+    withdrawal pays; the totals are both accounts'."""
+    sums = await session.execute(
+        select(T.kind, T.status, T.account, func.sum(T.amount_minor))
+        .where(T.withdrawal_id.is_(None), T.status.in_(UNSETTLED_STATUSES))
+        .group_by(T.kind, T.status, T.account)
+    )
+    totals: dict[tuple[str, str], int] = {}
+    for kind, status, account, total in sums:
+        # A refund comes out of operating, even for a trust payment.
+        side = Account.OPERATING.value if kind == PaymentKind.REFUND.value else account
+        sign = -1 if kind == PaymentKind.REFUND.value else 1
+        if kind in PAYMENT_KINDS or kind == PaymentKind.REFUND.value:
+            key = (side, status)
+            totals[key] = totals.get(key, 0) + sign * int(total or 0)
+    payment_fees = await session.scalar(
+        select(func.sum(T.fee_minor)).where(
+            T.fee_minor.is_not(None),
+            T.fee_withdrawal_id.is_(None),
+            T.status.in_(SETTLED_PAYMENTS),
+        )
+    )
+    dispute_fees = await session.scalar(
+        select(func.sum(SandboxDispute.fee_minor)).where(
+            SandboxDispute.fee_minor.is_not(None),
+            SandboxDispute.fee_withdrawal_id.is_(None),
+        )
+    )
+    fees = int(payment_fees or 0) + int(dispute_fees or 0)
+    succeeded, pending = TransactionStatus.SUCCEEDED.value, TransactionStatus.PENDING.value
+    accounts = tuple(
+        AccountBalance(
+            account=account,
+            available=Money(
+                totals.get((account.value, succeeded), 0)
+                - (fees if account is Account.OPERATING else 0),
+                CURRENCY,
+            ),
+            pending=Money(totals.get((account.value, pending), 0), CURRENCY),
+            fees=Money(fees, CURRENCY) if account is Account.OPERATING and fees else None,
+        )
+        for account in (Account.OPERATING, Account.TRUST)
+    )
+    return Balance(
+        available=Money(sum(a.available.minor for a in accounts), CURRENCY),
+        pending=Money(sum(a.pending.minor for a in accounts), CURRENCY),
+        next_withdrawal_at=next_withdrawal_at(now),
+        accounts=accounts,
+    )
+
+
+def next_withdrawal_at(now: datetime) -> datetime:
+    """The sandbox pays out at the start of each business day."""
+    return add_business_days(now, 1).replace(hour=0, minute=0, second=0, microsecond=0)

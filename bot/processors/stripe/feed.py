@@ -42,6 +42,13 @@ class StripeFeed(StripeConnection):
         # keeps a cursor only with events, would start over each time.
         return await self._events_after(first.cursor, limit) or first
 
+    async def feed_end(self) -> str | None:
+        """The newest event of the types the feed reads: one request of one event (Stripe
+        lists newest first)."""
+        listed = plain(await self._list_events(self._event_params(1)))
+        data = listed.get("data", [])
+        return str(plain(data[0])["id"]) if data else None
+
     def _list_events(self, params: EventListParams) -> Awaitable[Any]:
         return self._call("Events", lambda: self._client.v1.events.list_async(params))
 
