@@ -1,10 +1,13 @@
-"""the approval policy: two approvals or an admin's, reminders, expiry, withdrawal; the firm's
-own dispute deadline; accepting a dispute as a third use of the approvals machine
+"""the approval policy, the firm's own dispute deadline, accepting a dispute with four eyes
+
+Two approvals or an admin's, reminders, expiry and withdrawal; accepting a dispute is a third
+use of the approvals machine.
 
 A refund request keeps the rule it was opened under (``approval_rule``) and its first approver
 while it waits for a second; a request of either flow records when it was raised again
 (``reminded_at``, so the reminder goes once across restarts); a dispute's thread records when the
-firm's own date was announced. A withdrawn or expired response no longer blocks a new draft. Accepting a dispute at or over the
+firm's own date was announced. A withdrawn or expired response no longer blocks a new draft,
+nor a withdrawn or expired refund request a new request. Accepting a dispute at or over the
 threshold is a request of its own (``dispute_acceptances``), decided like the others.
 
 Revision ID: 0013
