@@ -7,6 +7,7 @@ import logging
 import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,34 +174,51 @@ def bot_settings(database_url: str, slack_url: str, **extra: Any) -> Settings:
     )
 
 
-@pytest.fixture
-async def harness(
-    database_url: str, clock: ManualClock, workspace_options: dict[str, Any]
-) -> AsyncIterator[Harness]:
-    fake = FakeSlack(bot_token=BOT_TOKEN, **workspace_options)
+async def start_harness(
+    stack: AsyncExitStack,
+    database_url: str,
+    clock: ManualClock,
+    workspace_options: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Harness:
+    """A bot on the sandbox, answering signed requests on a port of its own, against a fake
+    Slack with the two channels; ``extra`` settings on top of the harness's own. Everything it
+    starts is stopped by ``stack``."""
+    fake = FakeSlack(bot_token=BOT_TOKEN, **(workspace_options or {}))
     api_url = await fake.start()
+    stack.push_async_callback(fake.stop)
     fake.add_channel(APPROVALS, "payments-approvals")
     fake.add_channel(NOTIFY, "payments")
     settings = bot_settings(
         database_url,
         api_url,
-        paybot_rate_limit_per_minute=100_000,
-        paybot_webhook_secret=WEBHOOK_SECRET,
-        # The sandbox answers in milliseconds; on a loaded machine a read can still pass the
-        # default 0.7 s, and these tests read the answer in the ack (the Payrix stand-in's
-        # tests keep the default and prove the response_url path).
-        paybot_answer_budget=2.0,
+        **{
+            "paybot_rate_limit_per_minute": 100_000,
+            "paybot_webhook_secret": WEBHOOK_SECRET,
+            # The sandbox answers in milliseconds; on a loaded machine a read can still pass
+            # the default 0.7 s, and these tests read the answer in the ack (the Payrix
+            # stand-in's tests keep the default and prove the response_url path).
+            "paybot_answer_budget": 2.0,
+            **extra,
+        },
     )
     store = await open_store(settings, clock=clock)
     bot = await create_bot(settings, clock=clock, store=store)
     port = free_port()
     runner = await start_http(bot, "127.0.0.1", port)
+    stack.push_async_callback(runner.cleanup)
     url = f"http://127.0.0.1:{port}"
     sender = SlackSender(url, SIGNING_SECRET, fake)
-    yield Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
-    await sender.close()
-    await runner.cleanup()
-    await fake.stop()
+    stack.push_async_callback(sender.close)
+    return Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
+
+
+@pytest.fixture
+async def harness(
+    database_url: str, clock: ManualClock, workspace_options: dict[str, Any]
+) -> AsyncIterator[Harness]:
+    async with AsyncExitStack() as stack:
+        yield await start_harness(stack, database_url, clock, workspace_options)
 
 
 class Captured(logging.Handler):

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.acceptances import reject_acceptance_modal
 from bot.blocks.common import message_modal
 from bot.blocks.disputes import reject_response_modal, response_modal
-from bot.domain import Source
+from bot.domain import PortalAccount, Source
 from bot.handlers import forms, modals
 from bot.handlers.commands import Router
 from bot.handlers.decisions import register_decisions
@@ -28,18 +28,8 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
     disputes = services.disputes
     budget = services.settings.paybot_answer_budget
 
-    @app.action(ActionId.DISPUTE_RESPOND)
-    async def respond(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        """As modals.opener, with the thread's files read by this request's client."""
-        await ack()
-        await modals.open_loading(client, body, context, RESPOND_TITLE)
-        dispute_id = forms.action_value(action)
+    async def response_form(actor: PortalAccount, dispute_id: str, client: AsyncWebClient) -> View:
+        """The Respond modal, offering the files shared in the dispute's thread."""
         dispute = await disputes.open_dispute(dispute_id)
         where = await disputes.thread(dispute_id)
         shared = await evidence.thread_files(
@@ -54,7 +44,9 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
             thread_files=shared,
             stripe_order=services.settings.payments_backend == "stripe",
         )
-        await modals.fill(client, context, form)
+        return form
+
+    app.action(ActionId.DISPUTE_RESPOND)(modals.opener(RESPOND_TITLE, response_form))
 
     @app.view(CallbackId.DISPUTE_RESPONSE)
     async def draft(

@@ -57,7 +57,8 @@ async def fill(client: AsyncWebClient, context: dict[str, Any], view: View) -> N
     context.pop(_OPENED, None)
 
 
-Form = Callable[[PortalAccount, str], Awaitable[View]]
+# (who clicked, the button's value, this request's client: a form may read Slack too)
+Form = Callable[[PortalAccount, str, AsyncWebClient], Awaitable[View]]
 Opener = Callable[..., Awaitable[None]]
 
 
@@ -74,7 +75,8 @@ def opener(title: str, form: Form) -> Opener:
     ) -> None:
         await ack()
         await open_loading(client, body, context, title)
-        await fill(client, context, await form(context["actor"], forms.action_value(action)))
+        value = forms.action_value(action)
+        await fill(client, context, await form(context["actor"], value, client))
 
     return open_modal
 

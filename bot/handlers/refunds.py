@@ -38,7 +38,9 @@ def register(app: AsyncApp, services: Services, router: Router) -> None:
 
     router.add(Subcommand.REFUND, refund_command)
     app.action(ActionId.REFUND_OPEN)(
-        modals.opener(REFUND_TITLE, lambda actor, value: refund_form(actor, value, Source.BUTTON))
+        modals.opener(
+            REFUND_TITLE, lambda actor, value, _: refund_form(actor, value, Source.BUTTON)
+        )
     )
 
     @app.view(CallbackId.REFUND_REQUEST)

@@ -20,21 +20,15 @@ from bot.app import create_bot
 from bot.clock import ManualClock
 from bot.db.models import AuditEntry, RefundRequest
 from bot.domain import DisputeStatus, RefundState
-from bot.processors.sandbox import SandboxSimulator
-from bot.server import start_http
-from bot.store import open_store
-from bot.workspace.sender import SlackSender
-from bot.workspace.slack_api import FakeSlack, Message
+from bot.workspace.slack_api import Message
 from tests.conftest import (
     APPROVALS,
-    BOT_TOKEN,
     NOTIFY,
-    SIGNING_SECRET,
-    WEBHOOK_SECRET,
     Harness,
-    bot_settings,
     eventually,
-    free_port,
+)
+from tests.conftest import (
+    start_harness as shared_harness,
 )
 from tests.e2e.test_disputes import announced, everything_in, notify_messages, respond_to
 from tests.e2e.test_refunds import request_refund, request_row, state_is, thread
@@ -53,28 +47,7 @@ async def start_harness(
     stack: AsyncExitStack, database_url: str, clock: ManualClock, **extra: Any
 ) -> Harness:
     """The conftest harness, with the policy's settings."""
-    fake = FakeSlack(bot_token=BOT_TOKEN)
-    api_url = await fake.start()
-    stack.push_async_callback(fake.stop)
-    fake.add_channel(APPROVALS, "payments-approvals")
-    fake.add_channel(NOTIFY, "payments")
-    settings = bot_settings(
-        database_url,
-        api_url,
-        paybot_rate_limit_per_minute=100_000,
-        paybot_webhook_secret=WEBHOOK_SECRET,
-        paybot_answer_budget=2.0,
-        **{**POLICY, **extra},
-    )
-    store = await open_store(settings, clock=clock)
-    bot = await create_bot(settings, clock=clock, store=store)
-    port = free_port()
-    runner = await start_http(bot, "127.0.0.1", port)
-    stack.push_async_callback(runner.cleanup)
-    url = f"http://127.0.0.1:{port}"
-    sender = SlackSender(url, SIGNING_SECRET, fake)
-    stack.push_async_callback(sender.close)
-    return Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
+    return await shared_harness(stack, database_url, clock, **{**POLICY, **extra})
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import create_bot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.db.models import DailyDigestRow, OutboxMessage
@@ -19,20 +19,11 @@ from bot.digests import DailyDigest
 from bot.domain import Account, MethodType
 from bot.errors import ConfigError
 from bot.ids import NoticeKind
-from bot.processors.sandbox import SandboxSimulator
-from bot.server import start_http
 from bot.store import open_store
-from bot.workspace.sender import SlackSender
-from bot.workspace.slack_api import FakeSlack
 from tests.conftest import (
-    APPROVALS,
-    BOT_TOKEN,
     NOTIFY,
-    SIGNING_SECRET,
-    WEBHOOK_SECRET,
     Harness,
-    bot_settings,
-    free_port,
+    start_harness,
 )
 
 # Friday 4 December 2026 in New York (EST, UTC-5); the digest of Monday 7 December reports it.
@@ -44,28 +35,9 @@ MONDAY_AT = datetime(2026, 12, 7, 14, 0, 1, tzinfo=UTC)  # 09:00:01
 @pytest.fixture
 async def digest_harness(database_url: str, clock: ManualClock) -> AsyncIterator[Harness]:
     """The shared harness's bot, with the digest set for 09:00 in New York."""
-    fake = FakeSlack(bot_token=BOT_TOKEN)
-    api_url = await fake.start()
-    fake.add_channel(APPROVALS, "payments-approvals")
-    fake.add_channel(NOTIFY, "payments")
-    settings = bot_settings(
-        database_url,
-        api_url,
-        paybot_webhook_secret=WEBHOOK_SECRET,
-        paybot_daily_digest_at="09:00",
-        paybot_answer_budget=2.0,
-    )
     clock.now = FRIDAY
-    store = await open_store(settings, clock=clock)
-    bot = await create_bot(settings, clock=clock, store=store)
-    port = free_port()
-    runner = await start_http(bot, "127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}"
-    sender = SlackSender(url, SIGNING_SECRET, fake)
-    yield Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
-    await sender.close()
-    await runner.cleanup()
-    await fake.stop()
+    async with AsyncExitStack() as stack:
+        yield await start_harness(stack, database_url, clock, paybot_daily_digest_at="09:00")
 
 
 def digests(harness: Harness, day: str = "2026-12-04") -> list[Any]:

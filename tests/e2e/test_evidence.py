@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from bot.app import create_bot
@@ -20,6 +18,7 @@ from bot.domain import DisputeStatus
 from bot.workspace.slack_api import Message
 from tests.conftest import NOTIFY, Harness, eventually, opened_modal
 from tests.e2e.test_disputes import announced, notify_messages
+from tests.processes import postgres_database
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -33,17 +32,8 @@ async def database_url(
         shutil.copyfile(migrated_template, tmp_path / "paybot.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'paybot.db'}"
         return
-    name = f"paybot_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with postgres_database() as url:
+        yield url
 
 
 LETTER = b"%PDF-1.4\n% the engagement letter\n" + b"x" * 40_000

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bot.clock import ManualClock
@@ -27,6 +26,7 @@ from bot.evidence import DisputeEvidence
 from bot.processors.sandbox import SandboxGateway, SandboxSimulator
 from bot.processors.stripe.disputes import STRIPE_LIMITS
 from bot.services.evidence import EvidenceDocuments, check_files
+from tests.processes import postgres_database
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MB = 1_000_000
@@ -77,17 +77,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'evidence.db'}"
         return
-    name = f"paybot_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {exc}")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with postgres_database() as url:
+        yield url
 
 
 async def test_documents_are_kept_whole_and_their_processor_id_recorded_once(
