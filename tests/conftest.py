@@ -7,7 +7,7 @@ import logging
 import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,6 +211,29 @@ async def start_harness(
     sender = SlackSender(url, SIGNING_SECRET, fake)
     stack.push_async_callback(sender.close)
     return Harness(bot, fake, sender, store, SandboxSimulator(store.sessions, clock), clock, url)
+
+
+@asynccontextmanager
+async def on_either_database(
+    request: pytest.FixtureRequest, database_url: str
+) -> AsyncIterator[tuple[AsyncExitStack, str]]:
+    """For a fixture with ``params=["sqlite", "postgresql"]``: the SQLite database given, or a
+    PostgreSQL one of its own; the stack stops what the test starts on it."""
+    from tests.processes import postgres_database  # tests.processes imports this module
+
+    async with AsyncExitStack() as stack:
+        if request.param == "postgresql":
+            database_url = await stack.enter_async_context(postgres_database())
+        yield stack, database_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def either_harness(
+    request: pytest.FixtureRequest, database_url: str, clock: ManualClock
+) -> AsyncIterator[Harness]:
+    """The harness on SQLite, then on PostgreSQL."""
+    async with on_either_database(request, database_url) as (stack, url):
+        yield await start_harness(stack, url, clock)
 
 
 @pytest.fixture

@@ -26,13 +26,13 @@ from tests.conftest import (
     NOTIFY,
     Harness,
     eventually,
+    on_either_database,
 )
 from tests.conftest import (
     start_harness as shared_harness,
 )
 from tests.e2e.test_disputes import announced, everything_in, notify_messages, respond_to
 from tests.e2e.test_refunds import request_refund, request_row, state_is, thread
-from tests.processes import postgres_database
 
 POLICY = {
     "paybot_refund_second_approval_over": Decimal("1000.00"),
@@ -60,10 +60,8 @@ async def harness(database_url: str, clock: ManualClock) -> AsyncIterator[Harnes
 async def any_harness(
     request: pytest.FixtureRequest, database_url: str, clock: ManualClock
 ) -> AsyncIterator[Harness]:
-    async with AsyncExitStack() as stack:
-        if request.param == "postgresql":
-            database_url = await stack.enter_async_context(postgres_database())
-        yield await start_harness(stack, database_url, clock)
+    async with on_either_database(request, database_url) as (stack, url):
+        yield await start_harness(stack, url, clock)
 
 
 def answered_in_time(harness: Harness) -> None:

@@ -150,8 +150,9 @@ async def test_trust_and_operating_settle_into_two_withdrawals_with_fees_as_oper
 
 
 async def test_a_trust_chargeback_is_a_trust_debit_whose_checklist_two_people_complete(
-    harness: Harness,
+    either_harness: Harness,
 ) -> None:
+    harness = either_harness  # on SQLite and on PostgreSQL
     sam = await harness.user("sam", "staff")
     meg = await harness.user("meg", "manager")
     parent, checklist, dispute_id = await trust_chargeback(harness)
