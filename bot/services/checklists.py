@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -348,6 +348,9 @@ class Checklists:
                         Checklist.closed_at.is_(None),
                         Checklist.reminded_at.is_(None),
                         Checklist.message_ts.is_not(None),
+                        # N business days are at least N calendar days: only those old enough
+                        # are read on each round of the worker, not every open checklist.
+                        Checklist.opened_at <= now - timedelta(days=self._remind_after),
                     )
                 )
             ).all()
