@@ -80,29 +80,24 @@ def is_business_day(day: date) -> bool:
 
 
 def add_business_days(start: datetime, days: int, zone: tzinfo = UTC) -> datetime:
-    """``start`` moved ``days`` bank days on, counted on the firm's calendar, at the same local
-    time of day."""
+    """``start`` moved ``days`` bank days on (back, when negative), counted on the firm's
+    calendar, at the same local time of day."""
     local = start.astimezone(zone)
     current = local.date()
-    while days > 0:
-        current += timedelta(days=1)
+    step = timedelta(days=1 if days >= 0 else -1)
+    left = abs(days)
+    while left > 0:
+        current += step
         if is_business_day(current):
-            days -= 1
+            left -= 1
     moved = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=zone)
     return moved.astimezone(start.tzinfo or UTC)
 
 
 def subtract_business_days(start: datetime, days: int, zone: tzinfo = UTC) -> datetime:
     """``start`` moved ``days`` bank days back, counted on the firm's calendar, at the same local
-    time of day (``add_business_days`` the other way)."""
-    local = start.astimezone(zone)
-    current = local.date()
-    while days > 0:
-        current -= timedelta(days=1)
-        if is_business_day(current):
-            days -= 1
-    moved = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=zone)
-    return moved.astimezone(start.tzinfo or UTC)
+    time of day."""
+    return add_business_days(start, -days, zone)
 
 
 def margin_start(due: datetime, days: int, zone: tzinfo = UTC) -> datetime:

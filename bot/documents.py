@@ -83,3 +83,8 @@ class SentDocument:
 
     processor_id: str
     name: str
+
+
+def kind_of(name: str) -> str:
+    """A file's type as the limits name it: its extension, lower case ("" without one)."""
+    return name.rsplit(".", 1)[-1].casefold() if "." in name else ""

@@ -15,9 +15,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.text import day, inline, note, paragraph, when
+from bot.blocks.text import business_day, day, inline, note, paragraph, when
 from bot.bookkeeping import ChecklistInfo, ChecklistKind, ChecklistStepInfo
-from bot.domain import Money
+from bot.domain import Account, Money
 from bot.ids import ActionId, BlockId
 
 # What each step's checkbox says (Slack allows 75 characters); the full wording is STEPS'.
@@ -33,7 +33,7 @@ LABELS = {
 
 
 def _due(due: date | None) -> str:
-    return f"{due:%a %Y-%m-%d}" if due else "today"
+    return business_day(due) if due else "today"
 
 
 def step_text(checklist: ChecklistInfo, key: str) -> str:
@@ -69,7 +69,7 @@ def title(checklist: ChecklistInfo) -> str:
             f"*Cover the trust debit*: {checklist.kind.noun} of {checklist.amount} on "
             f"{txn} (matter {inline(checklist.matter_id) or '—'})"
         )
-    account = "trust payment" if checklist.account.value == "trust" else "payment"
+    account = "trust payment" if checklist.account is Account.TRUST else "payment"
     return f"*Bookkeeping checklist*: refund of {checklist.amount} on {txn} ({account})"
 
 
@@ -78,7 +78,7 @@ def progress(checklist: ChecklistInfo) -> str:
     return f"{done} of {len(checklist.steps)} done"
 
 
-def _option(checklist: ChecklistInfo, position: int, step: ChecklistStepInfo) -> Option:
+def _option(position: int, step: ChecklistStepInfo) -> Option:
     return Option(value=step.key, text=f"{position}. {LABELS.get(step.key, step.key)}"[:75])
 
 
@@ -99,8 +99,7 @@ def checklist_message(checklist: ChecklistInfo, zone: tzinfo | None = None) -> l
     blocks: list[Block] = [paragraph(f"{title(checklist)}\n{numbered}")]
     if checklist.is_open:
         options = [
-            _option(checklist, position, step)
-            for position, step in enumerate(checklist.steps, start=1)
+            _option(position, step) for position, step in enumerate(checklist.steps, start=1)
         ]
         chosen = [
             option for option, step in zip(options, checklist.steps, strict=True) if step.done

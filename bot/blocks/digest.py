@@ -7,7 +7,7 @@ from datetime import date
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 
-from bot.blocks.text import clip, inline, note, paragraph
+from bot.blocks.text import business_day, clip, inline, note, paragraph
 from bot.digests import AccountDay, DailyDigest, Figure, WithdrawalLine
 from bot.domain import Account, Money
 
@@ -65,7 +65,7 @@ def covered(digest: DailyDigest) -> str:
 
 def digest_blocks(digest: DailyDigest) -> list[Block]:
     blocks: list[Block] = [
-        HeaderBlock(text=f"Daily settlement: {digest.day:%a} {digest.day.isoformat()}"),
+        HeaderBlock(text=f"Daily settlement: {business_day(digest.day)}"),
         note(f"{covered(digest)} · days in {inline(digest.zone)}"),
     ]
     for figures in digest.accounts:

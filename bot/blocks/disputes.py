@@ -22,7 +22,7 @@ from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.blocks.approvals import decision_buttons, rejection_modal, status_line
-from bot.blocks.text import day, field, inline, note, paragraph, quote
+from bot.blocks.text import business_day, day, field, inline, note, paragraph, quote
 from bot.documents import (
     THREAD_BLOCK,
     UPLOADED_BLOCK,
@@ -57,11 +57,6 @@ def deadline_text(dispute: Dispute, now: datetime) -> str:
     return f"{due} ({left} day{'s' if left != 1 else ''} left)"
 
 
-def ask_by_text(ask_by: date) -> str:
-    """The firm's own date for a response, as the thread, the modal and the reminders say it."""
-    return f"{ask_by:%a %Y-%m-%d}"
-
-
 def dispute_blocks(
     dispute: Dispute, matter_id: str | None, now: datetime, ask_by: date | None = None
 ) -> list[Block]:
@@ -76,7 +71,7 @@ def dispute_blocks(
         field("Respond by", deadline_text(dispute, now)),
     ]
     if ask_by is not None and dispute.status is DisputeStatus.NEEDS_RESPONSE:
-        facts.append(field("Firm's date for the response", ask_by_text(ask_by)))
+        facts.append(field("Firm's date for the response", business_day(ask_by)))
     blocks: list[Block] = [
         SectionBlock(
             text=f"*Chargeback {inline(dispute.id)}*: {STATUS_LABEL[dispute.status]}",
@@ -209,7 +204,7 @@ def reminder_text(
     before the processor's date (the channel), and once it is missed (the managers, or the
     channel when the portal has none in Slack)."""
     if stage == "margin":
-        asked = ask_by_text(ask_by) if ask_by else "today"
+        asked = business_day(ask_by) if ask_by else "today"
         late = ask_by is not None and ask_by < now.date()
         return (
             f"📅 Chargeback {inline(dispute.id)} ({dispute.amount}): the firm's date for its "
@@ -281,7 +276,7 @@ def response_modal(
     """The Respond modal: the fields the processor takes (``fields``), documents uploaded here
     (Slack's file_input; needs files:read) and, offered to attach, the files already shared in
     the dispute's thread; ``ask_by`` is the firm's own date for the response."""
-    asked = f" The firm asks for it by *{ask_by_text(ask_by)}*." if ask_by else ""
+    asked = f" The firm asks for it by *{business_day(ask_by)}*." if ask_by else ""
     blocks: list[Block] = [
         paragraph(
             f"*Chargeback {inline(dispute.id)}*: {dispute.amount}, {inline(dispute.reason)} "

@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks.checklists import open_lines
 from bot.blocks.listings import deadline
-from bot.blocks.text import clip, day, field, inline, note, paragraph, when
+from bot.blocks.text import business_day, clip, day, field, inline, note, paragraph, when
 from bot.domain import Account, Balance, RefundRequestInfo, RefundState, Withdrawal
 from bot.ids import ActionId, BlockId
 from bot.overview import Dashboard, RefundWork
@@ -115,7 +115,7 @@ def home_view(board: Dashboard, links: Mapping[str, str]) -> View:
     if board.overdue_refunds:
         late = "\n".join(
             f"• *{r.amount}* on `{inline(r.transaction_id)}` · expected by "
-            f"{r.expected_by:%a %Y-%m-%d}"
+            f"{business_day(r.expected_by)}"
             for r in board.overdue_refunds
             if r.expected_by
         )

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.approvals import decision_buttons, reason_input, rejection_modal, status_line
-from bot.blocks.text import clip, field, inline, note, paragraph, quote, when
+from bot.blocks.text import business_day, clip, field, inline, note, paragraph, quote, when
 from bot.blocks.transactions import transaction_facts
 from bot.domain import Account, RefundRequestInfo, RefundState, Transaction
 from bot.ids import ActionId, BlockId, CallbackId
@@ -115,7 +115,7 @@ def refund_request_message(request: RefundRequestInfo, zone: tzinfo | None = Non
         field("Requested", when(request.created_at, zone)),
     ]
     if request.expected_by and request.state not in UNSETTLED:
-        facts.append(field("Expected to settle by", f"{request.expected_by:%a %Y-%m-%d}"))
+        facts.append(field("Expected to settle by", business_day(request.expected_by)))
     if request.decided_by_username:
         facts.append(
             field(
@@ -209,7 +209,7 @@ def matter_members_missing(emails: list[str]) -> str:
 
 def overdue_text(request: RefundRequestInfo) -> str:
     """The refund's thread, once: it has not settled by the bank day it was expected by."""
-    expected = f"{request.expected_by:%a %Y-%m-%d}" if request.expected_by else "its expected day"
+    expected = business_day(request.expected_by) if request.expected_by else "its expected day"
     return (
         f"⚠️ The refund of {request.amount} on `{inline(request.transaction_id)}` is still pending "
         f"at the processor: it was expected to settle by {expected}. Check it with the processor."

@@ -3,7 +3,7 @@ masked, quoted line by line), and one way to write dates and money."""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
@@ -61,6 +61,12 @@ def day(moment: datetime | None, zone: tzinfo | None = None) -> str:
         return "—"
     local = moment.astimezone(zone) if zone else moment
     return _slack_date(moment, "{date_short_pretty}", f"{local:%Y-%m-%d}")
+
+
+def business_day(on: date) -> str:
+    """A calendar day the firm names (a refund's expected day, a firm's date, a debit's cover
+    day): already the firm's, so written out, with its weekday, rather than converted."""
+    return f"{on:%a %Y-%m-%d}"
 
 
 def _slack_date(moment: datetime, tokens: str, fallback: str) -> str:

@@ -20,15 +20,12 @@ from bot.documents import (
     EvidenceDocument,
     OfferedFile,
     SentDocument,
+    kind_of,
 )
 from bot.errors import FormErrors
 from bot.pan import random_id
 from bot.processors.gateway import Gateway
 from bot.usertext import visible
-
-
-def kind_of(name: str) -> str:
-    return name.rsplit(".", 1)[-1].casefold() if "." in name else ""
 
 
 def check_files(files: Sequence[OfferedFile], limits: DocumentLimits) -> None:

@@ -10,6 +10,7 @@ from bot.documents import (
     STRICTEST_LIMITS,
     DocumentFile,
     SentDocument,
+    kind_of,
 )
 from bot.domain import Dispute, DisputeStatus, Page
 from bot.errors import ProcessorError
@@ -128,7 +129,7 @@ class PayrixDisputes(PayrixRecords):
             (d for d in await self._documents(dispute_id) if mark in (d.description or "")), None
         )
         if found is None:
-            kind = document.name.rsplit(".", 1)[-1].casefold()
+            kind = kind_of(document.name)
             payload = {
                 "chargeback": dispute_id,
                 "type": "jpg" if kind == "jpeg" else kind,

@@ -18,6 +18,7 @@ from bot.documents import (
     DocumentFile,
     DocumentLimits,
     SentDocument,
+    kind_of,
 )
 from bot.errors import ProcessorError
 from bot.processors.sandbox.models import SandboxDispute, SandboxDisputeDocument
@@ -28,7 +29,7 @@ LIMITS: DocumentLimits = STRICTEST_LIMITS
 
 def refusal(document: DocumentFile, limits: DocumentLimits = LIMITS) -> str | None:
     """Why a processor with these limits would refuse this file, if it would."""
-    kind = document.name.rsplit(".", 1)[-1].casefold() if "." in document.name else ""
+    kind = kind_of(document.name)
     if kind not in limits.types:
         return f"{document.name} is not a {', '.join(limits.types)} file"
     if len(document.content) > limits.each:
