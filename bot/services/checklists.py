@@ -378,6 +378,13 @@ class Checklists:
                     told += 1
         return told
 
+    async def open_count(self) -> int:
+        async with self._sessions() as session:
+            counted = await session.scalar(
+                select(func.count()).select_from(Checklist).where(Checklist.closed_at.is_(None))
+            )
+        return int(counted or 0)
+
     async def open_work(self, limit: int | None = None) -> OpenWork:
         """Every open checklist, oldest first (the first ``limit``), as plain data."""
         query = (

@@ -93,9 +93,12 @@ class Home:
         refunds = await self.refund_work(actor) if may(actor, REFUNDS_PANEL) else None
         checklists, more = None, 0
         if may(actor, CHECKLISTS_PANEL):
-            work = await self._checklists.open_work()
-            checklists = work.checklists[:CHECKLIST_ROWS]
-            more = len(work.checklists) - len(checklists)
+            # The oldest few and how many there are: the board shows no more than that.
+            work, counted = await asyncio.gather(
+                self._checklists.open_work(limit=CHECKLIST_ROWS), self._checklists.open_count()
+            )
+            checklists = work.checklists
+            more = max(0, counted - len(checklists))
         latest: dict[object, Withdrawal] = {}
         for withdrawal in withdrawals.items:
             if withdrawal.account is not None:

@@ -131,3 +131,24 @@ async def test_a_viewer_cannot_tick_even_past_the_gate(sessions: SessionFactory)
         )
     found = await checklists.get(checklist_id)
     assert found is not None and not any(step.done for step in found.steps)
+
+
+async def test_the_dashboard_reads_the_oldest_few_and_counts_the_rest(
+    sessions: SessionFactory,
+) -> None:
+    clock = ManualClock(START)
+    checklists = Checklists(sessions, AuditLog(sessions, clock), FirmClock(clock))
+    for number in range(7):
+        clock.advance(minutes=1)
+        await checklists.open_trust_debit(
+            ChecklistKind.CHARGEBACK,
+            f"dp_{number}",
+            f"txn_{number}",
+            Money(1000),
+            None,
+            "C0NOTIFY",
+            f"1.{number}",
+        )
+    first = await checklists.open_work(limit=5)
+    assert [c.subject_id for c in first.checklists] == [f"dp_{n}" for n in range(5)]  # oldest
+    assert await checklists.open_count() == 7
