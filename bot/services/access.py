@@ -37,6 +37,11 @@ class RoleDenied(Denied):
         self.needed = needed
 
 
+def may(actor: PortalAccount, action: Action) -> bool:
+    """What the roles table allows an active account (the gate has refused an inactive one)."""
+    return actor.active and allowed(Role(actor.role), action)
+
+
 def account(row: PortalUser) -> PortalAccount:
     return record(PortalAccount, row)
 

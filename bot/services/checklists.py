@@ -29,10 +29,11 @@ from bot.domain import (
     RefundRequestInfo,
     Source,
 )
-from bot.errors import Denied, PaybotError
+from bot.errors import PaybotError
 from bot.ids import NoticeKind
 from bot.pan import random_id
-from bot.roles import Action, Role, allowed, lowest_role
+from bot.roles import Action, Role
+from bot.services.access import RoleDenied, may
 from bot.services.audit import AuditLog, AuditRecord, Outcome
 from bot.services.owed import owe
 
@@ -215,11 +216,8 @@ class Checklists:
         """Record what the click changed, each step by compare-and-set (two people ticking at
         once both count; a step already as asked is left alone), audited with it; close the
         checklist when every step is done; owe the message rendered again."""
-        if not (actor.active and allowed(Role(actor.role), Action.TICK_CHECKLIST)):
-            raise Denied(
-                f"Ticking a checklist needs the {lowest_role(Action.TICK_CHECKLIST).value} "
-                "role or higher."
-            )
+        if not may(actor, Action.TICK_CHECKLIST):  # the gate said so; checked again here
+            raise RoleDenied(Action.TICK_CHECKLIST, Role(actor.role))
         now = self._firm.now()
         async with self._sessions.begin() as session:
             row = await session.get(Checklist, change.checklist_id, with_for_update=True)

@@ -11,11 +11,11 @@ no other did (caught up once: only the day it starts on, never a backlog of days
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
 from bot.bookkeeping import ChecklistInfo
-from bot.clock import UTC_CLOCK, FirmClock, day_start, is_business_day
+from bot.clock import UTC_CLOCK, FirmClock, day_start, is_business_day, subtract_business_days
 from bot.db.dml import insert_or_ignore
 from bot.db.engine import SessionFactory
 from bot.db.models import DailyDigestRow
@@ -45,10 +45,7 @@ SOLD = (TransactionStatus.SUCCEEDED, TransactionStatus.PENDING, TransactionStatu
 
 
 def business_day_before(today: date) -> date:
-    day = today - timedelta(days=1)
-    while not is_business_day(day):
-        day -= timedelta(days=1)
-    return day
+    return subtract_business_days(datetime.combine(today, time(), UTC), 1).date()
 
 
 def withdrawal_account(withdrawal: Withdrawal) -> Account | None:

@@ -26,7 +26,8 @@ from bot.domain import (
 )
 from bot.overview import Dashboard, RefundWork, Volume
 from bot.processors.gateway import Gateway
-from bot.roles import Action, Role, allowed
+from bot.roles import Action
+from bot.services.access import may
 from bot.services.checklists import Checklists
 from bot.services.listings import Listings
 from bot.services.refunds import expected_by, info
@@ -39,10 +40,6 @@ AT_PROCESSOR = (RefundState.APPROVED, RefundState.SUBMITTING, RefundState.PENDIN
 # Who sees a panel: the action its button leads to.
 REFUNDS_PANEL = Action.REQUEST_REFUND
 CHECKLISTS_PANEL = Action.TICK_CHECKLIST  # those who may tick them: staff and managers
-
-
-def may(actor: PortalAccount, action: Action) -> bool:
-    return actor.active and allowed(Role(actor.role), action)
 
 
 def volume(days: list[DailyTotals], today: date, currency: str) -> Volume:
