@@ -30,7 +30,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             max_overflow=pool_size,
             pool_reset_on_return=None,  # _rollback_if_open instead: a hop only when needed
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         event.listen(engine.sync_engine.pool, "reset", _rollback_if_open)
         return engine
     # A connection is pinged before use only after a quiet spell (_ping_if_idle): the pool's own
@@ -76,7 +76,7 @@ def _rollback_if_open(dbapi_connection: Any, _record: Any, state: PoolResetState
         dbapi_connection.rollback()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers work while one writer writes; busy_timeout makes writers queue, not fail.
 
     A commit that fills the WAL past ``wal_autocheckpoint`` pages copies it into the database
