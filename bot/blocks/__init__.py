@@ -1,5 +1,5 @@
 """Block Kit builders: pure functions from domain objects to slack_sdk.models blocks and views."""
 
-from bot.blocks import validation
+from bot.blocks import rendering
 
-validation.install()
+rendering.install()

@@ -1,9 +1,10 @@
-"""Block Kit validation found once per class (bot/blocks/validation.py) checks exactly what
+"""Block Kit validation found once per class (bot/blocks/rendering.py) checks exactly what
 slack_sdk's own ``validate_json`` checks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +13,12 @@ from slack_sdk.models import blocks as kit
 from slack_sdk.models import views
 from slack_sdk.models.basic_objects import JsonObject
 
-from bot.blocks import validation
+from bot.blocks import rendering
+from bot.blocks.common import message_home, message_modal
 from bot.blocks.help import help_blocks
+from bot.blocks.refunds import refund_modal
 from bot.blocks.transactions import transaction_card
+from bot.blocks.users import add_user_modal, edit_role_modal
 from bot.domain import (
     LineItem,
     MethodType,
@@ -22,6 +26,8 @@ from bot.domain import (
     PaymentKind,
     PaymentMethod,
     PortalAccount,
+    Refund,
+    RefundStatus,
     Transaction,
     TransactionStatus,
 )
@@ -56,9 +62,9 @@ def test_every_block_kit_class_has_the_same_validators_found() -> None:
     walked = {cls: found_on_a_bare_instance(cls) for cls in set(subclasses(JsonObject))}
     compared = {cls: names for cls, names in walked.items() if names is not None}
     for cls, names in compared.items():
-        assert set(validation.validator_names(cls)) == names, cls
+        assert set(rendering.validator_names(cls)) == names, cls
     assert len(compared) > 40 and len(compared) > 3 * (len(walked) - len(compared))
-    assert "_validate_text" in validation.validator_names(kit.HeaderBlock)
+    assert "_validate_text" in rendering.validator_names(kit.HeaderBlock)
 
 
 BROKEN = [
@@ -79,16 +85,18 @@ def test_a_broken_block_fails_with_the_libraries_message(make: object) -> None:
     assert callable(make)
     with pytest.raises(SlackObjectFormationError) as ours:
         make().to_dict()
-    validation.uninstall()
+    rendering.uninstall()
     try:
         with pytest.raises(SlackObjectFormationError) as theirs:
             make().to_dict()
     finally:
-        validation.install()
+        rendering.install()
     assert str(ours.value) == str(theirs.value)
 
 
-def test_the_bots_blocks_render_the_same_either_way() -> None:
+def built_by_the_bot() -> list[JsonObject]:
+    """Blocks and views from the bot's builders, with every kind of element they use, and the
+    one kind of property Block Kit allows empty (a rich text section)."""
     txn = Transaction(
         "txn_4f8a",
         PaymentKind.SALE,
@@ -101,12 +109,34 @@ def test_the_bots_blocks_render_the_same_either_way() -> None:
         description="Retainer",
         items=(LineItem("Retainer", Money(150000, "USD")),),
     )
+    refunded = replace(
+        txn,
+        refunds=(Refund("re_1", txn.id, Money(150000), RefundStatus.PENDING, txn.created_at),),
+    )
     admin = PortalAccount("ada", "Ada", "ada@firm.com", "admin", True, "UADA")
-    built = [*transaction_card(txn, can_refund=True, refusal=None), *help_blocks(admin)]
+    viewer = PortalAccount("vic", "Vic", "vic@firm.com", "viewer", True, "UVIC")
+    empty_section = kit.RichTextBlock(elements=[kit.RichTextSectionElement(elements=[])])
+    return [
+        *transaction_card(txn, can_refund=True, refusal=None),
+        *transaction_card(refunded, can_refund=True, refusal="already refunded"),
+        *help_blocks(admin),
+        *help_blocks(viewer),
+        refund_modal(txn),
+        add_user_modal(),
+        edit_role_modal(viewer),
+        message_modal("Paybot", "Done."),
+        message_home("Nothing to show."),
+        empty_section,
+    ]
+
+
+def test_the_bots_blocks_render_the_same_either_way() -> None:
+    built = built_by_the_bot()
     ours = [block.to_dict() for block in built]
-    validation.uninstall()
+    rendering.uninstall()
     try:
         theirs = [block.to_dict() for block in built]
     finally:
-        validation.install()
-    assert ours == theirs and len(ours) > 6
+        rendering.install()
+    assert ours == theirs and len(ours) > 20
+    assert ours[-1]["elements"] == [{"type": "rich_text_section", "elements": []}]
