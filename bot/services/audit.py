@@ -15,8 +15,9 @@ from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, engine_of
 from bot.db.group_commit import GroupCommit
+from bot.db.hot import HotInsert
 from bot.db.models import AuditEntry
 from bot.db.records import record
 from bot.domain import AuditLine, AuditPage, PortalAccount, Source
@@ -51,6 +52,7 @@ class AuditLog:
         writes: GroupCommit | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._engine = engine_of(session_factory)
         self._clock = clock
         self._writes = writes or GroupCommit(session_factory)
 
@@ -59,9 +61,12 @@ class AuditLog:
         session.add(AuditEntry(**self._row(record)))
 
     async def record(self, record: AuditRecord) -> None:
-        """A record of its own (a lookup, a refusal), committed before this returns; written
-        with those of concurrent requests in one statement, so a busy second costs one commit."""
-        await self._writes.run(_insert_rows, self._row(record))
+        """A record of its own (a lookup, a refusal), committed before this returns: on SQLite
+        in place when the write lock is free (db/in_place.py), else with those of concurrent
+        requests in one statement, so a busy second costs one commit."""
+        row = self._row(record)
+        if not _INSERT.in_place(self._engine, [row]):
+            await self._writes.run(_insert_rows, row)
 
     def _row(self, record: AuditRecord) -> dict[str, Any]:
         actor = record.actor
@@ -96,6 +101,9 @@ class AuditLog:
             rows = (await session.scalars(query)).all()
         lines = tuple(_line(row) for row in rows[:limit])
         return AuditPage(lines, lines[-1].id if len(rows) > limit else None)
+
+
+_INSERT = HotInsert(cast(Table, AuditEntry.__table__))
 
 
 async def _insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> list[None]:

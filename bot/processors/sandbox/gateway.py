@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import refusals
 from bot.clock import Clock, utcnow
 from bot.db.engine import SessionFactory, engine_of
-from bot.db.reads import HotRead
+from bot.db.hot import HotRead
 from bot.documents import (
     DocumentFile,
     SentDocument,

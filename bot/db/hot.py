@@ -1,0 +1,130 @@
+"""The hot path's statements, compiled once per dialect and sent in one call to the driver: a
+lookup's read (``HotRead``) and an audit row's INSERT (``HotInsert``).
+
+Through SQLAlchemy's async adapters a statement costs several driver calls (cursor, execute,
+fetch, close), each a hop to aiosqlite's thread or a step of asyncpg. Here a read is one:
+asyncpg's ``fetch`` (one round trip), or on SQLite one ``sqlite3`` call made in place, on the
+event loop's thread (db/in_place.py, which says why). Values are converted with the same
+per-column processors SQLAlchemy would apply, and the engine's ``before_cursor_execute``
+listeners still see each statement (the statement log, tests/e2e/test_round_trips.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Insert, Select, Table, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.db.in_place import InPlace
+
+Processor = Callable[[Any], Any] | None
+
+
+class _Compiled:
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.names = list(compiled.positiontup or ())
+        self.columns = list(statement.selected_columns)
+        self.processors: list[Processor] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.columns
+        ]
+
+    def mappings(self, rows: Iterable[Sequence[Any]]) -> list[dict[Any, Any]]:
+        columns, processors = self.columns, self.processors
+        return [
+            {
+                column: (process(value) if process is not None else value)
+                for column, process, value in zip(columns, processors, row, strict=True)
+            }
+            for row in rows
+        ]
+
+
+class HotRead:
+    """``statement`` takes plain bind values only (strings, numbers): none is converted."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    async def all(self, engine: AsyncEngine, values: Mapping[str, Any]) -> list[dict[Any, Any]]:
+        """Each row as a mapping from the statement's columns to their values."""
+        in_place = InPlace.of(engine)
+        if in_place is not None:
+            compiled, args = self._bound(engine.dialect, values)
+            _announce(engine, compiled.sql, args)
+            rows = in_place.read(compiled.sql, args)
+            if rows is not None:
+                return compiled.mappings(rows)
+        async with engine.connect() as connection:
+            if connection.dialect.driver != "asyncpg":
+                result = await connection.execute(self.statement, dict(values))
+                return [dict(row._mapping) for row in result]
+            return await self._fetch(connection, values)
+
+    async def _fetch(
+        self, connection: AsyncConnection, values: Mapping[str, Any]
+    ) -> list[dict[Any, Any]]:
+        """asyncpg: one round trip on a pooled connection (no transaction is begun for it)."""
+        compiled, args = self._bound(connection.dialect, values)
+        _announce(connection.engine, compiled.sql, args)
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        return compiled.mappings(await raw.fetch(compiled.sql, *args))
+
+    def _bound(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[_Compiled, list[Any]]:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
+        return compiled, [values[name] for name in compiled.names]
+
+
+class HotInsert:
+    """Rows of ``table`` inserted and committed in place on SQLite; ``in_place`` says False
+    when that cannot be done without waiting, and the caller writes them as it otherwise
+    would. The statement is compiled once for each set of keys the rows have."""
+
+    def __init__(self, table: Table) -> None:
+        self.statement: Insert = insert(table)
+        self._compiled: dict[tuple[str, ...], tuple[str, list[tuple[str, Processor]]]] = {}
+
+    def in_place(self, engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> bool:
+        in_place = InPlace.of(engine)
+        if in_place is None or not rows:
+            return False
+        sql, binds = self._compile(engine.dialect, tuple(rows[0]))
+        values = [
+            [(process(row[name]) if process is not None else row[name]) for name, process in binds]
+            for row in rows
+        ]
+        if not in_place.write(sql, values):
+            return False
+        _announce(
+            engine, sql, values
+        )  # once made: an attempt that found the lock taken sent nothing
+        return True
+
+    def _compile(
+        self, dialect: Dialect, keys: tuple[str, ...]
+    ) -> tuple[str, list[tuple[str, Processor]]]:
+        found = self._compiled.get(keys)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+            table = self.statement.table
+            binds: list[tuple[str, Processor]] = [
+                (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in compiled.positiontup or ()
+            ]
+            found = self._compiled[keys] = compiled.string, binds
+        return found
+
+
+def _announce(engine: AsyncEngine, sql: str, args: Any) -> None:
+    """The statement to the engine's ``before_cursor_execute`` listeners, as SQLAlchemy would
+    (no connection object is at hand in place: they are given None)."""
+    engine.sync_engine.dispatch.before_cursor_execute(None, None, sql, args, None, False)
