@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from bot.db.engine import SessionFactory
+from bot.db.engine import SessionFactory, engine_of
+from bot.db.hot import HotRead
 from bot.db.models import PortalUser
-from bot.db.records import record
+from bot.db.records import names, record
 from bot.domain import PortalAccount, Source
 from bot.errors import Denied, PaybotError
 from bot.freshness import SQLITE_TTL_SECONDS, Freshness, Recent
@@ -46,6 +47,14 @@ def account(row: PortalUser) -> PortalAccount:
     return record(PortalAccount, row)
 
 
+# Every request's actor, when not known already: read in one driver call (db/hot.py).
+ACTOR_READ = HotRead(
+    select(*(getattr(PortalUser, name) for name in names(PortalAccount))).where(
+        PortalUser.slack_user_id == bindparam("slack_user_id")
+    )
+)
+
+
 class Access:
     def __init__(
         self,
@@ -54,6 +63,7 @@ class Access:
         freshness: Freshness | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._engine = engine_of(session_factory)
         self._audit = audit
         self.freshness = freshness or Freshness(SQLITE_TTL_SECONDS)
         # The actor's account and role per Slack user: a request's authorization costs no
@@ -66,11 +76,12 @@ class Access:
         if known:
             return cached
         generation = self._actors.begin()
-        async with self._sessions() as session:
-            row = await session.scalar(
-                select(PortalUser).where(PortalUser.slack_user_id == slack_user_id)
-            )
-        found = account(row) if row else None
+        rows = await ACTOR_READ.all(self._engine, {"slack_user_id": slack_user_id})
+        found = (
+            PortalAccount(**{column.key: value for column, value in rows[0].items()})
+            if rows
+            else None
+        )
         self._actors.put(slack_user_id, found, generation)
         return found
 

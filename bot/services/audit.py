@@ -15,7 +15,7 @@ from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
-from bot.db.engine import SessionFactory, engine_of
+from bot.db.engine import SessionFactory
 from bot.db.group_commit import GroupCommit
 from bot.db.hot import HotInsert
 from bot.db.models import AuditEntry
@@ -52,21 +52,19 @@ class AuditLog:
         writes: GroupCommit | None = None,
     ) -> None:
         self._sessions = session_factory
-        self._engine = engine_of(session_factory)
         self._clock = clock
         self._writes = writes or GroupCommit(session_factory)
+        self._writes.write_in_place(_insert_rows, _INSERT)
 
     def add(self, session: AsyncSession, record: AuditRecord) -> None:
         """Stage a row in the caller's transaction, so it commits (or not) with the change."""
         session.add(AuditEntry(**self._row(record)))
 
     async def record(self, record: AuditRecord) -> None:
-        """A record of its own (a lookup, a refusal), committed before this returns: on SQLite
-        in place when the write lock is free (db/in_place.py), else with those of concurrent
-        requests in one statement, so a busy second costs one commit."""
-        row = self._row(record)
-        if not _INSERT.in_place(self._engine, [row]):
-            await self._writes.run(_insert_rows, row)
+        """A record of its own (a lookup, a refusal), committed before this returns; written
+        with those of concurrent requests in one statement, so a busy second costs one commit
+        (on SQLite in place, on the event loop's thread: db/group_commit.py)."""
+        await self._writes.run(_insert_rows, self._row(record))
 
     def _row(self, record: AuditRecord) -> dict[str, Any]:
         actor = record.actor
