@@ -96,16 +96,22 @@ def to_transaction(
 class Columns:
     """A Core row read as the model it came from (``row.amount_minor``), so the ``to_*`` mappers
     serve both: the hot lookup skips the ORM's identity map and instance loading (a third of its
-    cost, bench/answers.py) and reads plain rows."""
+    cost, bench/answers.py) and reads plain rows. A table's columns by name are looked up in a
+    dict kept per table: ``table.c[name]`` costs six times a dict lookup (0.24 against 0.04 us),
+    and a payment reads some twenty-five."""
 
-    __slots__ = ("_mapping", "_table")
+    __slots__ = ("_columns", "_mapping")
+    _by_table: dict[FromClause, dict[str, Any]] = {}
 
     def __init__(self, mapping: Mapping[Any, Any], table: FromClause) -> None:
         self._mapping = mapping
-        self._table = table
+        columns = self._by_table.get(table)
+        if columns is None:
+            columns = self._by_table[table] = {column.key: column for column in table.c}
+        self._columns = columns
 
     def __getattr__(self, name: str) -> Any:
-        return self._mapping[self._table.c[name]]
+        return self._mapping[self._columns[name]]
 
 
 TRANSACTIONS = cast(Table, T.__table__)
