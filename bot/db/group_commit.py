@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import SessionFactory, engine_of
 from bot.db.hot import HotInsert
+from bot.db.in_place import InPlace
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -81,7 +82,7 @@ class GroupCommit:
         by_batch: dict[Batch[Any, Any], list[_Pending]] = {}
         for pending in group:
             by_batch.setdefault(pending[0], []).append(pending)
-        if len(by_batch) == 1 and await self._written_in_place(group):
+        if len(by_batch) == 1 and await self._written_by_the_driver(group):
             return
         try:
             async with self._sessions.begin() as session:
@@ -103,25 +104,34 @@ class GroupCommit:
         for (_, _, future), result in results:
             _settle(future, result=result)
 
-    async def _written_in_place(self, group: list[_Pending]) -> bool:
-        """The group (of one batch) written in place, waiting a little for the write lock."""
+    async def _written_by_the_driver(self, group: list[_Pending]) -> bool:
+        """The group (of one batch that only inserts) written in one driver call: on
+        PostgreSQL on a pooled connection; on SQLite in place, waiting a little for the write
+        lock. False: the session's way, item by item if need be, writes it or says what is
+        wrong."""
         rows = self._in_place.get(group[0][0])
         if rows is None:
             return False
         items = [item for _, item, _ in group]
-        for wait in (*IN_PLACE_WAITS, None):
-            try:
-                written = rows.in_place(self._engine, items)
-            except Exception:
-                return False  # the pool's way, item by item if need be, says what is wrong
-            if written:
-                for _, _, future in group:
-                    _settle(future)
-                return True
-            if wait is None:
+        try:
+            if await rows.on_pool(self._engine, items):
+                return self._settled(group)
+            if InPlace.of(self._engine) is None:
                 return False
-            await asyncio.sleep(wait)
+            for wait in (0, *IN_PLACE_WAITS):
+                if wait:
+                    await asyncio.sleep(wait)
+                if rows.in_place(self._engine, items):
+                    return self._settled(group)
+        except Exception:
+            return False
         return False
+
+    @staticmethod
+    def _settled(group: list[_Pending]) -> bool:
+        for _, _, future in group:
+            _settle(future)
+        return True
 
 
 def _settle(

@@ -12,6 +12,7 @@ listeners still see each statement (the statement log, tests/e2e/test_round_trip
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, Select, Table, insert
@@ -85,23 +86,21 @@ class HotRead:
 
 
 class HotInsert:
-    """Rows of ``table`` inserted and committed in place on SQLite; ``in_place`` says False
-    when that cannot be done without waiting, and the caller writes them as it otherwise
-    would. The statement is compiled once for each set of keys the rows have."""
+    """Rows of ``table`` inserted and committed in one driver call: in place on SQLite
+    (``in_place``), on a pooled connection in one transaction of asyncpg's own on PostgreSQL
+    (``on_pool``). Each says False when it cannot (another driver; on SQLite, the write lock
+    taken), and the caller writes the rows as it otherwise would. The statement is compiled once
+    for each dialect and set of keys the rows have."""
 
     def __init__(self, table: Table) -> None:
         self.statement: Insert = insert(table)
-        self._compiled: dict[tuple[str, ...], tuple[str, list[tuple[str, Processor]]]] = {}
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Bound] = {}
 
     def in_place(self, engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> bool:
         in_place = InPlace.of(engine)
         if in_place is None or not rows:
             return False
-        sql, binds = self._compile(engine.dialect, tuple(rows[0]))
-        values = [
-            [(process(row[name]) if process is not None else row[name]) for name, process in binds]
-            for row in rows
-        ]
+        sql, values = self._bound(engine.dialect, rows)
         if not in_place.write(sql, values):
             return False
         _announce(
@@ -109,19 +108,48 @@ class HotInsert:
         )  # once made: an attempt that found the lock taken sent nothing
         return True
 
-    def _compile(
-        self, dialect: Dialect, keys: tuple[str, ...]
-    ) -> tuple[str, list[tuple[str, Processor]]]:
+    async def on_pool(self, engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """asyncpg: BEGIN, one prepared INSERT for all rows, COMMIT, on a pooled connection
+        (the ORM session's way costs a flush, its unit of work and twice the statements)."""
+        if engine.dialect.driver != "asyncpg" or not rows:
+            return False
+        sql, values = self._bound(engine.dialect, rows)
+        async with engine.connect() as connection:
+            _announce(engine, sql, values)
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            async with raw.transaction():
+                await raw.executemany(sql, values)
+        return True
+
+    def _bound(
+        self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[str, list[list[Any]]]:
+        keys = (dialect.name, tuple(rows[0]))
         found = self._compiled.get(keys)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+            compiled = self.statement.compile(dialect=dialect, column_keys=list(keys[1]))
             table = self.statement.table
-            binds: list[tuple[str, Processor]] = [
-                (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                for name in compiled.positiontup or ()
+            found = self._compiled[keys] = _Bound(
+                compiled.string,
+                [
+                    (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                    for name in compiled.positiontup or ()
+                ],
+            )
+        return found.sql, [
+            [
+                (process(row[name]) if process is not None else row[name])
+                for name, process in found.binds
             ]
-            found = self._compiled[keys] = compiled.string, binds
-        return found
+            for row in rows
+        ]
+
+
+@dataclass(frozen=True)
+class _Bound:
+    sql: str
+    binds: list[tuple[str, Processor]]  # each bind's key in a row, and its conversion
 
 
 def _announce(engine: AsyncEngine, sql: str, args: Any) -> None:
