@@ -69,7 +69,7 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
 def _rollback_if_open(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
     """A connection given back to the pool with a transaction open is rolled back, as the pool
     would; one without (every read: SQLite begins only for a write) is not, which would cost a
-    hop to aiosqlite's thread for nothing on each of them (db/reads.py)."""
+    hop to aiosqlite's thread for nothing on each of them."""
     if state.terminate_only or state.transaction_was_reset or not state.asyncio_safe:
         return
     if dbapi_connection.driver_connection.in_transaction:

@@ -141,7 +141,7 @@ class SandboxGateway:
 
     async def get_transaction(self, transaction_id: str) -> Transaction | None:
         """The payment, its refunds and its dispute in one statement compiled once, sent in one
-        driver call on a plain connection (db/reads.py): every lookup comes here."""
+        driver call, on SQLite in place (db/hot.py): every lookup comes here."""
         rows = await LOOKUP_READ.all(self._engine, {"transaction_id": transaction_id})
         found: Columns | None = None
         refunds: list[Refund] = []
