@@ -59,9 +59,13 @@ class RedactingJsonFormatter(JsonFormatter):
         nothing anyone typed and is left alone: the time's seventeen digits sent every line
         through the card guard's full scan (a third of an access line's cost,
         bench/answers.py). The whole line is then not scanned again: every part of it is."""
-        own = {key: log_data[key] for key in _OWN_FIELDS if key in log_data}
-        rest = {key: value for key, value in log_data.items() if key not in own}
-        return super().jsonify_log_record(own | map_strings(rest, self._redact))
+        redact = self._redact
+        return super().jsonify_log_record(
+            {  # the record's own keys are the format's and the code's `extra=` names
+                key: value if key in _OWN_FIELDS else map_strings(value, redact)
+                for key, value in log_data.items()
+            }
+        )
 
 
 # The fields the formatter fills from the record itself (renamed as in __init__).
@@ -98,6 +102,13 @@ def configure(
     if form == "auto":
         isatty = getattr(out, "isatty", None)
         form = "plain" if isatty is not None and isatty() else "json"
+    # None of the lines says where in the code, or in which thread or process, it was logged:
+    # logging's documented switches ("Optimization", logging HOWTO) spare every record the
+    # look-ups (a stack walk for the caller among them).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(out)  # type: ignore[arg-type]
     redact = Redactor(secrets)
     formatter = (
