@@ -6,10 +6,11 @@ SQLite's busy handler while they wait); handed here, they go out together: one s
 kind of write and one commit for all. Each caller still returns only once its own write is
 committed, so nothing is answered before it is stored.
 
-A batch that only inserts rows may be written in place on SQLite (``write_in_place``,
-db/in_place.py): alone when nothing else is queued, else the group, when the write lock is free.
-When it is not (another connection is writing), the group waits a few milliseconds for it
-rather than going through the pool at once: a group written through the pool holds the lock
+A batch that only inserts rows may be handed to the driver directly (``insert_directly``,
+db/hot.py): on PostgreSQL the group in one asyncpg transaction; on SQLite in place
+(db/in_place.py), alone when nothing else is queued, else the group, when the write lock is
+free. When it is not (another connection is writing), the group waits a few milliseconds for
+it rather than going through the pool at once: a group written through the pool holds the lock
 across its hops to aiosqlite's thread, so every row arriving meanwhile found the lock taken
 too, and under load half the rows went the slow way (bench/answers.py).
 """
@@ -43,18 +44,18 @@ class GroupCommit:
         self._most = most  # items in one transaction at most
         self._queue: list[_Pending] = []
         self._flushing: asyncio.Task[None] | None = None
-        self._in_place: dict[Batch[Any, Any], HotInsert] = {}
+        self._direct: dict[Batch[Any, Any], HotInsert] = {}
 
-    def write_in_place(self, batch: Batch[Any, None], rows: HotInsert) -> None:
+    def insert_directly(self, batch: Batch[Any, None], rows: HotInsert) -> None:
         """``batch`` only inserts its items as rows with ``rows``' statement (each result is
-        None): on SQLite they are written in place when they can be."""
-        self._in_place[batch] = rows
+        None): they are handed to the driver directly when they can be."""
+        self._direct[batch] = rows
 
     async def run(self, batch: Batch[P, R], item: P) -> R:
         """Write ``item`` with ``batch``, in a transaction shared with the items queued around
         it; its result once committed. Should the shared transaction fail, each item is written
         again in a transaction of its own, so an item's error reaches its own caller only."""
-        rows = self._in_place.get(batch)
+        rows = self._direct.get(batch)
         if rows is not None and not self._queue and rows.in_place(self._engine, [cast(Row, item)]):
             return None  # type: ignore[return-value]  # an in-place batch's results are None
         loop = asyncio.get_running_loop()
@@ -109,7 +110,7 @@ class GroupCommit:
         PostgreSQL on a pooled connection; on SQLite in place, waiting a little for the write
         lock. False: the session's way, item by item if need be, writes it or says what is
         wrong."""
-        rows = self._in_place.get(group[0][0])
+        rows = self._direct.get(group[0][0])
         if rows is None:
             return False
         items = [item for _, item, _ in group]

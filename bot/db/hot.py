@@ -103,14 +103,14 @@ class HotInsert:
         sql, values = self._bound(engine.dialect, rows)
         if not in_place.write(sql, values):
             return False
-        _announce(
-            engine, sql, values
-        )  # once made: an attempt that found the lock taken sent nothing
+        # Announced once made: an attempt that found the lock taken sent nothing.
+        _announce(engine, sql, values)
         return True
 
     async def on_pool(self, engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> bool:
-        """asyncpg: BEGIN, one prepared INSERT for all rows, COMMIT, on a pooled connection
-        (the ORM session's way costs a flush, its unit of work and twice the statements)."""
+        """asyncpg: BEGIN, one prepared INSERT for all rows, COMMIT, on a pooled connection:
+        the same three statements an ORM session sends, without the session's and SQLAlchemy's
+        execution machinery around each."""
         if engine.dialect.driver != "asyncpg" or not rows:
             return False
         sql, values = self._bound(engine.dialect, rows)

@@ -54,7 +54,7 @@ class AuditLog:
         self._sessions = session_factory
         self._clock = clock
         self._writes = writes or GroupCommit(session_factory)
-        self._writes.write_in_place(_insert_rows, _INSERT)
+        self._writes.insert_directly(_insert_rows, _INSERT)
 
     def add(self, session: AsyncSession, record: AuditRecord) -> None:
         """Stage a row in the caller's transaction, so it commits (or not) with the change."""
