@@ -12,7 +12,7 @@ db/hot.py): on PostgreSQL the group in one asyncpg transaction; on SQLite in pla
 free. When it is not (another connection is writing), the group waits a few milliseconds for
 it rather than going through the pool at once: a group written through the pool holds the lock
 across its hops to aiosqlite's thread, so every row arriving meanwhile found the lock taken
-too, and under load half the rows went the slow way (bench/answers.py).
+too, and under the lookup load of bench/answers.py 44% of the rows went the slow way.
 """
 
 from __future__ import annotations
