@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import UTC_CLOCK, FirmClock, local_day, margin_start
 from bot.db.engine import SessionFactory
-from bot.db.models import DisputeResponse, DisputeThread, PortalUser
+from bot.db.models import DisputeResponse, DisputeThread
 from bot.domain import DisputeStatus, ResponseState
 from bot.ids import NoticeKind
-from bot.roles import Role
+from bot.roles import Action
 from bot.services import outbox
+from bot.services.flow import active_people, roles_that_may
+from bot.services.owed import owe
 
 REMINDED = {
     "margin": DisputeThread.margin_reminded_at,
@@ -26,17 +28,9 @@ REMINDED = {
 
 
 async def deciders(session: AsyncSession) -> list[str]:
-    """The Slack users of the portal's active managers and admins."""
-    people = await session.scalars(
-        select(PortalUser.slack_user_id)
-        .where(
-            PortalUser.active.is_(True),
-            PortalUser.role.in_([Role.MANAGER.value, Role.ADMIN.value]),
-            PortalUser.slack_user_id.is_not(None),
-        )
-        .order_by(PortalUser.username)
-    )
-    return [str(user) for user in people]
+    """The Slack users of the portal's active people who decide dispute responses."""
+    roles = roles_that_may(Action.DECIDE_DISPUTE_RESPONSE)
+    return [str(person.slack_user_id) for person in await active_people(session, roles)]
 
 
 class Deadlines:
@@ -139,14 +133,14 @@ class Deadlines:
                     )
                 )
                 for user in dict.fromkeys([*([drafter] if drafter else []), *managers]):
-                    await outbox.add(
+                    await owe(
                         session,
-                        key=f"{NoticeKind.DISPUTE_DEADLINE_DM}:{row.dispute_id}:{user}{answer}",
-                        kind=NoticeKind.DISPUTE_DEADLINE_DM,
-                        channel=user,
-                        object_id=row.dispute_id,
-                        payload={"drafter": user == drafter},
-                        now=now,
+                        NoticeKind.DISPUTE_DEADLINE_DM,
+                        user,
+                        row.dispute_id,
+                        now,
+                        f"{user}{answer}",
+                        drafter=user == drafter,
                     )
         return True
 

@@ -32,9 +32,9 @@ from bot.domain import (
 )
 from bot.ids import NoticeKind
 from bot.processors.gateway import Gateway
-from bot.services import outbox
 from bot.services.checklists import Checklists
 from bot.services.jobs import worker_name
+from bot.services.owed import owe
 
 T = TypeVar("T")
 PAGE = 100
@@ -129,15 +129,9 @@ class Digests:
                 ["day"],
             )
             if claimed:
-                await outbox.add(
-                    session,
-                    key=f"{NoticeKind.DAILY_DIGEST}:{today.isoformat()}",
-                    kind=NoticeKind.DAILY_DIGEST,
-                    channel=str(self._channel),
-                    object_id=today.isoformat(),
-                    payload=digest.to_payload(),
-                    now=now,
-                )
+                day = today.isoformat()
+                payload = digest.to_payload()
+                await owe(session, NoticeKind.DAILY_DIGEST, str(self._channel), day, now, **payload)
         self._settled = today
         return claimed
 

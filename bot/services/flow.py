@@ -119,17 +119,28 @@ def rule_of(row: Any) -> Rule:
 async def deciders(session: AsyncSession, flow: Flow[Any], row: Any) -> list[str]:
     """The Slack users who may decide this request now: active, of a role that decides (an
     admin under the admin rule), neither its requester nor its first approver."""
-    roles = [r.value for r in Role if allowed(r, flow.decide)]
-    if rule_of(row) is Rule.ADMIN:
-        roles = [Role.ADMIN.value]
+    roles = [Role.ADMIN] if rule_of(row) is Rule.ADMIN else roles_that_may(flow.decide)
     others = {row.requester_username, getattr(row, "first_approver_username", None)}
+    return [
+        str(p.slack_user_id)
+        for p in await active_people(session, roles)
+        if p.username not in others
+    ]
+
+
+def roles_that_may(action: Action) -> list[Role]:
+    return [role for role in Role if allowed(role, action)]
+
+
+async def active_people(session: AsyncSession, roles: Sequence[Role]) -> Sequence[PortalUser]:
+    """The active portal users of these roles who have a Slack user, by username."""
     people = await session.scalars(
         select(PortalUser)
         .where(
             PortalUser.active.is_(True),
-            PortalUser.role.in_(roles),
+            PortalUser.role.in_([role.value for role in roles]),
             PortalUser.slack_user_id.is_not(None),
         )
         .order_by(PortalUser.username)
     )
-    return [str(p.slack_user_id) for p in people if p.username not in others]
+    return people.all()
