@@ -11,13 +11,14 @@ listeners still see each statement (the statement log, tests/e2e/test_round_trip
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, Select, Table, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.in_place import InPlace
 
@@ -62,21 +63,14 @@ class HotRead:
             rows = in_place.read(compiled.sql, args)
             if rows is not None:
                 return compiled.mappings(rows)
+        if engine.dialect.driver == "asyncpg":  # one round trip, no transaction begun for it
+            compiled, args = self._bound(engine.dialect, values)
+            async with _asyncpg_connection(engine) as raw:
+                _announce(engine, compiled.sql, args)
+                return compiled.mappings(await raw.fetch(compiled.sql, *args))
         async with engine.connect() as connection:
-            if connection.dialect.driver != "asyncpg":
-                result = await connection.execute(self.statement, dict(values))
-                return [dict(row._mapping) for row in result]
-            return await self._fetch(connection, values)
-
-    async def _fetch(
-        self, connection: AsyncConnection, values: Mapping[str, Any]
-    ) -> list[dict[Any, Any]]:
-        """asyncpg: one round trip on a pooled connection (no transaction is begun for it)."""
-        compiled, args = self._bound(connection.dialect, values)
-        _announce(connection.engine, compiled.sql, args)
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        return compiled.mappings(await raw.fetch(compiled.sql, *args))
+            result = await connection.execute(self.statement, dict(values))
+            return [dict(row._mapping) for row in result]
 
     def _bound(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[_Compiled, list[Any]]:
         compiled = self._compiled.get(dialect.name)
@@ -114,10 +108,8 @@ class HotInsert:
         if engine.dialect.driver != "asyncpg" or not rows:
             return False
         sql, values = self._bound(engine.dialect, rows)
-        async with engine.connect() as connection:
+        async with _asyncpg_connection(engine) as raw:
             _announce(engine, sql, values)
-            raw = (await connection.get_raw_connection()).driver_connection
-            assert raw is not None
             async with raw.transaction():
                 await raw.executemany(sql, values)
         return True
@@ -150,6 +142,15 @@ class HotInsert:
 class _Bound:
     sql: str
     binds: list[tuple[str, Processor]]  # each bind's key in a row, and its conversion
+
+
+@asynccontextmanager
+async def _asyncpg_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg connection, given back to the pool after."""
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        yield raw
 
 
 def _announce(engine: AsyncEngine, sql: str, args: Any) -> None:
