@@ -274,41 +274,33 @@ class Checklists:
         source: Source,
     ) -> int:
         known = set(steps_for(ChecklistKind(row.kind), Account(row.account)))
+        done = {
+            "done_at": now,
+            "done_by_username": actor.username,
+            "done_by_slack_id": actor.slack_user_id,
+        }
+        undone = dict.fromkeys(done)
+        # A step moves only from the state the person saw: two people ticking at once do not
+        # undo each other, and only the step a person changed is counted and audited.
+        moves = [
+            (change.ticked, ChecklistStep.done_at.is_(None), done, "tick_checklist"),
+            (change.unticked, ChecklistStep.done_at.is_not(None), undone, "untick_checklist"),
+        ]
         changed = 0
-        for step in sorted(change.ticked & known):
-            moved = await session.execute(
-                update(ChecklistStep)
-                .where(
-                    ChecklistStep.checklist_id == row.id,
-                    ChecklistStep.step == step,
-                    ChecklistStep.done_at.is_(None),
+        for steps, unmoved, values, action in moves:
+            for step in sorted(steps & known):
+                moved = await session.execute(
+                    update(ChecklistStep)
+                    .where(
+                        ChecklistStep.checklist_id == row.id, ChecklistStep.step == step, unmoved
+                    )
+                    .values(values)
                 )
-                .values(
-                    done_at=now,
-                    done_by_username=actor.username,
-                    done_by_slack_id=actor.slack_user_id,
-                )
-            )
-            if moved.rowcount:  # type: ignore[attr-defined]
-                changed += 1
-                self._audit.add(
-                    session, self._record("tick_checklist", actor, row, source, {"step": step})
-                )
-        for step in sorted(change.unticked & known):
-            moved = await session.execute(
-                update(ChecklistStep)
-                .where(
-                    ChecklistStep.checklist_id == row.id,
-                    ChecklistStep.step == step,
-                    ChecklistStep.done_at.is_not(None),
-                )
-                .values(done_at=None, done_by_username=None, done_by_slack_id=None)
-            )
-            if moved.rowcount:  # type: ignore[attr-defined]
-                changed += 1
-                self._audit.add(
-                    session, self._record("untick_checklist", actor, row, source, {"step": step})
-                )
+                if moved.rowcount:  # type: ignore[attr-defined]
+                    changed += 1
+                    self._audit.add(
+                        session, self._record(action, actor, row, source, {"step": step})
+                    )
         return changed
 
     @staticmethod
