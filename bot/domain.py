@@ -48,9 +48,14 @@ class Money:
         return cls(int(scaled), currency.upper())
 
     def __str__(self) -> str:
+        """``1,234.50 USD``: in whole integers (a Decimal and its format cost three times as
+        much, and every card shows amounts)."""
         sign = "-" if self.minor < 0 else ""
-        whole = Decimal(abs(self.minor)).scaleb(-self.exponent)
-        return f"{sign}{whole:,.{self.exponent}f} {self.currency}"
+        exponent = self.exponent
+        if exponent == 0:
+            return f"{sign}{abs(self.minor):,} {self.currency}"
+        whole, part = divmod(abs(self.minor), 10**exponent)
+        return f"{sign}{whole:,}.{part:0{exponent}d} {self.currency}"
 
     def __add__(self, other: Money) -> Money:
         if other.currency != self.currency:

@@ -3,12 +3,11 @@
 What is counted: every statement the engine sends (SQLAlchemy's ``before_cursor_execute``) and
 every connection taken from its pool (``checkout``), each attributed to the asyncio task that
 sent it. The request's side is every task but the bot's own background ones (named
-``paybot-…``), of which the worker is left out. Audit INSERTs are counted apart: on SQLite a
-request writes its row in place, on the event loop's thread, when the write lock is free
-(db/in_place.py: no hop, no pooled connection); otherwise the group commit
-(db/group_commit.py) writes the rows of all requests waiting at that moment in one INSERT and
-one commit, shown to be shared (twenty concurrent lookups commit their twenty rows in fewer
-than twenty INSERTs). Each request is answered only once its row is committed. Anything else
+``paybot-…``), of which the worker is left out. Audit INSERTs are counted apart: the group
+commit (db/group_commit.py) writes the rows of all requests waiting at that moment in one INSERT
+and one commit, shown to be shared (twenty concurrent lookups commit their twenty rows in fewer
+than twenty INSERTs); on SQLite in place, on the event loop's thread, when the write lock is
+free (db/in_place.py: no hop, no pooled connection). Each request is answered only once its row is committed. Anything else
 the group commit writes for a request (a delivery key) counts as the request's.
 """
 
@@ -122,8 +121,9 @@ async def test_a_lookup_a_history_page_and_a_click_each_cost_one_read(harness: H
 
 
 async def test_concurrent_lookups_are_audited_in_place_on_sqlite(harness: Harness) -> None:
-    """Twenty lookups at once: twenty reads and twenty audit rows, each made in place, no
-    connection taken from the pool, every row committed before its answer."""
+    """Twenty lookups at once: twenty reads and twenty audit rows, all made in place, the rows
+    in shared commits, no connection taken from the pool, every row committed before its
+    answer."""
     people, txn = await twenty_people_who_looked(harness)
     rows = await audit_rows(harness)
     with counted(harness) as trips:
@@ -133,7 +133,9 @@ async def test_concurrent_lookups_are_audited_in_place_on_sqlite(harness: Harnes
     assert all(f"Payment {txn.id}" in answer.text for answer in answers)
     assert Counter(s.split()[0] for s in trips.request) == {"SELECT": 20}, trips.request
     assert await audit_rows(harness) == rows + 20
-    assert (trips.audit_inserts, trips.in_place, trips.checkouts) == (20, 40, 0)
+    assert trips.audit_inserts < 20, "each lookup committed its audit row alone"
+    assert (trips.in_place, trips.checkouts) == (20 + trips.audit_inserts, 0)
+    print(f"20 concurrent lookups: {trips.audit_inserts} audit INSERTs, in place")
 
 
 async def test_lookups_share_the_audit_commit_while_the_write_lock_is_taken(
