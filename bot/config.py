@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from datetime import time
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -253,10 +254,20 @@ class Settings(BaseSettings):
         raise ValueError("must be a channel id such as C0123456789 (C… or G…)")
 
     def response_url_allowed(self, url: str) -> bool:
-        allowed = {o.strip().rstrip("/") for o in self.paybot_response_url_origins.split(",")}
+        """Whether ``url`` is on one of Slack's hosts: it starts with an allowed origin and a
+        `/`, so its host is that origin's (a host ends at the first `/`)."""
+        return url.startswith(self._response_url_prefixes)
+
+    @cached_property
+    def _response_url_prefixes(self) -> tuple[str, ...]:
+        """Every request's response_url is checked (bot/handlers/gate.py): the origins are read
+        from the settings once, not split and parsed per request."""
+        allowed = {
+            _origin(o.strip()) for o in self.paybot_response_url_origins.split(",") if o.strip()
+        }
         if not self.slack_api_url.startswith("https://slack.com/"):
             allowed.add(_origin(self.slack_api_url))
-        return _origin(url) in allowed and url.startswith(tuple(f"{o}/" for o in allowed))
+        return tuple(f"{origin}/" for origin in sorted(allowed))
 
     def require(self, *names: str) -> None:
         """Stop start-up naming every missing setting a command needs, at once."""

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from bot.pan import mask_pans
 from bot.usertext import map_strings
@@ -44,7 +44,11 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class RedactingJsonFormatter(JsonFormatter):
+class RedactingJsonFormatter(OrjsonFormatter):
+    """python-json-logger's formatter on orjson: an access line's JSON in a tenth of the time
+    of the standard library's encoder, which the library's default formatter builds anew for
+    every line (bench/answers.py)."""
+
     def __init__(self, redact: Redactor) -> None:
         super().__init__(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",

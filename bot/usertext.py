@@ -22,7 +22,11 @@ _BLANK = re.compile(
 
 def clean(text: str) -> str:
     """The text as we keep and show it: controls and bidi overrides removed, then card numbers
-    masked (so a control character between digit groups cannot hide one from the guard)."""
+    masked (so a control character between digit groups cannot hide one from the guard). Text
+    of printable ASCII (most names, ids and descriptions) has no control or format character
+    to remove: it goes straight to the guard."""
+    if text.isascii() and text.isprintable():
+        return mask_pans(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     return mask_pans(_HIDDEN.sub("", text))
 
