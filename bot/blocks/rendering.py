@@ -61,7 +61,7 @@ def get_non_null_attributes(self: JsonObject) -> dict[str, Any]:
     cls = type(self)
     plan = _PLANS.get(cls)
     if plan is None:
-        plan = _PLANS[cls] = _plan(cls, self)
+        plan = _PLANS[cls] = _plan(type(self), self)
     names, read = plan
     attributes = {}
     for name in names:
@@ -84,7 +84,7 @@ _library_get_object_attribute = JsonObject.get_object_attribute
 
 
 def _plan(
-    cls: type, sample: JsonObject
+    cls: type[JsonObject], sample: JsonObject
 ) -> tuple[tuple[str, ...], Callable[[JsonObject, str], Any]]:
     """The sorted attribute names of ``cls`` (``attributes`` is a property of the class in every
     slack_sdk model: none reads the instance), and how a value is read: ``getattr`` unless the
