@@ -49,8 +49,17 @@ def validator_names(cls: type) -> tuple[str, ...]:
 
 
 def validate_json(self: JsonObject) -> None:
-    for name in validator_names(type(self)):
-        getattr(self, name)()
+    """The class's validators called as functions of the object (a validator is a method:
+    no bound method is made for each call)."""
+    cls = type(self)
+    checks = _CHECKS.get(cls)
+    if checks is None:
+        checks = _CHECKS[cls] = tuple(getattr(cls, name) for name in validator_names(cls))
+    for check in checks:
+        check(self)
+
+
+_CHECKS: dict[type, tuple[Callable[[JsonObject], None], ...]] = {}
 
 
 def get_non_null_attributes(self: JsonObject) -> dict[str, Any]:
@@ -65,7 +74,7 @@ def get_non_null_attributes(self: JsonObject) -> dict[str, Any]:
     names, read = plan
     attributes = {}
     for name in names:
-        value = read(self, name)
+        value = getattr(self, name, None) if read is None else read(self, name)
         if value is None:
             continue
         if type(value) in _SCALARS:
@@ -79,24 +88,20 @@ def get_non_null_attributes(self: JsonObject) -> dict[str, Any]:
 
 
 _SCALARS = frozenset({str, int, float, bool})
-_PLANS: dict[type, tuple[tuple[str, ...], Callable[[JsonObject, str], Any]]] = {}
+_PLANS: dict[type, tuple[tuple[str, ...], Callable[[JsonObject, str], Any] | None]] = {}
 _library_get_object_attribute = JsonObject.get_object_attribute
 
 
 def _plan(
     cls: type[JsonObject], sample: JsonObject
-) -> tuple[tuple[str, ...], Callable[[JsonObject, str], Any]]:
+) -> tuple[tuple[str, ...], Callable[[JsonObject, str], Any] | None]:
     """The sorted attribute names of ``cls`` (``attributes`` is a property of the class in every
-    slack_sdk model: none reads the instance), and how a value is read: ``getattr`` unless the
-    class reads its values its own way (``get_object_attribute`` overridden)."""
+    slack_sdk model: none reads the instance), and how a value is read: None for ``getattr``
+    (the library's way), else the class's own ``get_object_attribute``."""
     names = tuple(sorted(sample.attributes))
     if getattr(cls, "get_object_attribute", None) is _library_get_object_attribute:
-        return names, _read_attribute
+        return names, None
     return names, cls.get_object_attribute
-
-
-def _read_attribute(obj: JsonObject, name: str) -> Any:
-    return getattr(obj, name, None)
 
 
 def _empty_allowed(obj: JsonObject, name: str) -> bool:

@@ -132,13 +132,14 @@ class HotInsert:
             found = self._compiled[keys] = _Bound(
                 compiled.string,
                 itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],)),
-                [(i, process) for i, process in enumerate(processors) if process],
+                [(i, process, process(None)) for i, process in enumerate(processors) if process],
             )
         bound = []
         for row in rows:
             values = list(found.values(row))
-            for i, process in found.converted:
-                values[i] = process(values[i])
+            for i, process, none in found.converted:
+                value = values[i]
+                values[i] = none if value is None else process(value)
             bound.append(values)
         return found.sql, bound
 
@@ -147,7 +148,9 @@ class HotInsert:
 class _Bound:
     sql: str
     values: Callable[[Mapping[str, Any]], Sequence[Any]]  # a row's values, in the binds' order
-    converted: list[tuple[int, Callable[[Any], Any]]]  # the binds that convert, and how
+    # The binds that convert: where, how, and what None becomes (a JSON column's None is the
+    # text `null`, encoded once here rather than for every audit row's empty before and after).
+    converted: list[tuple[int, Callable[[Any], Any], Any]]
 
 
 @asynccontextmanager
