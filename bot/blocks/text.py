@@ -17,13 +17,13 @@ def escape(text: str | None) -> str:
     bidirectional characters removed), `&`, `<`, `>` escaped so `<!channel>` or a link pings and
     points nowhere, and backticks shown as a modifier grave accent (U+02CB) so no code span or fence opens across lines
     (bold, italic and strike end with their line in mrkdwn)."""
-    return "\n".join(_lines(text))
+    return _escaped(text) if text else ""
 
 
 def inline(text: str | None) -> str:
     """The same for one line (a field, a list item, a title): line breaks become spaces, so a
     processor's reason cannot start a line of its own."""
-    return " ".join(_lines(text)).strip()
+    return _escaped(text).replace("\n", " ").strip() if text else ""
 
 
 def quote(text: str | None) -> str:
@@ -33,10 +33,12 @@ def quote(text: str | None) -> str:
 
 
 def _lines(text: str | None) -> list[str]:
-    if not text:
-        return []
+    return _escaped(text).split("\n") if text else []
+
+
+def _escaped(text: str) -> str:
     safe = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return safe.replace("`", _GRAVE).split("\n")  # a backtick of theirs opens no code span
+    return safe.replace("`", _GRAVE)  # a backtick of theirs opens no code span
 
 
 _GRAVE = "\u02cb"
