@@ -21,12 +21,14 @@ import asyncio
 import logging
 from typing import Any
 
+import orjson
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_bolt.util.utils import convert_to_dict_list
 
 from bot.handlers.budget import first_of
 
@@ -59,6 +61,7 @@ class _AnsweredListener(AsyncListener):
 
 
 log = logging.getLogger("paybot.runner")
+_MESSAGE = {"text", "blocks", "response_type"}
 
 
 class SignalledAck(AsyncAck):
@@ -69,7 +72,15 @@ class SignalledAck(AsyncAck):
         self.given: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
-        answer: BoltResponse = await super().__call__(*args, **kwargs)
+        if not args and kwargs.keys() == _MESSAGE and kwargs["blocks"]:
+            body = {
+                "text": kwargs["text"],
+                "response_type": kwargs["response_type"],
+                "blocks": convert_to_dict_list(kwargs["blocks"]),
+            }
+            answer = self.response = BoltResponse(status=200, body=orjson.dumps(body).decode())
+        else:
+            answer = await super().__call__(*args, **kwargs)
         self.answered()
         return answer
 
