@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.db.engine import SessionFactory, create_engine, create_session_factory
+from bot.db.kept import Kept
 from bot.db.migrate import upgrade_database
 from bot.errors import StartError
 from bot.metrics import MeteredGateway, Metrics
@@ -31,6 +32,7 @@ class Store:
 
     async def close(self) -> None:
         await self.services.gateway.close()
+        await Kept.close(self.engine)
         await self.engine.dispose()
 
 

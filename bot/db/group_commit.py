@@ -108,7 +108,7 @@ class GroupCommit:
 
     async def _written_by_the_driver(self, group: list[_Pending]) -> bool:
         """The group (of one batch that only inserts) written in one driver call: on
-        PostgreSQL on a pooled connection; on SQLite in place, waiting a little for the write
+        PostgreSQL on a kept connection (db/kept.py); on SQLite in place, waiting a little for the write
         lock. False: the session's way, item by item if need be, writes it or says what is
         wrong."""
         rows = self._direct.get(group[0][0])
@@ -116,7 +116,7 @@ class GroupCommit:
             return False
         items = [item for _, item, _ in group]
         try:
-            if await rows.on_pool(self._engine, items):
+            if await rows.on_kept(self._engine, items):
                 return self._settled(group)
             if InPlace.of(self._engine) is None:
                 return False

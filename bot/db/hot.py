@@ -3,25 +3,30 @@ lookup's read (``HotRead``) and an audit row's INSERT (``HotInsert``).
 
 Through SQLAlchemy's async adapters a statement costs several driver calls (cursor, execute,
 fetch, close), each a hop to aiosqlite's thread or a step of asyncpg. Here a read is one:
-asyncpg's ``fetch`` (one round trip), or on SQLite one ``sqlite3`` call made in place, on the
-event loop's thread (db/in_place.py, which says why). Values are converted with the same
+asyncpg's ``fetch`` (one round trip) on a connection kept for the hot path (db/kept.py: taking
+one from the pool cost four times the statement), or on SQLite one ``sqlite3`` call made in
+place, on the event loop's thread (db/in_place.py, which says why). Values are converted with the same
 per-column processors SQLAlchemy would apply, and the engine's ``before_cursor_execute``
 listeners still see each statement (the statement log, tests/e2e/test_round_trips.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Insert, Select, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.in_place import InPlace
+from bot.db.kept import Kept
+
+# What a kept connection that was cut raises (db/kept.py drops it; the next use opens another).
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError)
 
 
 class _Compiled:
@@ -66,11 +71,17 @@ class HotRead:
             rows = in_place.read(compiled.sql, args)
             if rows is not None:
                 return compiled.mappings(rows)
-        if engine.dialect.driver == "asyncpg":  # one round trip, no transaction begun for it
+        kept = Kept.of(engine)
+        if kept is not None:  # one round trip, no transaction begun for it
             compiled, args = self._bound(engine.dialect, values)
-            async with _asyncpg_connection(engine) as raw:
-                _announce(engine, compiled.sql, args)
-                return compiled.mappings(await raw.fetch(compiled.sql, *args))
+            for attempt in (1, 2):
+                try:
+                    async with kept.connection() as raw:
+                        _announce(engine, compiled.sql, args)
+                        return compiled.mappings(await raw.fetch(compiled.sql, *args))
+                except _LOST:  # a kept connection cut meanwhile (dropped): once more, anew
+                    if attempt == 2:
+                        raise
         async with engine.connect() as connection:
             result = await connection.execute(self.statement, dict(values))
             return [dict(row._mapping) for row in result]
@@ -84,8 +95,8 @@ class HotRead:
 
 class HotInsert:
     """Rows of ``table`` inserted and committed in one driver call: in place on SQLite
-    (``in_place``), on a pooled connection in one transaction of asyncpg's own on PostgreSQL
-    (``on_pool``). Each says False when it cannot (another driver; on SQLite, the write lock
+    (``in_place``), in one transaction of asyncpg's own on a kept connection (db/kept.py) on
+    PostgreSQL (``on_kept``). Each says False when it cannot (another driver; on SQLite, the write lock
     taken), and the caller writes the rows as it otherwise would. The statement is compiled once
     for each dialect and set of keys the rows have."""
 
@@ -104,14 +115,15 @@ class HotInsert:
         _announce(engine, sql, values)
         return True
 
-    async def on_pool(self, engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> bool:
-        """asyncpg: BEGIN, one prepared INSERT for all rows, COMMIT, on a pooled connection:
+    async def on_kept(self, engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """asyncpg: BEGIN, one prepared INSERT for all rows, COMMIT, on a kept connection:
         the same three statements an ORM session sends, without the session's and SQLAlchemy's
         execution machinery around each."""
-        if engine.dialect.driver != "asyncpg" or not rows:
+        kept = Kept.of(engine)
+        if kept is None or not rows:
             return False
         sql, values = self._bound(engine.dialect, rows)
-        async with _asyncpg_connection(engine) as raw:
+        async with kept.connection() as raw:
             _announce(engine, sql, values)
             async with raw.transaction():
                 await raw.executemany(sql, values)
@@ -151,15 +163,6 @@ class _Bound:
     # The binds that convert: where, how, and what None becomes (a JSON column's None is the
     # text `null`, encoded once here rather than for every audit row's empty before and after).
     converted: list[tuple[int, Callable[[Any], Any], Any]]
-
-
-@asynccontextmanager
-async def _asyncpg_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """A pooled connection's asyncpg connection, given back to the pool after."""
-    async with engine.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        yield raw
 
 
 def _announce(engine: AsyncEngine, sql: str, args: Any) -> None:
