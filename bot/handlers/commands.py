@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import help_blocks
 from bot.domain import PortalAccount
-from bot.handlers.budget import within
+from bot.handlers.budget import in_time
 from bot.handlers.routes import split_command
 from bot.ids import Subcommand
 from bot.services.container import Services
@@ -43,12 +43,14 @@ class Command:
         otherwise ack ``waiting`` at once and replace it through the response_url when the
         work is done. An error before the ack is the ack's answer; one after it reaches the
         person through the error path (the response_url), so neither costs Slack's 3 s."""
-        task, in_time = await within(work, self.budget)
-        if in_time:
-            await self.answer(*task.result())
+
+        async def placeholder() -> None:
+            await self.ack(text=waiting, response_type="ephemeral")
+
+        (blocks, text), on_time = await in_time(work, self.budget, placeholder)
+        if on_time:
+            await self.answer(blocks, text)
             return
-        await self.ack(text=waiting, response_type="ephemeral")
-        blocks, text = await task
         await self.respond(
             blocks=blocks, text=text, response_type="ephemeral", replace_original=True
         )

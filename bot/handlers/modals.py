@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.common import message_modal
 from bot.domain import PortalAccount
 from bot.handlers import forms
-from bot.handlers.budget import within
+from bot.handlers.budget import in_time
 
 _OPENED = "loading_modal"
 
@@ -96,11 +96,14 @@ async def submit_soon(
     "Submitting …" at once and is updated when the work is done. The services check what the
     person typed before they ask the processor, so field errors still come within the budget;
     a refusal after "Submitting …" is shown in the modal by the one error path."""
-    task, in_time = await within(work, budget)
-    if in_time:
-        await ack(response_action="update", view=task.result())
+
+    async def submitting() -> None:
+        await ack(response_action="update", view=message_modal(title, "Submitting …"))
+        # The ack's update keeps the view's id; its new hash is not told, so none is checked.
+        context[_OPENED] = Opened(str(body["view"]["id"]), None, title)
+
+    view, on_time = await in_time(work, budget, submitting)
+    if on_time:
+        await ack(response_action="update", view=view)
         return
-    await ack(response_action="update", view=message_modal(title, "Submitting …"))
-    # The ack's update keeps the view's id; its new hash is not told, so none is checked.
-    context[_OPENED] = Opened(str(body["view"]["id"]), None, title)
-    await fill(client, context, await task)
+    await fill(client, context, view)
