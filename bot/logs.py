@@ -11,6 +11,7 @@ import contextvars
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,6 +56,20 @@ class RedactingJsonFormatter(OrjsonFormatter):
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
         self._redact = redact
+        self._second: int | None = None
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """logging's own text of the time, its second's part made once a second rather than by
+        strftime on every line (an access line's tenth). A second's boundary is the same in
+        every zone, so the cached text is the one strftime would give."""
+        if datefmt or not self.default_msec_format:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(second))
+            self._second = second
+        return self.default_msec_format % (self._stamp, record.msecs)
 
     def jsonify_log_record(self, log_data: Any) -> str:
         """Every value redacted before it is JSON-encoded: once encoded, a no-break space or a

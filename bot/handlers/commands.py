@@ -86,7 +86,7 @@ def register(app: AsyncApp, services: Services) -> Router:
         client: AsyncWebClient,
     ) -> None:
         name, args = split_command(str(body.get("text") or ""))
-        handler = next((h for key, h in router.handlers.items() if key.value == name), show_help)
+        handler = router.handlers.get(name, show_help)  # type: ignore[call-overload]  # a StrEnum key is its text
         budget = services.settings.paybot_answer_budget
         await handler(
             Command(context["actor"], name, args, ack, respond, client, body, context, budget)
