@@ -40,7 +40,9 @@ SEPARATORS = (
     r"_\uff3f"
 )
 _RUN = re.compile(rf"\d(?:[{SEPARATORS}]*\d)*")
-_DIGIT = re.compile(r"\d")  # the digits _RUN reads
+# Whether a text holds thirteen of them anywhere: a match that never steps back (`*+`), half the
+# cost of counting them all (text of a few words, the guard's commonest input).
+_THIRTEEN_DIGITS = re.compile(r"(?:\D*+\d){13}")
 # What may follow a card number: an expiry (kept: it is no secret on its own), then a CVV (dropped)
 # with or without a label, a `#` or brackets.
 _LABEL = r"(?:cvv2?|cvc2?|cvn|cav2|cid|csc|security\s+code|code)"
@@ -222,7 +224,7 @@ def mask_pans(text: str) -> str:
     a processor's own ids are left whole."""
     # No card number has fewer than 13 digits: most text (every access log line) ends here,
     # at a fifth of the full scan's cost (bench/answers.py).
-    if len(text) < 13 or len(_DIGIT.findall(text)) < 13:
+    if len(text) < 13 or _THIRTEEN_DIGITS.match(text) is None:
         return text
     ids = [(m.start(), m.end()) for m in PROCESSOR_ID.finditer(text)]
     out: list[str] = []
