@@ -40,7 +40,7 @@ SEPARATORS = (
     r"_\uff3f"
 )
 _RUN = re.compile(rf"\d(?:[{SEPARATORS}]*\d)*")
-# Whether a text holds thirteen of them anywhere: a match that never steps back (`*+`), half the
+# Whether a text holds thirteen digits anywhere: a match that never steps back (`*+`), half the
 # cost of counting them all (text of a few words, the guard's commonest input).
 _THIRTEEN_DIGITS = re.compile(r"(?:\D*+\d){13}")
 # What may follow a card number: an expiry (kept: it is no secret on its own), then a CVV (dropped)
