@@ -50,12 +50,15 @@ class Money:
     def __str__(self) -> str:
         """``1,234.50 USD``: in whole integers (a Decimal and its format cost three times as
         much, and every card shows amounts)."""
-        sign = "-" if self.minor < 0 else ""
-        exponent = self.exponent
+        minor, currency = self.minor, self.currency
+        sign = "-" if minor < 0 else ""
+        exponent = CURRENCY_EXPONENT.get(currency.upper(), 2)
         if exponent == 0:
-            return f"{sign}{abs(self.minor):,} {self.currency}"
-        whole, part = divmod(abs(self.minor), 10**exponent)
-        return f"{sign}{whole:,}.{part:0{exponent}d} {self.currency}"
+            return f"{sign}{abs(minor):,} {currency}"
+        whole, part = divmod(abs(minor), 10**exponent)
+        if exponent == 2:
+            return f"{sign}{whole:,}.{part:02d} {currency}"
+        return f"{sign}{whole:,}.{part:0{exponent}d} {currency}"
 
     def __add__(self, other: Money) -> Money:
         if other.currency != self.currency:

@@ -25,6 +25,7 @@ class Alarms:
     """Callbacks due after so many seconds, on the running event loop (``of``)."""
 
     _loops: WeakKeyDictionary[asyncio.AbstractEventLoop, Alarms] = WeakKeyDictionary()
+    _last: Alarms | None = None  # the last loop's: a weak dictionary's look-up makes a weakref
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -34,9 +35,13 @@ class Alarms:
     @classmethod
     def of(cls) -> Alarms:
         loop = asyncio.get_running_loop()
+        last = cls._last
+        if last is not None and last._loop is loop:
+            return last
         found = cls._loops.get(loop)
         if found is None:
             found = cls._loops[loop] = cls(loop)
+        cls._last = found
         return found
 
     def set(self, seconds: float, ring: Callable[[], None]) -> object:
