@@ -16,6 +16,7 @@ class Metrics:
         self.requests = Counter(
             "paybot_requests", "HTTP requests answered", ["route", "status"], registry=self.registry
         )
+        self._requests_by: dict[tuple[str, int], Any] = {}
         self.ack_latency = Histogram(
             "paybot_slack_ack_seconds",
             "Time to answer Slack on /slack/events (the 3-second clock)",
@@ -40,6 +41,15 @@ class Metrics:
             ["method", "retryable"],
             registry=self.registry,
         )
+
+    def count_request(self, route: str, status: int) -> None:
+        """One answered request, counted under its route and status. The labelled counters are
+        kept: prometheus_client's ``labels`` checks and locks on every call."""
+        key = (route, status)
+        counter = self._requests_by.get(key)
+        if counter is None:
+            counter = self._requests_by[key] = self.requests.labels(route, str(status))
+        counter.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -54,7 +54,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         elapsed = time.perf_counter() - started
-        metrics.requests.labels(route, str(status)).inc()
+        metrics.count_request(route, status)
         if route == "/slack/events":
             metrics.ack_latency.observe(elapsed)
         refused = request.get(REFUSED)

@@ -18,9 +18,10 @@ def refund_refusal(txn: Transaction) -> str | None:
     """The reason this transaction cannot be refunded, or None when a full refund is possible."""
     if txn.kind is PaymentKind.REFUND:
         return refusals.is_refund()
-    if any(r.status is RefundStatus.SUCCEEDED for r in txn.refunds):
+    refunds = {r.status for r in txn.refunds} if txn.refunds else ()
+    if RefundStatus.SUCCEEDED in refunds:
         return refusals.already_refunded()
-    if any(r.status is RefundStatus.PENDING for r in txn.refunds):
+    if RefundStatus.PENDING in refunds:
         return refusals.PENDING
     if txn.status is TransactionStatus.AUTHORIZED:
         return refusals.never_captured()
@@ -32,7 +33,7 @@ def refund_refusal(txn: Transaction) -> str | None:
         return refusals.voided()
     if txn.refund_blocked:
         return txn.refund_blocked
-    if any(d.status.is_open for d in txn.disputes):
+    if txn.disputes and any(d.status.is_open for d in txn.disputes):
         return refusals.disputed()
     if txn.status not in (TransactionStatus.SUCCEEDED, TransactionStatus.PENDING):
         return refusals.other_status(txn.status.value)
