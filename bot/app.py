@@ -173,6 +173,17 @@ def create_worker(
     async def checkpoint_wal() -> None:
         await checkpoint(services.sessions)
 
+    # What time alone makes due, swept every PAYBOT_SWEEP_INTERVAL rather than every round.
+    sweeps = [
+        services.disputes.remind,
+        services.refunds.sweep,  # approvals: reminded of once, expired (bot/policy.py)
+        services.disputes.sweep,
+        services.disputes.acceptances.sweep,
+        services.refunds.check_pending,
+        services.digests.post_due,
+        services.checklists.remind,
+        services.deliveries.forget_old,
+    ]
     # SQLite only: its WAL is copied into the database file here, not in a commit (see checkpoint).
     on_sqlite = engine_of(services.sessions).dialect.name == "sqlite"
     return Worker(
@@ -180,17 +191,13 @@ def create_worker(
         job_handlers(services),
         periodic=[
             services.events.poll,
-            services.disputes.remind,
-            services.refunds.sweep,  # approvals: reminded of once, expired (bot/policy.py)
-            services.disputes.sweep,
-            services.disputes.acceptances.sweep,
+            *sweeps[:4],
             delivery.deliver,
-            services.refunds.check_pending,
-            services.digests.post_due,
-            services.checklists.remind,
-            services.deliveries.forget_old,
+            *sweeps[4:],
             *([checkpoint_wal] if on_sqlite else []),
         ],
+        sweeps=sweeps,
+        sweep_interval=settings.paybot_sweep_interval,
         on_stop=[delivery.stop],
         on_failure=lambda kind: metrics.job_failures.labels(kind).inc(),
         interval=settings.paybot_worker_interval,

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     paybot_notify_channel: str | None = None
     paybot_approvals_channel: str | None = None
     paybot_worker_interval: float = Field(default=1.0, gt=0, le=60)
+    # How often the worker sweeps for what time alone makes due (bot/workers/runner.py).
+    paybot_sweep_interval: float = Field(default=15.0, gt=0, le=3600)
     paybot_notify_pace: float = Field(default=1.0, ge=0, le=10)
     paybot_webhook_secret: SecretStr | None = None
     # How long a claimed job or notification stays with a process that stopped answering.

@@ -234,6 +234,7 @@ def demo_settings(root: str, database: Path) -> Settings:
         paybot_notify_channel=NOTIFY,
         paybot_approvals_channel=APPROVALS,
         paybot_worker_interval=0.5,
+        paybot_sweep_interval=1.0,  # a reminder or an expiry shows within a second of its time
     )
 
 

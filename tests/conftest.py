@@ -169,6 +169,7 @@ def bot_settings(database_url: str, slack_url: str, **extra: Any) -> Settings:
         paybot_approvals_channel=APPROVALS,
         paybot_notify_channel=NOTIFY,
         paybot_worker_interval=0.05,
+        paybot_sweep_interval=0.05,
         paybot_notify_pace=0,
         **extra,
     )

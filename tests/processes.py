@@ -57,6 +57,7 @@ class BotProcess:
                 "PAYBOT_NOTIFY_CHANNEL": NOTIFY,
                 "PAYBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "PAYBOT_WORKER_INTERVAL": "0.1",
+                "PAYBOT_SWEEP_INTERVAL": "0.1",
                 "PAYBOT_NOTIFY_PACE": "0",
                 "PAYBOT_LEASE_SECONDS": "2",
                 "PAYBOT_RATE_LIMIT_PER_MINUTE": "100000",

@@ -39,6 +39,7 @@ def socket_settings(fake: FakeSlack, api_url: str, database_url: str) -> Setting
         paybot_approvals_channel=APPROVALS,
         paybot_notify_channel=NOTIFY,
         paybot_worker_interval=0.05,
+        paybot_sweep_interval=0.05,
         paybot_notify_pace=0,
         paybot_rate_limit_per_minute=100_000,
         paybot_webhook_secret=WEBHOOK_SECRET,  # type: ignore[arg-type]
