@@ -37,6 +37,7 @@ class Kept:
 
     def __init__(self, engine: AsyncEngine, size: int = SIZE) -> None:
         self._engine = engine
+        self._loop = asyncio.get_running_loop()  # asyncpg connections serve the loop they met
         self._size = size
         self._idle: list[Any] = []  # asyncpg connections not in use
         self._open = 0  # connections made and not dropped, in use or idle
@@ -44,11 +45,12 @@ class Kept:
 
     @classmethod
     def of(cls, engine: AsyncEngine) -> Kept | None:
-        """None unless ``engine`` is asyncpg's."""
+        """None unless ``engine`` is asyncpg's, and used on the loop its kept connections were
+        made on (an engine used under another loop takes the pool's way)."""
         sync = engine.sync_engine
         found = cls._engines.get(sync)
         if found is not None:
-            return found
+            return found if found._loop is asyncio.get_running_loop() else None
         if engine.dialect.driver != "asyncpg":
             return None
         made = cls._engines[sync] = cls(engine)

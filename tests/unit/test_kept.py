@@ -116,3 +116,17 @@ async def test_closing_and_disposing_leave_nothing_open() -> None:
                 gc.collect()
             assert not [w for w in caught if "unclosed" in str(w.message)], caught
             assert Kept.of(create_async_engine("sqlite+aiosqlite://")) is None
+
+
+async def test_an_engine_used_under_another_loop_takes_the_pools_way(engine: AsyncEngine) -> None:
+    kept = Kept.of(engine)
+    assert kept is not None
+
+    def elsewhere() -> Kept | None:
+        async def look() -> Kept | None:
+            return Kept.of(engine)
+
+        return asyncio.run(look())
+
+    assert await asyncio.to_thread(elsewhere) is None
+    assert Kept.of(engine) is kept
