@@ -37,6 +37,7 @@ from support import (
 
 from bot.config import load_settings
 from bot.domain import Account, MethodType, Money, PaymentKind, Source
+from bot.ids import CallbackId
 from bot.processors.sandbox import SandboxSimulator
 from bot.processors.sandbox.models import SandboxDispute, SandboxTransaction
 from bot.services.users import NewUser
@@ -206,7 +207,15 @@ async def direct_messages(members: int) -> dict[str, float]:
             )
             await bot.start()
             await sender.command("U0SAM", f"refund {payment.id}")
-            modal = await fake.wait_for(lambda: fake.top_modal("U0SAM"), 10, what="refund modal")
+            modal = await fake.wait_for(  # opened loading, then filled: the filled one
+                lambda: (
+                    (m := fake.top_modal("U0SAM"))
+                    and m.get("callback_id") == CallbackId.REFUND_REQUEST
+                    and m
+                ),
+                10,
+                what="refund modal",
+            )
             await sender.submit("U0SAM", modal, reason="Paid twice")
             request = await fake.wait_for(
                 lambda: next(iter(fake.messages(APPROVALS)), None), 10, what="approval message"
