@@ -36,7 +36,7 @@ from bot.slack.members import SlackMembers
 from bot.store import Store, open_store
 from bot.workers.jobs import job_handlers
 from bot.workers.notifications import Delivery
-from bot.workers.runner import Worker
+from bot.workers.runner import Periodic, Worker
 
 log = logging.getLogger("paybot")
 
@@ -173,30 +173,29 @@ def create_worker(
     async def checkpoint_wal() -> None:
         await checkpoint(services.sessions)
 
-    # What time alone makes due, swept every PAYBOT_SWEEP_INTERVAL rather than every round.
-    sweeps = [
+    # SQLite only: its WAL is copied into the database file here, not in a commit (see checkpoint).
+    on_sqlite = engine_of(services.sessions).dialect.name == "sqlite"
+    periodic: list[Periodic] = [
+        services.events.poll,
         services.disputes.remind,
         services.refunds.sweep,  # approvals: reminded of once, expired (bot/policy.py)
         services.disputes.sweep,
         services.disputes.acceptances.sweep,
+        delivery.deliver,
         services.refunds.check_pending,
         services.digests.post_due,
         services.checklists.remind,
         services.deliveries.forget_old,
+        *([checkpoint_wal] if on_sqlite else []),
     ]
-    # SQLite only: its WAL is copied into the database file here, not in a commit (see checkpoint).
-    on_sqlite = engine_of(services.sessions).dialect.name == "sqlite"
+    # Every round: the feed, deliveries and the WAL; the rest is what time alone makes due,
+    # swept every PAYBOT_SWEEP_INTERVAL.
+    every_round = [services.events.poll, delivery.deliver, checkpoint_wal]
     return Worker(
         services.jobs,
         job_handlers(services),
-        periodic=[
-            services.events.poll,
-            *sweeps[:4],
-            delivery.deliver,
-            *sweeps[4:],
-            *([checkpoint_wal] if on_sqlite else []),
-        ],
-        sweeps=sweeps,
+        periodic=periodic,
+        sweeps=[check for check in periodic if check not in every_round],
         sweep_interval=settings.paybot_sweep_interval,
         on_stop=[delivery.stop],
         on_failure=lambda kind: metrics.job_failures.labels(kind).inc(),

@@ -56,8 +56,6 @@ class Money:
         if exponent == 0:
             return f"{sign}{abs(minor):,} {currency}"
         whole, part = divmod(abs(minor), 10**exponent)
-        if exponent == 2:
-            return f"{sign}{whole:,}.{part:02d} {currency}"
         return f"{sign}{whole:,}.{part:0{exponent}d} {currency}"
 
     def __add__(self, other: Money) -> Money:

@@ -13,9 +13,9 @@ committed alone cost 64 microseconds, and under the lookup load of bench/answers
 turn's commit took a tenth of a lookup's CPU off (0.96 to 0.87 ms) and its p50 from 19 to 17 ms.
 
 A batch that only inserts rows may be handed to the driver directly (``insert_directly``,
-db/hot.py): on PostgreSQL the group in one asyncpg transaction; on SQLite in place
-(db/in_place.py), when the write lock is free. When it is not (another connection is writing), the group waits a few milliseconds for
-it rather than going through the pool at once: a group written through the pool holds the lock
+db/hot.py): on PostgreSQL the group in one atomic asyncpg call; on SQLite in place
+(db/in_place.py), when the write lock is free. When it is not (another connection is writing),
+the group waits a few milliseconds for it rather than going through the pool at once: a group written through the pool holds the lock
 across its hops to aiosqlite's thread, so every row arriving meanwhile found the lock taken
 too, and under the lookup load of bench/answers.py 44% of the rows went the slow way.
 """
@@ -108,8 +108,8 @@ class GroupCommit:
 
     async def _written_by_the_driver(self, group: list[_Pending]) -> bool:
         """The group (of one batch that only inserts) written in one driver call: on
-        PostgreSQL on a kept connection (db/kept.py); on SQLite in place, waiting a little for the write
-        lock. False: the session's way, item by item if need be, writes it or says what is
+        PostgreSQL on a kept connection (db/kept.py); on SQLite in place, waiting a little for
+        the write lock. False: the session's way, item by item if need be, writes it or says what is
         wrong."""
         rows = self._direct.get(group[0][0])
         if rows is None:
